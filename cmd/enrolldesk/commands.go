@@ -1,0 +1,8 @@
+package main
+
+import "enrolldesk/desk/cli"
+
+// Commands lists every feature's commands. Add one line per feature package.
+func Commands() [][]cli.Command {
+	return [][]cli.Command{}
+}
