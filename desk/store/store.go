@@ -40,6 +40,18 @@ type DB struct {
 // takes the write lock at BEGIN so two writers queue on busy_timeout instead of deadlocking on
 // a lock upgrade.
 func Open(ctx context.Context, path string) (*DB, error) {
+	s, err := openFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openFile(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open store: create directory: %w", err)
 	}
@@ -56,12 +68,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &DB{DB: db, Path: path}
-	if err := s.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return &DB{DB: db, Path: path}, nil
 }
 
 // Migration is one schema step: migrations/NNNN_name.sql, applied once, in its own transaction.
@@ -104,6 +111,14 @@ func Migrations() ([]Migration, error) {
 // ranges per feature (see migrations/README.md), so a version lower than the newest applied one
 // can still arrive in a later release; it is applied all the same.
 func (s *DB) Migrate(ctx context.Context) error {
+	all, err := Migrations()
+	if err != nil {
+		return err
+	}
+	return s.migrate(ctx, all)
+}
+
+func (s *DB) migrate(ctx context.Context, all []Migration) error {
 	if _, err := s.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
@@ -124,10 +139,6 @@ func (s *DB) Migrate(ctx context.Context) error {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	all, err := Migrations()
-	if err != nil {
-		return err
 	}
 	for _, m := range all {
 		if applied[m.Version] {
