@@ -1,8 +1,13 @@
 package main
 
-import "enrolldesk/desk/cli"
+import (
+	"enrolldesk/desk/cli"
+	"enrolldesk/desk/deskcli"
+)
 
 // Commands lists every feature's commands. Add one line per feature package.
 func Commands() [][]cli.Command {
-	return [][]cli.Command{}
+	return [][]cli.Command{
+		deskcli.Commands(),
+	}
 }
