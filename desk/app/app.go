@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Deps are the backends the bound services drive. Auth, Provisioner are required; the rest may be
+// nil in a build that does not have that feature yet (its screens then answer "unavailable").
+type Deps struct {
+	Auth        Authenticator
+	Provisioner Provisioner
+	Settings    Settings
+	Now         func() time.Time // injectable clock; time.Now when nil
+}
+
+// App owns the bound services. main.go binds App.Bound() and calls Start/Stop from Wails'
+// OnStartup/OnShutdown; Bridge serves the very same values over HTTP.
+type App struct {
+	Events  *Hub
+	Session *Session
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+// New builds the services over their backends.
+func New(d Deps) (*App, error) {
+	if d.Auth == nil || d.Provisioner == nil {
+		return nil, errors.New("app: Auth and Provisioner are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	hub := &Hub{}
+	return &App{Events: hub, Session: newSession(d, hub)}, nil
+}
+
+// Bound lists the structs whose exported methods the window may call: the Bind list of Wails'
+// options and the method set of Bridge. Nothing else is reachable from the UI.
+func (a *App) Bound() []any {
+	return []any{a.Session}
+}
+
+// Start is called from Wails' OnStartup (or by the bridge) with the application's context; the
+// services use it for every call that blocks on a device, the store or the network.
+func (a *App) Start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	a.mu.Lock()
+	a.cancel = cancel
+	a.mu.Unlock()
+	a.Session.start(ctx)
+}
+
+// Stop is called from Wails' OnShutdown: it cancels every call in flight.
+func (a *App) Stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel()
+		a.cancel = nil
+	}
+}

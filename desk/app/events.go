@@ -1,0 +1,61 @@
+package app
+
+import "sync"
+
+// Emitter pushes one named event to the window. main.go adapts Wails' runtime.EventsEmit to it;
+// Bridge adapts Server-Sent Events. Services receive an Emitter and never import the runtime.
+type Emitter interface {
+	Emit(name string, data any)
+}
+
+// EmitterFunc adapts a function to Emitter.
+type EmitterFunc func(name string, data any)
+
+// Emit calls f.
+func (f EmitterFunc) Emit(name string, data any) { f(name, data) }
+
+// Event names the frontend subscribes to.
+const (
+	EventSession = "session:changed" // data: SessionState
+	EventCard    = "enroll:card"     // data: CardProgress
+	EventDevices = "devices:changed" // data: []DeviceStatus
+	EventQueue   = "queue:changed"   // data: QueueStatus
+)
+
+// Hub fans events out to every attached emitter (the window, bridge clients). The zero value is
+// ready; it is safe for concurrent use.
+type Hub struct {
+	mu    sync.Mutex
+	next  int
+	sinks map[int]Emitter
+}
+
+// Attach adds an emitter and returns the function that detaches it.
+func (h *Hub) Attach(e Emitter) (detach func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sinks == nil {
+		h.sinks = map[int]Emitter{}
+	}
+	id := h.next
+	h.next++
+	h.sinks[id] = e
+	return func() {
+		h.mu.Lock()
+		delete(h.sinks, id)
+		h.mu.Unlock()
+	}
+}
+
+// Emit sends the event to every attached emitter.
+func (h *Hub) Emit(name string, data any) {
+	h.mu.Lock()
+	sinks := make([]Emitter, 0, len(h.sinks))
+	for _, s := range h.sinks {
+		sinks = append(sinks, s)
+	}
+	h.mu.Unlock()
+	for _, s := range sinks {
+		s.Emit(name, data)
+	}
+}

@@ -1,0 +1,87 @@
+// Command bridge serves desk/app's bound structs and the built frontend over HTTP on loopback, so
+// a plain browser (the Playwright suite, frontend development) drives the real Go backend exactly
+// as the Wails window does. It prints "bridge listening on http://ADDR" once it accepts calls.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"enrolldesk/desk/app"
+	"enrolldesk/desk/config"
+	"enrolldesk/desk/seal"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "127.0.0.1:34115", "listen address (loopback only)")
+	data := flag.String("data", "", "desk data directory")
+	static := flag.String("static", "frontend/dist", "built frontend directory")
+	fastKDF := flag.Bool("fast-kdf", false, "cheap argon2id costs for test desks (never for real data)")
+	flag.Parse()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dir, err := config.DataDir(*data)
+	if err != nil {
+		return err
+	}
+	opt := app.Options{}
+	if *fastKDF {
+		opt.KDF = seal.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
+	}
+	desk, err := app.Open(ctx, dir, opt)
+	if err != nil {
+		return err
+	}
+	defer desk.Close()
+	desk.Start(ctx)
+	b, err := app.NewBridge(desk.App, os.DirFS(*static))
+	if err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", *addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("listen address %q: the bridge has no login of its own and listens on loopback only", *addr)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second,
+		// Event streams end when the bridge is told to stop, so Shutdown does not wait on them.
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	fmt.Printf("bridge listening on http://%s (data %s)\n", ln.Addr(), dir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+import './style.css';
+import { api, onEvent, type SessionState } from './api';
+import { field, h, inputValue } from './dom';
+import { formatDate } from './format';
+import { DEFAULT_LANG, type Key, type Lang, LANGS, isLang, t } from './i18n';
+import {
+  type FieldErrors,
+  type ProvisionForm,
+  type Screen,
+  faultMessage,
+  loginReady,
+  screenFor,
+  validateProvision,
+} from './state';
+
+const root = document.getElementById('app') as HTMLElement;
+let session: SessionState | null = null;
+let lang: Lang = DEFAULT_LANG;
+let shown: Screen | null = null;
+let reported = false;
+
+const tr = (key: Key, params?: Record<string, string>): string => t(lang, key, params);
+
+function render(): void {
+  const screen = screenFor(session);
+  shown = screen;
+  document.documentElement.lang = lang;
+  document.title = tr('app.title');
+  const body = (() => {
+    switch (screen) {
+      case 'loading':
+        return h('p', { class: 'muted' }, tr('common.loading'));
+      case 'provision':
+        return provisionScreen();
+      case 'login':
+        return loginScreen();
+      case 'home':
+        return homeScreen();
+    }
+  })();
+  root.replaceChildren(header(), h('main', { 'data-screen': screen }, body));
+  root.querySelector<HTMLInputElement>('main input')?.focus();
+  if (!reported && screen !== 'loading') {
+    reported = true;
+    void api.uiReady(screen);
+  }
+}
+
+function header(): HTMLElement {
+  const select = h(
+    'select',
+    {
+      id: 'language',
+      'aria-label': tr('lang.label'),
+      onchange: (e: Event) => void switchLanguage((e.target as HTMLSelectElement).value),
+    },
+    ...LANGS.map((l) => h('option', { value: l, selected: l === lang }, tr(`lang.${l}`))),
+  );
+  const who = session?.officer
+    ? h(
+        'span',
+        { class: 'who' },
+        `${session.officer.name} · ${tr(session.officer.role === 'supervisor' ? 'role.supervisor' : 'role.officer')}`,
+      )
+    : null;
+  return h(
+    'header',
+    {},
+    h('div', { class: 'brand' }, h('strong', {}, tr('app.title')), h('span', { class: 'muted' }, tr('app.subtitle'))),
+    who,
+    h('label', { class: 'lang' }, tr('lang.label'), select),
+  );
+}
+
+async function switchLanguage(v: string): Promise<void> {
+  if (!isLang(v)) return;
+  const r = await api.setLanguage(v);
+  if (r.ok && r.data) apply(r.data);
+}
+
+function apply(s: SessionState): void {
+  const prevLang = lang;
+  session = s;
+  lang = isLang(s.language) ? s.language : DEFAULT_LANG;
+  if (screenFor(s) !== shown || lang !== prevLang) render();
+}
+
+function showError(form: HTMLElement, msg: string): void {
+  const el = form.querySelector<HTMLElement>('.form-error');
+  if (el) el.textContent = msg;
+}
+
+function loginScreen(): HTMLElement {
+  const form = h(
+    'form',
+    { class: 'card narrow', id: 'login-form', novalidate: true },
+    h('h1', {}, tr('login.heading')),
+    h('p', { class: 'muted' }, tr('login.hint')),
+    field('officerId', tr('login.officerId'), 'text', { autocapitalize: 'off', spellcheck: 'false' }),
+    field('pin', tr('login.pin'), 'password', { inputmode: 'numeric', maxlength: '12' }),
+    h('div', { class: 'form-error', role: 'alert' }),
+    h('button', { type: 'submit', class: 'primary' }, tr('login.submit')),
+    session?.deskId ? h('p', { class: 'muted small' }, tr('login.desk', { desk: session.deskId })) : null,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const id = inputValue(form, 'officerId').trim();
+    const pin = inputValue(form, 'pin');
+    if (!loginReady(id, pin)) {
+      showError(form, tr('error.wrong_pin'));
+      return;
+    }
+    const button = form.querySelector('button');
+    if (button) button.disabled = true;
+    void api.login(id, pin).then((r) => {
+      if (button) button.disabled = false;
+      if (r.ok && r.data) {
+        apply(r.data);
+        return;
+      }
+      showError(form, faultMessage(lang, r.error));
+      const pinInput = form.querySelector<HTMLInputElement>('#pin');
+      if (pinInput) {
+        pinInput.value = '';
+        pinInput.focus();
+      }
+    });
+  });
+  return form;
+}
+
+function provisionScreen(): HTMLElement {
+  const ids: (keyof ProvisionForm)[] = ['passphrase', 'passphrase2', 'supervisorId', 'supervisorName', 'pin', 'pin2'];
+  const labels: Record<keyof ProvisionForm, Key> = {
+    passphrase: 'provision.passphrase',
+    passphrase2: 'provision.passphrase2',
+    supervisorId: 'provision.supervisorId',
+    supervisorName: 'provision.supervisorName',
+    pin: 'provision.pin',
+    pin2: 'provision.pin2',
+  };
+  const types: Record<keyof ProvisionForm, string> = {
+    passphrase: 'password',
+    passphrase2: 'password',
+    supervisorId: 'text',
+    supervisorName: 'text',
+    pin: 'password',
+    pin2: 'password',
+  };
+  const form = h(
+    'form',
+    { class: 'card narrow', id: 'provision-form', novalidate: true },
+    h('h1', {}, tr('provision.heading')),
+    h('p', { class: 'muted' }, tr('provision.intro')),
+    ...ids.map((id) => field(id, tr(labels[id]), types[id])),
+    h('div', { class: 'form-error', role: 'alert' }),
+    h('button', { type: 'submit', class: 'primary' }, tr('provision.submit')),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = Object.fromEntries(ids.map((id) => [id, inputValue(form, id)])) as unknown as ProvisionForm;
+    const errs: FieldErrors<ProvisionForm> = validateProvision(f);
+    for (const id of ids) {
+      const el = form.querySelector<HTMLElement>(`#${id}-error`);
+      const k = errs[id];
+      if (el) el.textContent = k ? tr(k) : '';
+    }
+    if (Object.keys(errs).length > 0) return;
+    const button = form.querySelector('button');
+    if (button) button.disabled = true;
+    showError(form, tr('provision.working'));
+    void api
+      .provision({ passphrase: f.passphrase, supervisorId: f.supervisorId, supervisorName: f.supervisorName.trim(), supervisorPin: f.pin })
+      .then((r) => {
+        if (button) button.disabled = false;
+        if (r.ok && r.data) apply(r.data);
+        else showError(form, faultMessage(lang, r.error));
+      });
+  });
+  return form;
+}
+
+function homeScreen(): HTMLElement {
+  const o = session?.officer;
+  return h(
+    'section',
+    { class: 'card', id: 'home' },
+    h('h1', {}, tr('home.heading')),
+    h('p', {}, tr('home.welcome', { name: o?.name ?? '' })),
+    h('p', { class: 'muted' }, tr('home.today', { date: formatDate(new Date()) })),
+    h('p', { class: 'empty', id: 'home-empty' }, tr('home.empty')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'button', class: 'primary', id: 'start-enrollment', disabled: true }, tr('home.start')),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'logout',
+          onclick: () => void api.logout().then((r) => r.ok && r.data && apply(r.data)),
+        },
+        tr('home.logout'),
+      ),
+    ),
+  );
+}
+
+async function boot(): Promise<void> {
+  render();
+  onEvent<SessionState>('session:changed', (s) => apply(s));
+  const r = await api.state();
+  if (r.ok && r.data) {
+    apply(r.data);
+    return;
+  }
+  root.replaceChildren(
+    header(),
+    h(
+      'main',
+      { 'data-screen': 'error' },
+      h('p', { class: 'form-error', role: 'alert' }, faultMessage(lang, r.error)),
+      h('button', { type: 'button', onclick: () => void boot() }, tr('common.retry')),
+    ),
+  );
+}
+
+void boot();

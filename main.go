@@ -1,0 +1,56 @@
+// Command enrolldesk-gui (the repository root, built by `wails build` or
+// `go build -tags desktop,production .`) is the desk's window: the Wails v2 app whose frontend is
+// frontend/dist, bound to the services of desk/app.
+package main
+
+import (
+	"context"
+	"embed"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/wailsapp/wails/v2"
+
+	"enrolldesk/desk/app"
+	"enrolldesk/desk/config"
+)
+
+//go:embed all:frontend/dist
+var assets embed.FS
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "enrolldesk:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	dataFlag := flag.String("data", "", "desk data directory (default $"+config.EnvDataDir+" or $XDG_DATA_HOME/enrolldesk)")
+	flag.Parse()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	dir, err := config.DataDir(*dataFlag)
+	if err != nil {
+		return err
+	}
+	dist, err := fs.Sub(assets, "frontend/dist")
+	if err != nil {
+		return fmt.Errorf("frontend assets: %w", err)
+	}
+	if _, err := fs.Stat(dist, "index.html"); err != nil {
+		return fmt.Errorf("frontend not built (run `make frontend`): %w", err)
+	}
+	desk, err := app.Open(context.Background(), dir, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer desk.Close()
+	slog.Info("desk starting", "data_dir", dir)
+	if err := wails.Run(app.WailsOptions(desk.App, dist)); err != nil {
+		return fmt.Errorf("window: %w", err)
+	}
+	return nil
+}
