@@ -1,0 +1,360 @@
+// Package reader reads and proves a chip ID card (CCCD, ICAO Doc 9303) through any
+// iso7816.Transmitter: select the eMRTD application, access control (BAC), secure messaging, read
+// EF.COM, EF.SOD and the data groups with the fewest APDUs the card allows, parse them, and run
+// passive and active authentication into a pa.Verdict. It reads as the ICAO procedure reads, one
+// named step after another; on any read error it returns no partial result.
+package reader
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"enrolldesk/reader/bac"
+	"enrolldesk/reader/iso7816"
+	"enrolldesk/reader/lds"
+	"enrolldesk/reader/pa"
+	"enrolldesk/reader/sm"
+	"enrolldesk/reader/tlv"
+)
+
+// Mode chooses the APDU length encoding for reads.
+type Mode int
+
+// Modes.
+const (
+	// Auto uses extended length when the ATR announces it, short otherwise.
+	Auto Mode = iota
+	Extended
+	Short
+)
+
+// DefaultShortLe is the Le of short-mode reads: 0xE0 leaves room for secure messaging overhead in
+// a 256-byte response, as JMRTD and gmrtd default to.
+const DefaultShortLe = 0xE0
+
+// extendedLe is the plaintext asked per extended READ BINARY: whole files up to 65280 bytes in one
+// APDU, while the protected response still fits PC/SC's 65538-byte extended buffer.
+const extendedLe = 0xFF00
+
+// Options configure a read.
+type Options struct {
+	Mode Mode
+	// ATR lets Auto decide; without it Auto means short.
+	ATR []byte
+	// ShortLe overrides DefaultShortLe.
+	ShortLe int
+	// DataGroups to read besides EF.COM and EF.SOD; default 1, 2, 13, 14, 15 (those present).
+	DataGroups []int
+	// TrustStore of CSCA certificates; without it the chain check is "unavailable".
+	TrustStore *pa.TrustStore
+	// Now is the time for certificate validity (default time.Now).
+	Now func() time.Time
+	// Progress is called after every chunk with the bytes read so far of the current file and
+	// its total length.
+	Progress func(file string, read, total int)
+	// MaxFileSize refuses files whose header announces more (default 1 MiB).
+	MaxFileSize int
+	// Rand is the randomness for BAC and active authentication (default crypto/rand).
+	Rand io.Reader
+	// Logger receives step timings (never personal data); nil for none.
+	Logger *slog.Logger
+}
+
+// ChipData is everything read from the chip, parsed, plus the raw files.
+type ChipData struct {
+	COM   *lds.Com
+	SOD   *lds.SecurityObject
+	MRZ   *lds.MRZ
+	Faces []lds.Face
+	VN    *lds.VNData
+	DG14  *lds.SecurityDG14
+	DG15  *lds.AAKey
+	// Files holds the raw contents by data group number (EF.COM and EF.SOD under 0 are not here).
+	Files          map[int][]byte
+	RawCOM, RawSOD []byte
+	// APDUs is the number of command APDUs the read took, access control included.
+	APDUs int
+	// Extended reports whether extended-length APDUs were used.
+	Extended bool
+}
+
+// ErrAbsurdLength means a file's header announces a length beyond Options.MaxFileSize.
+var ErrAbsurdLength = errors.New("file announces an absurd length")
+
+// ErrTruncated means the card ended a file before the length its header announces.
+var ErrTruncated = errors.New("file shorter than its header announces")
+
+// Read runs the whole procedure. The verdict is returned with the data; a failed check is not an
+// error (the desk records it), but any read, protocol or parse failure is, with no data.
+func Read(ctx context.Context, t iso7816.Transmitter, key bac.Key, o Options) (*ChipData, *pa.Verdict, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxFileSize == 0 {
+		o.MaxFileSize = 1 << 20
+	}
+	if o.ShortLe == 0 {
+		o.ShortLe = DefaultShortLe
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if len(o.DataGroups) == 0 {
+		o.DataGroups = []int{1, 2, 13, 14, 15}
+	}
+	ext := o.Mode == Extended
+	if o.Mode == Auto && o.ATR != nil {
+		info, err := iso7816.ParseATR(o.ATR)
+		ext = err == nil && info.ExtendedLength
+	}
+	ch := &iso7816.Channel{T: t}
+	s := &session{o: o, ch: ch, ext: ext, verdict: &pa.Verdict{}}
+	data, err := s.run(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	data.APDUs, data.Extended = ch.APDUs, ext
+	return data, s.verdict, nil
+}
+
+type session struct {
+	o       Options
+	ch      *iso7816.Channel
+	sm      *sm.Channel
+	ext     bool
+	verdict *pa.Verdict
+}
+
+func (s *session) step(name string, start time.Time) {
+	if s.o.Logger != nil {
+		s.o.Logger.Debug("chip step", "step", name, "ms", time.Since(start).Milliseconds(), "apdus", s.ch.APDUs)
+	}
+}
+
+func (s *session) run(ctx context.Context, key bac.Key) (*ChipData, error) {
+	start := time.Now()
+	// 1. Select the eMRTD application (ICAO Doc 9303 part 10 §3.1.2).
+	if _, err := iso7816.Do(ctx, s.ch, iso7816.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: lds.AID}); err != nil {
+		return nil, fmt.Errorf("select eMRTD application: %w", err)
+	}
+	s.step("select", start)
+	// 2. Access control: BAC (ICAO Doc 9303 part 11 §4.3).
+	start = time.Now()
+	sess, err := bac.Authenticate(ctx, s.ch, key, s.o.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("access control: %w", err)
+	}
+	s.verdict.Add(pa.CheckAccessControl, pa.Passed, "BAC (3DES secure messaging); the CCCD BAC key is guessable, passive authentication decides")
+	s.sm = &sm.Channel{T: s.ch, S: sess}
+	s.step("bac", start)
+	// 3. Read EF.COM, EF.SOD, then the data groups present.
+	d := &ChipData{Files: map[int][]byte{}}
+	start = time.Now()
+	if d.RawCOM, err = s.readFile(ctx, lds.COM); err != nil {
+		return nil, err
+	}
+	if d.COM, err = lds.ParseCOM(d.RawCOM); err != nil {
+		return nil, err
+	}
+	if d.RawSOD, err = s.readFile(ctx, lds.SOD); err != nil {
+		return nil, err
+	}
+	if d.SOD, err = lds.ParseSOD(d.RawSOD); err != nil {
+		return nil, err
+	}
+	present := map[int]bool{}
+	for _, n := range d.COM.DataGroups {
+		present[n] = true
+	}
+	for _, n := range s.o.DataGroups {
+		if !present[n] {
+			continue
+		}
+		f, err := lds.DGByNumber(n)
+		if err != nil {
+			return nil, err
+		}
+		b, err := s.readFile(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		d.Files[n] = b
+	}
+	s.step("read", start)
+	// 4. Parse.
+	if err := d.parse(); err != nil {
+		return nil, err
+	}
+	// 5. Passive authentication (ICAO Doc 9303 part 11 §5.1).
+	start = time.Now()
+	pa.Verify(s.verdict, d.SOD, d.Files, s.o.TrustStore, s.o.Now())
+	s.step("passive_auth", start)
+	// 6. Active authentication when DG15 is present (its hash was just checked).
+	if d.DG15 != nil {
+		start = time.Now()
+		if err := s.activeAuth(ctx, d.DG15); err != nil {
+			if errors.Is(err, errAAFailed) {
+				s.verdict.Add(pa.CheckActiveAuth, pa.Failed, err.Error())
+			} else {
+				return nil, err
+			}
+		}
+		s.step("active_auth", start)
+	} else {
+		s.verdict.Add(pa.CheckActiveAuth, pa.Unavailable, "no DG15")
+	}
+	s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "chip authentication not implemented in this build")
+	return d, nil
+}
+
+func (d *ChipData) parse() error {
+	var err error
+	if b, ok := d.Files[1]; ok {
+		if d.MRZ, err = lds.ParseDG1(b); err != nil {
+			return err
+		}
+	}
+	if b, ok := d.Files[2]; ok {
+		if d.Faces, err = lds.ParseDG2(b); err != nil {
+			return err
+		}
+	}
+	if b, ok := d.Files[13]; ok {
+		if d.VN, err = lds.ParseDG13(b); err != nil {
+			return err
+		}
+	}
+	if b, ok := d.Files[14]; ok {
+		if d.DG14, err = lds.ParseDG14(b); err != nil {
+			return err
+		}
+	}
+	if b, ok := d.Files[15]; ok {
+		if d.DG15, err = lds.ParseDG15(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readFile reads one EF through secure messaging. The first READ BINARY names the file by its
+// short EF identifier (ISO/IEC 7816-4 §7.2.2), so no SELECT is needed; in extended mode it asks for
+// up to 65280 bytes, so a file of that size takes a single APDU. Offsets past 32767 use the odd
+// INS B1 with DO'54'.
+func (s *session) readFile(ctx context.Context, f lds.File) ([]byte, error) {
+	le := s.o.ShortLe
+	if s.ext {
+		le = extendedLe
+	}
+	first, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xB0, P1: 0x80 | f.SFI, P2: 0, Ne: le})
+	if err != nil {
+		if !isFileStatus(err) {
+			return nil, fmt.Errorf("read %s: %w", f.Name, err)
+		}
+		// The card does not read by SFI: select by file identifier and read from 0.
+		if _, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(f.FID >> 8), byte(f.FID)}}); err != nil {
+			return nil, fmt.Errorf("select %s: %w", f.Name, err)
+		}
+		if first, err = iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xB0, Ne: le}); err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.Name, err)
+		}
+	}
+	tag, length, hl, err := tlv.ParseHeader(first)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: header: %w", f.Name, err)
+	}
+	if f.Tag != 0 && tag != uint32(f.Tag) {
+		return nil, fmt.Errorf("read %s: tag %X, want %02X", f.Name, tag, f.Tag)
+	}
+	total := hl + length
+	if total > s.o.MaxFileSize {
+		return nil, fmt.Errorf("read %s: %w (%d bytes, limit %d)", f.Name, ErrAbsurdLength, total, s.o.MaxFileSize)
+	}
+	buf := make([]byte, 0, total)
+	buf = append(buf, first[:min(len(first), total)]...)
+	s.progress(f.Name, len(buf), total)
+	for len(buf) < total {
+		n := min(le, total-len(buf))
+		off := len(buf)
+		var cmd iso7816.Command
+		if off <= 0x7FFF {
+			cmd = iso7816.Command{INS: 0xB0, P1: byte(off >> 8), P2: byte(off), Ne: n}
+		} else {
+			cmd = iso7816.Command{INS: 0xB1, Data: tlv.Encode(0x54, []byte{byte(off >> 16), byte(off >> 8), byte(off)}), Ne: n}
+		}
+		chunk, err := iso7816.Do(ctx, s.sm, cmd)
+		if err != nil {
+			if iso7816.IsStatus(err, iso7816.SWWrongP1P2) {
+				return nil, fmt.Errorf("read %s at %d of %d: %w", f.Name, off, total, ErrTruncated)
+			}
+			return nil, fmt.Errorf("read %s at %d: %w", f.Name, off, err)
+		}
+		if cmd.INS == 0xB1 {
+			// The odd-INS response wraps the data in DO'53'.
+			if chunk, err = tlv.Unwrap(chunk, 0x53); err != nil {
+				return nil, fmt.Errorf("read %s at %d: %w", f.Name, off, err)
+			}
+		}
+		if len(chunk) == 0 {
+			return nil, fmt.Errorf("read %s at %d of %d: %w", f.Name, off, total, ErrTruncated)
+		}
+		buf = append(buf, chunk[:min(len(chunk), total-len(buf))]...)
+		s.progress(f.Name, len(buf), total)
+	}
+	return buf, nil
+}
+
+func isFileStatus(err error) bool {
+	for _, sw := range []uint16{iso7816.SWFileNotFound, iso7816.SWInsNotSupported, 0x6A86, 0x6A81, iso7816.SWWrongP1P2} {
+		if iso7816.IsStatus(err, sw) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) progress(name string, read, total int) {
+	if s.o.Progress != nil {
+		s.o.Progress(name, read, total)
+	}
+}
+
+var errAAFailed = errors.New("active authentication failed")
+
+// activeAuth runs ICAO Doc 9303 part 11 §6.1 with an ECDSA key: INTERNAL AUTHENTICATE with an
+// 8-byte challenge; the chip answers r||s (plain format, BSI TR-03111 §5.2.1) over SHA-256 of it.
+// RSA keys (ISO/IEC 9796-2 message recovery) are reported unavailable.
+func (s *session) activeAuth(ctx context.Context, k *lds.AAKey) error {
+	pub, ok := k.Key.(*ecdsa.PublicKey)
+	if !ok {
+		s.verdict.Addf(pa.CheckActiveAuth, pa.Unavailable, "AA key type %T not supported by this build", k.Key)
+		return nil
+	}
+	challenge := make([]byte, 8)
+	if _, err := io.ReadFull(s.o.Rand, challenge); err != nil {
+		return err
+	}
+	sig, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0x88, Data: challenge, Ne: iso7816.MaxShortNe})
+	if err != nil {
+		return fmt.Errorf("active authentication: %w", err)
+	}
+	size := (pub.Curve.Params().BitSize + 7) / 8
+	if len(sig) != 2*size {
+		return fmt.Errorf("%w: signature of %d bytes", errAAFailed, len(sig))
+	}
+	r, ss := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+	h := sha256.Sum256(challenge)
+	if !ecdsa.Verify(pub, h[:], r, ss) {
+		return fmt.Errorf("%w: signature does not verify with the DG15 key", errAAFailed)
+	}
+	s.verdict.Add(pa.CheckActiveAuth, pa.Passed, "ECDSA")
+	return nil
+}

@@ -1,0 +1,214 @@
+package reader_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"enrolldesk/reader"
+	"enrolldesk/reader/bac"
+	"enrolldesk/reader/pa"
+	"enrolldesk/reader/sm"
+	"enrolldesk/reader/vcard"
+)
+
+// facePath is an LFW face from ../shared/testdata (relative to the repository root).
+func facePath(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "shared", "testdata", "faces", "lfw", "Hu_Jintao", "Hu_Jintao_0001.jpg")
+}
+
+var (
+	faceOnce sync.Once
+	face     struct {
+		jpeg []byte
+		w, h int
+		err  error
+	}
+)
+
+type fixture struct {
+	pki     *vcard.PKI
+	citizen *vcard.Citizen
+	store   *pa.TrustStore
+}
+
+func newFixture(t testing.TB, po vcard.PKIOptions) *fixture {
+	t.Helper()
+	pki, err := vcard.NewPKI(po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := vcard.SampleCitizen()
+	faceOnce.Do(func() { face.jpeg, face.w, face.h, face.err = vcard.LoadFace(facePath(t), 22000) })
+	if face.err != nil {
+		t.Fatal(face.err)
+	}
+	c.FaceJPEG, c.FaceWidth, c.FaceHeight = face.jpeg, face.w, face.h
+	dir := t.TempDir()
+	if err := pki.WriteTrustStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := pa.LoadTrustStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{pki: pki, citizen: c, store: ts}
+}
+
+func (f *fixture) card(t testing.TB, o vcard.Options) *vcard.Card {
+	t.Helper()
+	c, err := vcard.Personalise(f.citizen, f.pki, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestReadInProcess(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	for _, mode := range []reader.Mode{reader.Extended, reader.Short} {
+		card := f.card(t, vcard.Options{})
+		var progressed int
+		data, v, err := reader.Read(context.Background(), card, f.citizen.AccessKey(), reader.Options{
+			Mode: mode, TrustStore: f.store,
+			Progress: func(string, int, int) { progressed++ },
+		})
+		if err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if !v.Genuine() {
+			t.Fatalf("mode %v: verdict %+v", mode, v.Checks)
+		}
+		if data.VN.FullName != "Nguyễn Thị Hương" || data.VN.MotherName != "Trần Thị Lan" {
+			t.Fatalf("DG13 %+v", data.VN)
+		}
+		if id, ok := data.MRZ.CCCDNumber(); !ok || id != "001099012345" || !data.MRZ.ChecksOK {
+			t.Fatalf("MRZ %+v", data.MRZ)
+		}
+		img, err := data.Faces[0].Decode()
+		if err != nil || img.Bounds().Dx() != 320 {
+			t.Fatalf("face: %v", err)
+		}
+		if len(data.Files[2]) < 15000 {
+			t.Fatalf("DG2 only %d bytes", len(data.Files[2]))
+		}
+		if c, _ := v.Get(pa.CheckActiveAuth); c.Status != pa.Passed {
+			t.Fatalf("AA %+v", c)
+		}
+		t.Logf("mode %v: %d APDUs, DG2 %d bytes, %d progress events", mode, data.APDUs, len(data.Files[2]), progressed)
+	}
+}
+
+func TestReadWrongKey(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	key := f.citizen.AccessKey()
+	key.DateOfExpiry = "390315"
+	_, _, err := reader.Read(context.Background(), f.card(t, vcard.Options{}), key, reader.Options{})
+	if !errors.Is(err, bac.ErrAuth) {
+		t.Fatalf("wrong key: %v", err)
+	}
+}
+
+// TestHostileCards: every forged or altered element fails its own check, and the rest still pass.
+func TestPassiveAuthFailures(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	cases := []struct {
+		forge vcard.Forgery
+		check string
+	}{
+		{vcard.ForgeDG1, "dg_hash_DG1"},
+		{vcard.ForgeDG2, "dg_hash_DG2"},
+		{vcard.ForgeDG13, "dg_hash_DG13"},
+		{vcard.ForgeSODSignature, pa.CheckSODSignature},
+		{vcard.ForgeMessageDigest, pa.CheckSODDigest},
+		{vcard.ForgeUnknownCSCA, pa.CheckDSChain},
+		{vcard.ForgeDGHashMissing, "dg_hash_DG13"},
+	}
+	for _, c := range cases {
+		_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{Forge: c.forge}), f.citizen.AccessKey(), reader.Options{TrustStore: f.store})
+		if err != nil {
+			t.Fatalf("forgery %d: %v", c.forge, err)
+		}
+		got, ok := v.Get(c.check)
+		if !ok || got.Status != pa.Failed || got.Reason == "" {
+			t.Fatalf("forgery %d: check %s = %+v", c.forge, c.check, got)
+		}
+		if v.PassiveOK() || v.Genuine() {
+			t.Fatalf("forgery %d: verdict passes", c.forge)
+		}
+		if n := len(v.Failed()); n != 1 {
+			t.Fatalf("forgery %d: %d failures: %+v", c.forge, n, v.Failed())
+		}
+	}
+}
+
+func TestPassiveAuthExpiredDSAndRevoked(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{DSExpired: true})
+	_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{}), f.citizen.AccessKey(), reader.Options{TrustStore: f.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := v.Get(pa.CheckDSValidity); c.Status != pa.Failed || v.PassiveOK() {
+		t.Fatalf("expired DS: %+v", v.Checks)
+	}
+	// Revocation: a CRL from the CSCA naming the DS.
+	f = newFixture(t, vcard.PKIOptions{})
+	dir := t.TempDir()
+	if err := f.pki.WriteTrustStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pki.RevokeDS(dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := pa.LoadTrustStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{}), f.citizen.AccessKey(), reader.Options{TrustStore: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := v.Get(pa.CheckCRL); c.Status != pa.Failed || v.Genuine() {
+		t.Fatalf("revoked DS: %+v", v.Checks)
+	}
+	// No trust store: the chain is unavailable and the verdict does not pass.
+	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{}), f.citizen.AccessKey(), reader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := v.Get(pa.CheckDSChain); c.Status != pa.Unavailable || v.PassiveOK() {
+		t.Fatalf("no trust store: %+v", v.Checks)
+	}
+}
+
+func TestHostileTransport(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	cases := []struct {
+		name string
+		o    vcard.Options
+		want error
+		text string
+	}{
+		{"bad MAC", vcard.Options{BadMACAfter: 3}, sm.ErrMAC, ""},
+		{"truncated DG2", vcard.Options{Truncate: 2}, reader.ErrTruncated, "DG2"},
+		{"absurd DG13 length", vcard.Options{AbsurdLength: 13}, reader.ErrAbsurdLength, "DG13"},
+	}
+	for _, c := range cases {
+		for _, mode := range []reader.Mode{reader.Extended, reader.Short} {
+			data, v, err := reader.Read(context.Background(), f.card(t, c.o), f.citizen.AccessKey(), reader.Options{Mode: mode, TrustStore: f.store})
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.text) {
+				t.Fatalf("%s mode %v: %v", c.name, mode, err)
+			}
+			if data != nil || v != nil {
+				t.Fatalf("%s: partial result", c.name)
+			}
+		}
+	}
+}

@@ -1,0 +1,428 @@
+// Package vcard is a virtual Vietnamese CCCD chip: an ICAO Doc 9303 eMRTD application with BAC,
+// secure messaging, EF.COM, EF.SOD, DG1, DG2, DG13, DG14 and DG15, personalised for any citizen and
+// signed by a test document signer under a test CSCA. It answers APDUs in-process (Transmit) or as
+// the card behind Debian's vsmartcard-vpcd (Serve), and can be told to misbehave for tests.
+package vcard
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
+
+	"enrolldesk/reader/bac"
+	"enrolldesk/reader/iso7816"
+	"enrolldesk/reader/lds"
+	"enrolldesk/reader/sm"
+	"enrolldesk/reader/tlv"
+)
+
+// Citizen is what the card is personalised with.
+type Citizen struct {
+	// IDNumber is the 12-digit citizen ID; the MRZ document number is its last 9 digits.
+	IDNumber     string
+	Surname      string // MRZ form: upper-case ASCII, e.g. "NGUYEN"
+	GivenNames   string // e.g. "VAN AN"
+	DateOfBirth  string // YYMMDD
+	DateOfExpiry string // YYMMDD
+	Sex          string // M, F or empty
+	VN           lds.VNData
+	// FaceJPEG is the portrait; Width and Height its pixel size.
+	FaceJPEG              []byte
+	FaceWidth, FaceHeight int
+}
+
+// AccessKey is the BAC key of the card.
+func (c *Citizen) AccessKey() bac.Key {
+	return bac.Key{DocumentNumber: c.IDNumber[len(c.IDNumber)-9:], DateOfBirth: c.DateOfBirth, DateOfExpiry: c.DateOfExpiry}
+}
+
+// Forgery names one element of the chip's security data to alter, for passive authentication
+// failure tests.
+type Forgery int
+
+// Forgeries.
+const (
+	ForgeNone          Forgery = iota
+	ForgeDG1                   // DG1 changed after the SOD was signed
+	ForgeDG2                   // DG2 changed after signing
+	ForgeDG13                  // DG13 changed after signing
+	ForgeSODSignature          // one bit of the SOD signature flipped
+	ForgeMessageDigest         // message-digest attribute not the hash of the security object
+	ForgeUnknownCSCA           // DS issued by a CSCA that is not in the trust store
+	ForgeDGHashMissing         // SOD without the hash of DG13
+)
+
+// Options personalise the card's behaviour.
+type Options struct {
+	// ShortOnly hides extended length support (ATR without the capability bit) and refuses
+	// extended APDUs with 6700.
+	ShortOnly bool
+	// MaxResponse caps the plaintext bytes per READ BINARY (default 0xFF00 extended, 256 short).
+	MaxResponse int
+	// BadMACAfter makes the N-th protected response (1-based) carry a wrong checksum.
+	BadMACAfter int
+	// Truncate names a data group whose file is cut to half its length (the header still
+	// announces the full length).
+	Truncate int
+	// AbsurdLength names a data group whose outer length announces 16 MB.
+	AbsurdLength int
+	Forge        Forgery
+	// PullAfter makes Serve drop the connection (card pulled out) after N APDUs; 0 never.
+	PullAfter int
+}
+
+// Card is one virtual chip. It is safe for use by one reader at a time.
+type Card struct {
+	mu    sync.Mutex
+	opts  Options
+	files map[uint16][]byte // by FID
+	sfi   map[byte]uint16
+	key   bac.Key
+	kenc  []byte
+	kmac  []byte
+	atr   []byte
+
+	// AAKey signs active authentication challenges; CAKey is the chip authentication key of DG14.
+	AAKey *ecdsa.PrivateKey
+	CAKey *ecdh.PrivateKey
+
+	// session state, reset on power-up
+	appSelected bool
+	current     uint16
+	challenge   []byte
+	sess        *sm.Session
+	protected   int
+	apdus       int
+}
+
+// Personalise builds a card for c signed under pki.
+func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
+	if len(c.IDNumber) != 12 {
+		return nil, fmt.Errorf("vcard: ID number %q is not 12 digits", c.IDNumber)
+	}
+	key := c.AccessKey()
+	kenc, kmac, err := key.Keys()
+	if err != nil {
+		return nil, fmt.Errorf("vcard: access key: %w", err)
+	}
+	card := &Card{opts: o, files: map[uint16][]byte{}, sfi: map[byte]uint16{}, key: key, kenc: kenc, kmac: kmac}
+	mrz, err := lds.TD1("ID", "VNM", c.IDNumber[3:], c.IDNumber, c.DateOfBirth, c.Sex, c.DateOfExpiry, "VNM", "", c.Surname, c.GivenNames)
+	if err != nil {
+		return nil, fmt.Errorf("vcard: MRZ: %w", err)
+	}
+	if card.AAKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, err
+	}
+	if card.CAKey, err = ecdh.P256().GenerateKey(rand.Reader); err != nil {
+		return nil, err
+	}
+	caSPKI, err := x509.MarshalPKIXPublicKey(card.CAKey.PublicKey())
+	if err != nil {
+		return nil, err
+	}
+	dg14, err := lds.DG14Bytes(caSPKI, lds.OIDCAECDHAES128)
+	if err != nil {
+		return nil, err
+	}
+	aaSPKI, err := x509.MarshalPKIXPublicKey(&card.AAKey.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	vn := c.VN
+	if vn.IDNumber == "" {
+		vn.IDNumber = c.IDNumber
+	}
+	dgs := map[int][]byte{
+		1:  lds.DG1Bytes(mrz),
+		2:  lds.DG2Bytes(c.FaceJPEG, lds.ImageJPEG, c.FaceWidth, c.FaceHeight),
+		13: lds.DG13Bytes(&vn),
+		14: dg14,
+		15: lds.DG15Bytes(aaSPKI),
+	}
+	signer, cert := pki.DSKey, pki.DS
+	if o.Forge == ForgeUnknownCSCA {
+		other, err := NewPKI(PKIOptions{Country: "VN"})
+		if err != nil {
+			return nil, err
+		}
+		signer, cert = other.DSKey, other.DS
+	}
+	hashed := map[int][]byte{}
+	for n, b := range dgs {
+		if o.Forge == ForgeDGHashMissing && n == 13 {
+			continue
+		}
+		hashed[n] = b
+	}
+	p := lds.SODParams{HashAlg: crypto.SHA256, DataGroups: hashed, Signer: signer, Cert: cert}
+	if o.Forge == ForgeMessageDigest {
+		p.MessageDigestOverride = make([]byte, 32)
+	}
+	sod, err := lds.BuildSOD(p)
+	if err != nil {
+		return nil, err
+	}
+	switch o.Forge {
+	case ForgeDG1:
+		dgs[1] = lds.DG1Bytes(mrz[:60] + "NGUYEN<<VAN<B" + mrz[73:])
+	case ForgeDG2:
+		d := append([]byte(nil), dgs[2]...)
+		d[len(d)-100] ^= 0xFF
+		dgs[2] = d
+	case ForgeDG13:
+		vn2 := vn
+		vn2.FullName += " X"
+		dgs[13] = lds.DG13Bytes(&vn2)
+	case ForgeSODSignature:
+		sod = flipSignature(sod)
+	}
+	com := (&lds.Com{LDSVersion: "0107", UnicodeVersion: "040000", DataGroups: []int{1, 2, 13, 14, 15}}).Bytes()
+	card.put(lds.COM, com)
+	card.put(lds.SOD, sod)
+	for n, b := range dgs {
+		f, _ := lds.DGByNumber(n)
+		if n == o.Truncate {
+			b = b[:len(b)/2]
+		}
+		if n == o.AbsurdLength {
+			b = append([]byte{f.Tag, 0x83, 0xFF, 0xFF, 0xFF}, b[2:]...)
+		}
+		card.put(f, b)
+	}
+	// Contactless ATR (PC/SC part 3 layout): 3B 85 80 01 + historical bytes + TCK. Historical:
+	// category 80, card capabilities 73 with b7 of the third byte = extended Lc/Le (ISO/IEC 7816-4
+	// §12.1.1.9).
+	third := byte(0x40)
+	if o.ShortOnly {
+		third = 0
+	}
+	atr := []byte{0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x80, 0x21, third}
+	var tck byte
+	for _, b := range atr[1:] {
+		tck ^= b
+	}
+	card.atr = append(atr, tck)
+	return card, nil
+}
+
+// flipSignature flips one bit in the last byte of the signer's signature. The signature OCTET
+// STRING is the last element of the SOD, so its last byte is the file's last byte.
+func flipSignature(sod []byte) []byte {
+	out := append([]byte(nil), sod...)
+	out[len(out)-1] ^= 0x01
+	return out
+}
+
+func (c *Card) put(f lds.File, b []byte) {
+	c.files[f.FID] = b
+	c.sfi[f.SFI] = f.FID
+}
+
+// File returns a copy of a file's content (for tests).
+func (c *Card) File(f lds.File) []byte { return append([]byte(nil), c.files[f.FID]...) }
+
+// ATR returns the answer to reset.
+func (c *Card) ATR() []byte { return append([]byte(nil), c.atr...) }
+
+// Reset is power-up or warm reset: every session state is dropped.
+func (c *Card) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.appSelected, c.current, c.challenge, c.sess, c.protected = false, 0, nil, nil, 0
+}
+
+// Transmit answers one APDU in-process (the Transmitter seam, without PC/SC).
+func (c *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.Process(apdu), nil
+}
+
+// Process answers one command APDU.
+func (c *Card) Process(apdu []byte) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.apdus++
+	sw := func(s uint16) []byte { return []byte{byte(s >> 8), byte(s)} }
+	if c.opts.ShortOnly && len(apdu) > 5 && apdu[4] == 0 {
+		return sw(iso7816.SWWrongLength)
+	}
+	if len(apdu) >= 1 && apdu[0]&0x0C == 0x0C {
+		if c.sess == nil {
+			return sw(iso7816.SWSMObjectsMissing)
+		}
+		cmd, err := c.sess.UnwrapCommand(apdu)
+		if err != nil {
+			c.sess = nil // ICAO Doc 9303 part 11 §9.8: the chip aborts secure messaging
+			return sw(iso7816.SWSMObjectsIncorrect)
+		}
+		r := c.execute(cmd, true)
+		out, err := c.sess.WrapResponse(r)
+		if err != nil {
+			return sw(iso7816.SWUnknown)
+		}
+		c.protected++
+		if c.opts.BadMACAfter > 0 && c.protected == c.opts.BadMACAfter {
+			out[len(out)-3] ^= 0x01 // last byte of DO'8E'
+		}
+		return out
+	}
+	cmd, err := iso7816.ParseCommand(apdu)
+	if err != nil {
+		return sw(iso7816.SWWrongLength)
+	}
+	if c.sess != nil {
+		// A plain command ends secure messaging (ICAO Doc 9303 part 11 §9.8).
+		c.sess = nil
+	}
+	return c.execute(cmd, false).Bytes()
+}
+
+func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
+	st := func(s uint16) iso7816.Response { return iso7816.Response{SW: s} }
+	if cmd.CLA&0xF0 != 0 {
+		return st(iso7816.SWClaNotSupported)
+	}
+	switch cmd.INS {
+	case 0xA4: // SELECT
+		switch {
+		case cmd.P1 == 0x04:
+			if string(cmd.Data) != string(lds.AID) {
+				return st(iso7816.SWFileNotFound)
+			}
+			c.appSelected, c.current = true, 0
+			return st(iso7816.SWOK)
+		case cmd.P1 == 0x02 || cmd.P1 == 0x00:
+			if len(cmd.Data) != 2 {
+				return st(iso7816.SWWrongLength)
+			}
+			fid := uint16(cmd.Data[0])<<8 | uint16(cmd.Data[1])
+			if !c.appSelected && fid != 0x3F00 {
+				return st(iso7816.SWFileNotFound)
+			}
+			if c.appSelected && !protected {
+				return st(iso7816.SWSecurityNotSatisfied)
+			}
+			if _, ok := c.files[fid]; !ok {
+				return st(iso7816.SWFileNotFound)
+			}
+			c.current = fid
+			return st(iso7816.SWOK)
+		}
+		return st(iso7816.SWWrongP1P2)
+	case 0x84: // GET CHALLENGE
+		if protected {
+			return st(iso7816.SWConditionsNotSatisfied)
+		}
+		c.challenge = make([]byte, 8)
+		_, _ = rand.Read(c.challenge)
+		return iso7816.Response{Data: append([]byte(nil), c.challenge...), SW: iso7816.SWOK}
+	case 0x82: // EXTERNAL AUTHENTICATE (BAC)
+		if !c.appSelected || c.challenge == nil {
+			return st(iso7816.SWConditionsNotSatisfied)
+		}
+		kic := make([]byte, 16)
+		_, _ = rand.Read(kic)
+		chip := &bac.Chip{Kenc: c.kenc, Kmac: c.kmac, RndIC: c.challenge, KIC: kic}
+		c.challenge = nil
+		resp, s, err := chip.Respond(cmd.Data)
+		if err != nil {
+			return st(iso7816.SWSecurityNotSatisfied)
+		}
+		c.sess, c.protected = s, 0
+		return iso7816.Response{Data: resp, SW: iso7816.SWOK}
+	case 0xB0, 0xB1: // READ BINARY
+		if !protected {
+			return st(iso7816.SWSecurityNotSatisfied)
+		}
+		r := c.readBinary(cmd)
+		if cmd.INS == 0xB1 && len(r.Data) > 0 {
+			r.Data = tlv.Encode(0x53, r.Data) // odd INS answers in DO'53' (ISO/IEC 7816-4 §11.2.3)
+		}
+		return r
+	case 0x88: // INTERNAL AUTHENTICATE: active authentication (ICAO Doc 9303 part 11 §6.1)
+		if !protected {
+			return st(iso7816.SWSecurityNotSatisfied)
+		}
+		if len(cmd.Data) != 8 {
+			return st(iso7816.SWWrongLength)
+		}
+		h := sha256.Sum256(cmd.Data)
+		r, s, err := ecdsa.Sign(rand.Reader, c.AAKey, h[:])
+		if err != nil {
+			return st(iso7816.SWUnknown)
+		}
+		sig := make([]byte, 64) // plain r||s (BSI TR-03111 §5.2.1)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return iso7816.Response{Data: sig, SW: iso7816.SWOK}
+	}
+	return st(iso7816.SWInsNotSupported)
+}
+
+func (c *Card) readBinary(cmd iso7816.Command) iso7816.Response {
+	st := func(s uint16) iso7816.Response { return iso7816.Response{SW: s} }
+	fid := c.current
+	var off int
+	if cmd.INS == 0xB1 {
+		// Odd INS: offset in DO'54' (ISO/IEC 7816-4 §11.2.3), file by P1-P2 (0000 = current).
+		if len(cmd.Data) < 3 || cmd.Data[0] != 0x54 || int(cmd.Data[1]) != len(cmd.Data)-2 || len(cmd.Data) > 5 {
+			return st(iso7816.SWWrongLength)
+		}
+		for _, b := range cmd.Data[2:] {
+			off = off<<8 | int(b)
+		}
+	} else if cmd.P1&0x80 != 0 {
+		// Short EF identifier in P1 b5..b1, offset in P2 (ISO/IEC 7816-4 §7.2.2).
+		f, ok := c.sfi[cmd.P1&0x1F]
+		if !ok {
+			return st(iso7816.SWFileNotFound)
+		}
+		fid, c.current, off = f, f, int(cmd.P2)
+	} else {
+		off = int(cmd.P1)<<8 | int(cmd.P2)
+	}
+	data, ok := c.files[fid]
+	if !ok || fid == 0 {
+		return st(iso7816.SWConditionsNotSatisfied) // no current EF
+	}
+	if off > len(data) {
+		return st(iso7816.SWWrongP1P2)
+	}
+	max := c.opts.MaxResponse
+	if max == 0 {
+		max = 0xFF00
+		if c.opts.ShortOnly {
+			max = 256
+		}
+	}
+	n := cmd.Ne
+	if n > max {
+		n = max
+	}
+	end := off + n
+	sw := iso7816.SWOK
+	if end > len(data) {
+		end, sw = len(data), iso7816.SWEndOfFile
+	}
+	return iso7816.Response{Data: append([]byte(nil), data[off:end]...), SW: sw}
+}
+
+// APDUs returns how many APDUs the card has answered.
+func (c *Card) APDUs() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.apdus
+}
+
+// ErrPulled is returned by Serve when the card was pulled (Options.PullAfter).
+var ErrPulled = errors.New("vcard: card pulled out")
