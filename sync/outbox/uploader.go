@@ -1,0 +1,230 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"enrolldesk/sync/protocol"
+)
+
+// Progress is what the GUI shows about sync.
+type Progress struct {
+	Counts
+	Head       uint64
+	AckedSeq   uint64
+	LastSynced time.Time // the officer's "last synced": every record released then was acknowledged
+	Syncing    bool      // a batch is in flight
+	Err        string    // the last error, "" after a success
+	Reason     string    // the registry's refusal reason, if it refused
+	RetryIn    time.Duration
+}
+
+// Uploader drains the outbox to the registry. It never re-signs: it sends the stored envelopes.
+type Uploader struct {
+	Outbox *Outbox
+	Client *Client
+	// MaxRecords and MaxBytes bound one batch (defaults 500 and 8 MiB).
+	MaxRecords int
+	MaxBytes   int
+	// MinBackoff and MaxBackoff bound the retry delay after a failure (defaults 1 s and 5 min);
+	// the delay doubles per consecutive failure, with jitter.
+	MinBackoff, MaxBackoff time.Duration
+	// Interval is how often an idle uploader looks for new records (default 30 s); Kick wakes
+	// it at once.
+	Interval time.Duration
+	// OnProgress, when set, receives progress after every batch and every failure.
+	OnProgress func(Progress)
+	Log        *slog.Logger
+
+	mu   sync.Mutex // one sync at a time
+	kick chan struct{}
+	once sync.Once
+}
+
+func (u *Uploader) init() {
+	u.once.Do(func() {
+		u.kick = make(chan struct{}, 1)
+		if u.MaxRecords <= 0 {
+			u.MaxRecords = 500
+		}
+		if u.MaxBytes <= 0 {
+			u.MaxBytes = 8 << 20
+		}
+		if u.MinBackoff <= 0 {
+			u.MinBackoff = time.Second
+		}
+		if u.MaxBackoff <= 0 {
+			u.MaxBackoff = 5 * time.Minute
+		}
+		if u.Interval <= 0 {
+			u.Interval = 30 * time.Second
+		}
+		if u.Log == nil {
+			u.Log = slog.Default()
+		}
+	})
+}
+
+// Kick asks a running uploader to sync now (call it after Append).
+func (u *Uploader) Kick() {
+	u.init()
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ErrFork means the registry's chain for this desk is not the desk's: a human must look.
+var ErrFork = errors.New("registry chain and desk chain disagree")
+
+// SyncOnce resumes from the registry's head and sends batches until the outbox is drained. It
+// returns nil when everything released before the call is acknowledged.
+func (u *Uploader) SyncOnce(ctx context.Context) error {
+	u.init()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	rc, err := u.Client.Head(ctx)
+	if err != nil {
+		return u.fail(ctx, err)
+	}
+	if err := u.Outbox.Ack(ctx, rc.Seq, rc.Head, rc.Raw); err != nil {
+		if errors.Is(err, ErrForeignHead) {
+			err = fmt.Errorf("%w: %v", ErrFork, err)
+		}
+		return u.fail(ctx, err)
+	}
+	after := rc.Seq
+	u.progress(ctx, true, "", "")
+	for gaps := 0; ; {
+		ps, err := u.Outbox.Next(ctx, after, u.MaxRecords, u.MaxBytes)
+		if err != nil {
+			return u.fail(ctx, err)
+		}
+		if len(ps) == 0 {
+			u.progress(ctx, false, "", "")
+			return nil
+		}
+		last := ps[len(ps)-1].Seq
+		if err := u.Outbox.MarkSent(ctx, last); err != nil {
+			return u.fail(ctx, err)
+		}
+		bt := &protocol.Batch{Version: protocol.Version, DeskID: u.Outbox.DeskID(), Records: make([]protocol.BatchRecord, len(ps))}
+		for i := range ps {
+			bt.Records[i] = protocol.BatchRecord{Envelope: ps[i].Envelope, Blobs: ps[i].Blobs}
+		}
+		rc, err := u.Client.Send(ctx, bt)
+		if ref, ok := IsRefusal(err); ok && ref.Reason == protocol.ReasonGap && gaps < 3 {
+			// The registry lost track of us or we of it: resume from its head.
+			gaps++
+			after = ref.Head
+			continue
+		}
+		if err != nil {
+			return u.fail(ctx, err)
+		}
+		if err := u.Outbox.Ack(ctx, rc.Seq, rc.Head, rc.Raw); err != nil {
+			if errors.Is(err, ErrForeignHead) {
+				err = fmt.Errorf("%w: %v", ErrFork, err)
+			}
+			return u.fail(ctx, err)
+		}
+		if rc.Seq < last {
+			return u.fail(ctx, fmt.Errorf("registry acknowledged up to %d of a batch ending at %d", rc.Seq, last))
+		}
+		after = rc.Seq
+		u.progress(ctx, true, "", "")
+	}
+}
+
+func (u *Uploader) fail(ctx context.Context, err error) error {
+	reason := ""
+	if ref, ok := IsRefusal(err); ok {
+		reason = string(ref.Reason)
+	}
+	if ctx.Err() == nil {
+		if nerr := u.Outbox.NoteError(ctx, err.Error()); nerr != nil {
+			u.Log.Warn("note sync error", "err", nerr)
+		}
+	}
+	u.progress(ctx, false, err.Error(), reason)
+	return err
+}
+
+func (u *Uploader) progress(ctx context.Context, syncing bool, errMsg, reason string) {
+	if u.OnProgress == nil {
+		return
+	}
+	p := Progress{Syncing: syncing, Err: errMsg, Reason: reason}
+	if c, err := u.Outbox.Counts(ctx); err == nil {
+		p.Counts = c
+	}
+	if st, err := u.Outbox.SyncState(ctx); err == nil {
+		p.Head, p.AckedSeq, p.LastSynced = st.Head, st.AckedSeq, st.LastSynced
+	}
+	u.OnProgress(p)
+}
+
+// Backoff returns the delay before retry number n (0-based): MinBackoff·2ⁿ capped at MaxBackoff,
+// with "equal jitter" (half fixed, half random) so that desks coming back online together after an
+// outage do not stampede the registry.
+func (u *Uploader) Backoff(n int) time.Duration {
+	u.init()
+	d := u.MinBackoff
+	for i := 0; i < n && d < u.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, u.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Run syncs until ctx ends: at start, on Kick, every Interval, and after failures with
+// exponential backoff. A refusal that retrying cannot fix (fork, bad signature) is retried at
+// MaxBackoff, so that it stays visible without hammering the registry.
+func (u *Uploader) Run(ctx context.Context) error {
+	u.init()
+	failures := 0
+	for {
+		err := u.SyncOnce(ctx)
+		var wait time.Duration
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err == nil:
+			failures = 0
+			wait = u.Interval
+		default:
+			ref, refused := IsRefusal(err)
+			if refused && !ref.Retryable() || errors.Is(err, ErrFork) {
+				wait = u.MaxBackoff
+			} else {
+				wait = u.Backoff(failures)
+			}
+			failures++
+			u.Log.Warn("sync failed", "err", err, "retry_in", wait)
+			if u.OnProgress != nil {
+				p := Progress{Err: err.Error(), RetryIn: wait}
+				if refused {
+					p.Reason = string(ref.Reason)
+				}
+				if c, cerr := u.Outbox.Counts(ctx); cerr == nil {
+					p.Counts = c
+				}
+				u.OnProgress(p)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-u.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}

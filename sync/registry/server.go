@@ -1,0 +1,299 @@
+package registry
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+
+	"enrolldesk/sync/protocol"
+	"enrolldesk/sync/record"
+)
+
+// Server is the registry's HTTP API (protocol version 1).
+type Server struct {
+	Store Store
+	// Key signs receipts.
+	Key ed25519.PrivateKey
+	Log *slog.Logger
+	// RequireClientCert refuses requests that did not come over mutual TLS with a desk
+	// certificate; when false (plain-HTTP tests), desks are authenticated by their record
+	// signatures alone.
+	RequireClientCert bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// BeforeCommit, when set, runs after a batch is verified and before it is stored (fault tests).
+	BeforeCommit func()
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+protocol.PathBatches, s.handleBatch)
+	mux.HandleFunc("GET "+protocol.PathDeskHead, s.handleHead)
+	return mux
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// clientDesk returns the desk id named by the TLS client certificate ("" without one).
+func clientDesk(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	return r.TLS.PeerCertificates[0].Subject.CommonName
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, ref *protocol.Refusal, desk string) {
+	// Reason, desk and sequence only: never record content.
+	s.log().Warn("batch refused", "desk", desk, "reason", string(ref.Reason), "seq", ref.Seq, "detail", ref.Detail, "remote", r.RemoteAddr)
+	b, err := protocol.EncMode.Marshal(ref)
+	if err != nil {
+		http.Error(w, "encode refusal", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", protocol.MediaType)
+	w.WriteHeader(status)
+	w.Write(b) //nolint:errcheck // the client may be gone
+}
+
+func statusFor(reason protocol.Reason) int {
+	switch reason {
+	case protocol.ReasonTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case protocol.ReasonUnknownDesk, protocol.ReasonDeskMismatch:
+		return http.StatusForbidden
+	case protocol.ReasonGap, protocol.ReasonFork, protocol.ReasonDuplicateID:
+		return http.StatusConflict
+	case protocol.ReasonUnavailable:
+		return http.StatusServiceUnavailable
+	case protocol.ReasonBadRequest:
+		return http.StatusBadRequest
+	default:
+		return http.StatusUnprocessableEntity
+	}
+}
+
+func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if cd := clientDesk(r); s.RequireClientCert && cd != id {
+		s.refuse(w, r, http.StatusForbidden, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Detail: "client certificate names another desk"}, id)
+		return
+	}
+	h, err := s.Store.Head(r.Context(), id)
+	if errors.Is(err, ErrUnknownDesk) {
+		s.refuse(w, r, http.StatusForbidden, &protocol.Refusal{Reason: protocol.ReasonUnknownDesk}, id)
+		return
+	}
+	if err != nil {
+		s.log().Error("head", "desk", id, "err", err)
+		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, id)
+		return
+	}
+	s.writeReceipt(w, r, id, h, 0)
+}
+
+func (s *Server) writeReceipt(w http.ResponseWriter, r *http.Request, desk string, h Head, stored int) {
+	rc := &protocol.Receipt{Version: protocol.Version, DeskID: desk, Seq: h.Seq, Head: h.Hash, Stored: stored, Time: s.now().UnixMilli()}
+	b, err := protocol.SignReceipt(rc, s.Key)
+	if err != nil {
+		s.log().Error("sign receipt", "err", err)
+		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, desk)
+		return
+	}
+	w.Header().Set("Content-Type", "application/cose; cose-type=\"cose-sign1\"")
+	w.Write(b) //nolint:errcheck // the client may be gone
+}
+
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	if s.RequireClientCert && clientDesk(r) == "" {
+		s.refuse(w, r, http.StatusForbidden, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Detail: "no desk certificate"}, "")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBatchBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.refuse(w, r, http.StatusRequestEntityTooLarge, &protocol.Refusal{Reason: protocol.ReasonTooLarge}, "")
+			return
+		}
+		// The client went away mid-body: nothing to store, nobody to answer.
+		s.log().Info("batch body incomplete", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	bt, err := protocol.DecodeBatch(body)
+	if err != nil {
+		s.refuse(w, r, http.StatusBadRequest, &protocol.Refusal{Reason: protocol.ReasonBadRequest, Detail: err.Error()}, "")
+		return
+	}
+	head, stored, ref := s.Ingest(r.Context(), clientDesk(r), bt)
+	if ref != nil {
+		s.refuse(w, r, statusFor(ref.Reason), ref, bt.DeskID)
+		return
+	}
+	s.writeReceipt(w, r, bt.DeskID, head, stored)
+}
+
+// Ingest verifies and stores one batch. certDesk is the desk named by the client certificate (""
+// over plain HTTP). It returns the desk's head after the batch and how many records were new, or
+// the refusal.
+func (s *Server) Ingest(ctx context.Context, certDesk string, bt *protocol.Batch) (Head, int, *protocol.Refusal) {
+	if certDesk != "" && certDesk != bt.DeskID {
+		return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Detail: "batch names another desk than the client certificate"}
+	}
+	desk, err := s.Store.Desk(ctx, bt.DeskID)
+	if errors.Is(err, ErrUnknownDesk) {
+		return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonUnknownDesk}
+	}
+	if err != nil {
+		s.log().Error("read desk", "desk", bt.DeskID, "err", err)
+		return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
+	}
+	entries, ref := verifyBatch(desk, bt)
+	if ref != nil {
+		return Head{}, 0, ref
+	}
+	if s.BeforeCommit != nil {
+		s.BeforeCommit()
+	}
+	for attempt := 0; ; attempt++ {
+		head, err := s.Store.Head(ctx, desk.ID)
+		if err != nil {
+			s.log().Error("read head", "desk", desk.ID, "err", err)
+			return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
+		}
+		fresh, ref := s.splitKnown(ctx, desk.ID, head, entries)
+		if ref != nil {
+			ref.Head = head.Seq
+			return head, 0, ref
+		}
+		if len(fresh) == 0 {
+			return head, 0, nil // a replay: harmless
+		}
+		newHead, err := s.Store.Append(ctx, desk.ID, head, fresh)
+		switch {
+		case err == nil:
+			return newHead, len(fresh), nil
+		case errors.Is(err, ErrHeadMoved) && attempt < 5:
+			continue
+		case errors.Is(err, ErrDuplicateID):
+			return head, 0, &protocol.Refusal{Reason: protocol.ReasonDuplicateID, Head: head.Seq, Detail: err.Error()}
+		default:
+			s.log().Error("store batch", "desk", desk.ID, "err", err)
+			return head, 0, &protocol.Refusal{Reason: protocol.ReasonUnavailable, Head: head.Seq}
+		}
+	}
+}
+
+// splitKnown checks the batch against the stored chain: records at or below the head must be the
+// stored ones (else a fork), the first new one must follow the head. It returns the new records.
+func (s *Server) splitKnown(ctx context.Context, desk string, head Head, entries []Entry) ([]Entry, *protocol.Refusal) {
+	first := entries[0].Seq
+	if first > head.Seq+1 {
+		return nil, &protocol.Refusal{Reason: protocol.ReasonGap, Seq: first, Detail: fmt.Sprintf("registry holds up to %d", head.Seq)}
+	}
+	n := 0
+	if first <= head.Seq {
+		to := min(entries[len(entries)-1].Seq, head.Seq)
+		known, err := s.Store.Hashes(ctx, desk, first, to)
+		if err != nil {
+			s.log().Error("read hashes", "desk", desk, "err", err)
+			return nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
+		}
+		if len(known) != int(to-first+1) {
+			return nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable, Detail: "stored chain incomplete"}
+		}
+		for i, h := range known {
+			if entries[i].Hash != h {
+				return nil, &protocol.Refusal{Reason: protocol.ReasonFork, Seq: entries[i].Seq, Detail: "differs from the stored record"}
+			}
+		}
+		n = len(known)
+	}
+	fresh := entries[n:]
+	if len(fresh) > 0 && fresh[0].Prev != head.Hash {
+		return nil, &protocol.Refusal{Reason: protocol.ReasonFork, Seq: fresh[0].Seq, Detail: "does not link to the stored head"}
+	}
+	return fresh, nil
+}
+
+// verifyBatch checks every record's signatures and content, every sealed blob against its
+// reference, and that the records are consecutive and linked. Signature checks run on all cores.
+func verifyBatch(desk Desk, bt *protocol.Batch) ([]Entry, *protocol.Refusal) {
+	entries := make([]Entry, len(bt.Records))
+	refs := make([]*protocol.Refusal, len(bt.Records))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(bt.Records)/8))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(bt.Records); i += workers {
+				entries[i], refs[i] = verifyOne(desk, bt.DeskID, &bt.Records[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+	for i := range entries {
+		if refs[i] != nil {
+			return nil, refs[i]
+		}
+		if i == 0 {
+			continue
+		}
+		if entries[i].Seq != entries[i-1].Seq+1 {
+			return nil, &protocol.Refusal{Reason: protocol.ReasonOrder, Seq: entries[i].Seq, Detail: fmt.Sprintf("follows %d", entries[i-1].Seq)}
+		}
+		if entries[i].Prev != entries[i-1].Hash {
+			return nil, &protocol.Refusal{Reason: protocol.ReasonBrokenChain, Seq: entries[i].Seq}
+		}
+	}
+	return entries, nil
+}
+
+func verifyOne(desk Desk, batchDesk string, br *protocol.BatchRecord) (Entry, *protocol.Refusal) {
+	s, err := record.Verify(br.Envelope, desk.PublicKey)
+	if err != nil {
+		reason := protocol.ReasonBadRecord
+		if errors.Is(err, record.ErrSignature) {
+			reason = protocol.ReasonBadSignature
+		}
+		var seq uint64
+		if r, _, perr := record.Parse(br.Envelope); perr == nil {
+			seq = r.Seq
+		}
+		return Entry{}, &protocol.Refusal{Reason: reason, Seq: seq, Detail: err.Error()}
+	}
+	r := s.Record
+	if r.DeskID != batchDesk {
+		return Entry{}, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Seq: r.Seq, Detail: "record names another desk"}
+	}
+	if len(br.Blobs) != len(r.Blobs) {
+		return Entry{}, &protocol.Refusal{Reason: protocol.ReasonBadBlob, Seq: r.Seq, Detail: fmt.Sprintf("%d blobs sent, record names %d", len(br.Blobs), len(r.Blobs))}
+	}
+	for i, ref := range r.Blobs {
+		if len(br.Blobs[i]) != ref.SealedSize || sha256.Sum256(br.Blobs[i]) != ref.Sealed {
+			return Entry{}, &protocol.Refusal{Reason: protocol.ReasonBadBlob, Seq: r.Seq, Detail: fmt.Sprintf("blob %d does not match its hash", i)}
+		}
+	}
+	return Entry{Seq: r.Seq, ID: r.ID, Hash: s.Hash, Prev: r.Prev, Envelope: br.Envelope, Blobs: br.Blobs}, nil
+}
