@@ -91,6 +91,7 @@ func (c *Context) wait(ctx context.Context, reader string, flag scard.StateFlag,
 // Card is a connected card; it implements iso7816.Transmitter.
 type Card struct {
 	card   *scard.Card
+	ctx    *Context
 	reader string
 }
 
@@ -100,7 +101,7 @@ func (c *Context) Connect(reader string) (*Card, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pcsc: connect to %q: %w", reader, err)
 	}
-	return &Card{card: card, reader: reader}, nil
+	return &Card{card: card, ctx: c, reader: reader}, nil
 }
 
 // ATR returns the card's answer to reset.
@@ -134,6 +135,16 @@ func (k *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: %v", ErrCardRemoved, err)
 		}
 		return nil, fmt.Errorf("pcsc: transmit: %w", err)
+	}
+	if len(rsp) < 2 {
+		// Some drivers (vpcd among them) answer an empty buffer when the card has gone, before
+		// pcscd's next poll notices; give it a moment to tell which.
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := k.ctx.WaitRemoved(wctx, k.reader); err == nil {
+			return nil, fmt.Errorf("%w: empty response", ErrCardRemoved)
+		}
+		return nil, fmt.Errorf("pcsc: response of %d bytes", len(rsp))
 	}
 	return rsp, nil
 }

@@ -37,6 +37,7 @@ func (c *Card) Serve(ctx context.Context, addr string) error {
 	served := 0
 	hdr := make([]byte, 2)
 	for {
+		quickAck(conn)
 		if _, err := io.ReadFull(conn, hdr); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -48,6 +49,7 @@ func (c *Card) Serve(ctx context.Context, addr string) error {
 		}
 		n := int(binary.BigEndian.Uint16(hdr))
 		msg := make([]byte, n)
+		quickAck(conn)
 		if _, err := io.ReadFull(conn, msg); err != nil {
 			return fmt.Errorf("vcard: read from vpcd: %w", err)
 		}

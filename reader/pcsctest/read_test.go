@@ -1,0 +1,121 @@
+package pcsctest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"enrolldesk/reader"
+	"enrolldesk/reader/iso7816"
+	"enrolldesk/reader/pa"
+	"enrolldesk/reader/vcard"
+)
+
+func TestBACFullReadThroughPCSC(t *testing.T) {
+	pki, citizen, store := fixture(t)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := insert(t, card)
+	atr, err := in.Conn.ATR()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := iso7816.ParseATR(atr)
+	if err != nil || !info.ExtendedLength {
+		t.Fatalf("ATR %X: %+v %v", atr, info, err)
+	}
+	start := time.Now()
+	data, v, err := reader.Read(context.Background(), in.Conn, citizen.AccessKey(), reader.Options{ATR: atr, TrustStore: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !data.Extended || !v.Genuine() {
+		t.Fatalf("extended %v verdict %+v", data.Extended, v.Checks)
+	}
+	if data.VN.PlaceOfResidence != citizen.VN.PlaceOfResidence {
+		t.Fatalf("DG13 %+v", data.VN)
+	}
+	if c, _ := v.Get(pa.CheckActiveAuth); c.Status != pa.Passed {
+		t.Fatalf("AA %+v", c)
+	}
+	t.Logf("read through pcscd in %v, %d APDUs", time.Since(start), data.APDUs)
+}
+
+// benchDGs are the data groups of DESIGN.md's BenchmarkChipRead: DG1, DG2, DG13, DG14 (with EF.COM
+// and EF.SOD always read).
+var benchDGs = []int{1, 2, 13, 14}
+
+// readOnce is one benchmark op: warm reset of the card (dropping the chip session), then the full
+// read with passive authentication.
+func readOnce(tb testing.TB, in *inserted, mode reader.Mode) *reader.ChipData {
+	if err := in.Conn.Reset(); err != nil {
+		tb.Fatal(err)
+	}
+	_, citizen, store := fixture(tb)
+	data, v, err := reader.Read(context.Background(), in.Conn, citizen.AccessKey(), reader.Options{Mode: mode, DataGroups: benchDGs, TrustStore: store})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !v.PassiveOK() {
+		tb.Fatalf("verdict %+v", v.Checks)
+	}
+	return data
+}
+
+func TestExtendedNeedsFiveTimesFewerAPDUs(t *testing.T) {
+	pki, citizen, _ := fixture(t)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := insert(t, card)
+	ext := readOnce(t, in, reader.Extended)
+	short := readOnce(t, in, reader.Short)
+	if len(ext.Files[2]) < 18000 {
+		t.Fatalf("DG2 of %d bytes is not ≈ 20 KB", len(ext.Files[2]))
+	}
+	if short.APDUs < 5*ext.APDUs {
+		t.Fatalf("extended %d APDUs, short %d: less than 5× fewer", ext.APDUs, short.APDUs)
+	}
+	t.Logf("extended %d APDUs, short (Le 0xE0) %d APDUs", ext.APDUs, short.APDUs)
+}
+
+// BenchmarkChipRead is DESIGN.md's budget: card reset, BAC, then EF.COM, EF.SOD, DG1, DG2 (≈ 20 KB),
+// DG13, DG14 with secure messaging, then passive authentication; the virtual card through pcscd
+// with extended-length APDUs. It reports APDUs/op, and shortAPDUs/op from the same read in the
+// short mode (Le 0xE0) that common readers use.
+func BenchmarkChipRead(b *testing.B) {
+	pki, citizen, _ := fixture(b)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := insert(b, card)
+	short := readOnce(b, in, reader.Short)
+	var apdus int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		apdus = readOnce(b, in, reader.Extended).APDUs
+	}
+	b.ReportMetric(float64(apdus), "APDUs/op")
+	b.ReportMetric(float64(short.APDUs), "shortAPDUs/op")
+	b.ReportMetric(float64(len(short.Files[2])), "DG2bytes")
+}
+
+// BenchmarkChipReadShort is the same read in short-APDU mode (Le 0xE0).
+func BenchmarkChipReadShort(b *testing.B) {
+	pki, citizen, _ := fixture(b)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{ShortOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := insert(b, card)
+	var apdus int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		apdus = readOnce(b, in, reader.Short).APDUs
+	}
+	b.ReportMetric(float64(apdus), "APDUs/op")
+}
