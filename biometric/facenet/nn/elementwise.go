@@ -48,43 +48,40 @@ func broadcastStrides(t, out []int) []int {
 	return st
 }
 
-// broadcastOp applies f elementwise with broadcasting. Fast paths: equal shapes, a scalar on either
-// side, and a vector that runs along the last dimension (a per-channel constant in NHWC).
-func broadcastOp(a, b *Tensor, f func(x, y float32) float32) (*Tensor, error) {
+// broadcastOp applies op elementwise with broadcasting. Fast paths: equal shapes, a scalar on
+// either side, and a vector that runs along the last dimension (a per-channel constant in NHWC);
+// they run one tight loop per operation. dst, when not nil, receives the result (it may alias a).
+func broadcastOp(a, b *Tensor, op string, dst *Tensor) (*Tensor, error) {
+	f, ok := binaryOps[op]
+	if !ok {
+		return nil, fmt.Errorf("op %s not supported", op)
+	}
 	shape, err := broadcastShape(a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
-	out := &Tensor{Shape: shape, Data: make([]float32, numElements(shape))}
+	n := numElements(shape)
+	out := dst
+	if out == nil || len(out.Data) != n || !sameShape(out.Shape, shape) {
+		out = &Tensor{Shape: shape, Data: make([]float32, n)}
+	}
 	na, nb := len(a.Data), len(b.Data)
 	switch {
 	case sameShape(a.Shape, b.Shape):
-		bd := b.Data[:na]
-		for i, x := range a.Data {
-			out.Data[i] = f(x, bd[i])
+		binLoop(op, out.Data, a.Data, b.Data[:na], false)
+		return out, nil
+	case na == n && len(shape) > 0 && (nb == 1 || (nb == shape[len(shape)-1] && trailingVector(b.Shape))):
+		for base := 0; base < n; base += nb {
+			binLoop(op, out.Data[base:base+nb], a.Data[base:base+nb], b.Data, false)
 		}
 		return out, nil
-	case nb == 1 && na == len(out.Data):
-		y := b.Data[0]
-		for i, x := range a.Data {
-			out.Data[i] = f(x, y)
+	case nb == n && len(shape) > 0 && (na == 1 || (na == shape[len(shape)-1] && trailingVector(a.Shape))):
+		for base := 0; base < n; base += na {
+			binLoop(op, out.Data[base:base+na], b.Data[base:base+na], a.Data, true)
 		}
 		return out, nil
-	case na == 1 && nb == len(out.Data):
-		x := a.Data[0]
-		for i, y := range b.Data {
-			out.Data[i] = f(x, y)
-		}
-		return out, nil
-	case na == len(out.Data) && len(shape) > 0 && nb == shape[len(shape)-1] && trailingVector(b.Shape):
-		for i, x := range a.Data {
-			out.Data[i] = f(x, b.Data[i%nb])
-		}
-		return out, nil
-	case nb == len(out.Data) && len(shape) > 0 && na == shape[len(shape)-1] && trailingVector(a.Shape):
-		for i, y := range b.Data {
-			out.Data[i] = f(a.Data[i%na], y)
-		}
+	case na == 1 && nb == 1:
+		out.Data[0] = f(a.Data[0], b.Data[0])
 		return out, nil
 	}
 	sa, sb := broadcastStrides(a.Shape, shape), broadcastStrides(b.Shape, shape)
@@ -105,6 +102,83 @@ func broadcastOp(a, b *Tensor, f func(x, y float32) float32) (*Tensor, error) {
 		}
 	}
 	return out, nil
+}
+
+// binLoop: d[i] = x[i] op y[i mod len(y)] (y is either as long as x or one value). swapped means
+// the operands were exchanged, which matters for Sub and RealDiv only.
+func binLoop(op string, d, x, y []float32, swapped bool) {
+	d = d[:len(x)]
+	if len(y) == 1 {
+		v := y[0]
+		switch {
+		case op == "Add" || op == "AddV2":
+			for i, a := range x {
+				d[i] = a + v
+			}
+		case op == "Mul":
+			for i, a := range x {
+				d[i] = a * v
+			}
+		case op == "Maximum":
+			for i, a := range x {
+				d[i] = max(a, v)
+			}
+		case op == "Minimum":
+			for i, a := range x {
+				d[i] = min(a, v)
+			}
+		case op == "Sub" && !swapped:
+			for i, a := range x {
+				d[i] = a - v
+			}
+		default:
+			f := binaryOps[op]
+			for i, a := range x {
+				if swapped {
+					d[i] = f(v, a)
+				} else {
+					d[i] = f(a, v)
+				}
+			}
+		}
+		return
+	}
+	y = y[:len(x)]
+	switch {
+	case op == "Add" || op == "AddV2":
+		for i, a := range x {
+			d[i] = a + y[i]
+		}
+	case op == "Mul":
+		for i, a := range x {
+			d[i] = a * y[i]
+		}
+	case op == "Maximum":
+		for i, a := range x {
+			d[i] = max(a, y[i])
+		}
+	case op == "Minimum":
+		for i, a := range x {
+			d[i] = min(a, y[i])
+		}
+	case op == "Sub" && !swapped:
+		for i, a := range x {
+			d[i] = a - y[i]
+		}
+	case op == "Sub":
+		for i, a := range x {
+			d[i] = y[i] - a
+		}
+	default:
+		f := binaryOps[op]
+		for i, a := range x {
+			if swapped {
+				d[i] = f(y[i], a)
+			} else {
+				d[i] = f(a, y[i])
+			}
+		}
+	}
 }
 
 // trailingVector: every dimension but the last is 1.
@@ -141,10 +215,27 @@ var unaryOps = map[string]func(x float32) float32{
 	"Identity": func(x float32) float32 { return x },
 }
 
-func unary(a *Tensor, f func(float32) float32) *Tensor {
-	out := &Tensor{Shape: append([]int(nil), a.Shape...), Data: make([]float32, len(a.Data))}
-	for i, x := range a.Data {
-		out.Data[i] = f(x)
+// unary applies op to every element; dst, when not nil, receives the result (it may alias a).
+func unary(a *Tensor, op string, dst *Tensor) *Tensor {
+	out := dst
+	if out == nil || len(out.Data) != len(a.Data) {
+		out = &Tensor{Shape: append([]int(nil), a.Shape...), Data: make([]float32, len(a.Data))}
+	}
+	d := out.Data[:len(a.Data)]
+	switch op {
+	case "Relu":
+		for i, x := range a.Data {
+			d[i] = max(x, 0)
+		}
+	case "Abs":
+		for i, x := range a.Data {
+			d[i] = float32(math.Abs(float64(x)))
+		}
+	default:
+		f := unaryOps[op]
+		for i, x := range a.Data {
+			d[i] = f(x)
+		}
 	}
 	return out
 }

@@ -6,22 +6,20 @@ import (
 )
 
 // gemm computes C[m×n] = A[m×k] · B[k×n] (row-major, C overwritten). Rows of C are split across
-// the available cores; each worker runs a 4-row kernel that streams one row of B against four
-// accumulating rows of C, so the hot loop is a contiguous multiply-add the compiler keeps free of
-// bounds checks (and which sgemmRows4 may run with SIMD, see gemm_amd64.go).
+// the available cores. Each worker walks K in blocks and, inside a block, 16-column panels of B
+// (kBlock×16 floats = 16 KiB, resident in L1 while every group of four rows of A passes over
+// it); the 4×16 micro-kernel keeps its block of C in registers for the whole K block (AVX2+FMA
+// assembly on amd64, see gemm_amd64.s; the same arithmetic in Go elsewhere).
 func gemm(m, n, k int, a, b, c []float32) {
 	if m == 0 || n == 0 {
 		return
 	}
 	workers := runtime.GOMAXPROCS(0)
-	flops := m * n * k
-	if flops < 1<<17 || workers == 1 || m < 8 {
+	if m*n*k < 1<<17 || workers == 1 || m < 8 {
 		gemmRange(0, m, n, k, a, b, c)
 		return
 	}
-	if workers > m/4 {
-		workers = m / 4
-	}
+	workers = min(workers, m/4)
 	rowsPer := (m + workers - 1) / workers
 	rowsPer = (rowsPer + 3) &^ 3
 	var wg sync.WaitGroup
@@ -36,54 +34,56 @@ func gemm(m, n, k int, a, b, c []float32) {
 	wg.Wait()
 }
 
-// gemmRange computes rows [lo,hi) of C. K is blocked so that the slice of B being streamed stays
-// in cache while it is reused by every group of four rows.
+const kBlock = 256
+
+// gemmRange computes rows [lo,hi) of C.
 func gemmRange(lo, hi, n, k int, a, b, c []float32) {
-	const kBlock = 256
-	cRows := c[lo*n : hi*n]
-	clear(cRows)
+	clear(c[lo*n : hi*n])
+	if k == 0 {
+		return
+	}
+	n16 := n &^ 15
 	for k0 := 0; k0 < k; k0 += kBlock {
-		k1 := min(k0+kBlock, k)
-		i := lo
-		for ; i+4 <= hi; i += 4 {
-			c0 := c[i*n : i*n+n]
-			c1 := c[(i+1)*n : (i+1)*n+n]
-			c2 := c[(i+2)*n : (i+2)*n+n]
-			c3 := c[(i+3)*n : (i+3)*n+n]
-			a0 := a[i*k : i*k+k]
-			a1 := a[(i+1)*k : (i+1)*k+k]
-			a2 := a[(i+2)*k : (i+2)*k+k]
-			a3 := a[(i+3)*k : (i+3)*k+k]
-			for p := k0; p < k1; p++ {
-				axpy4(a0[p], a1[p], a2[p], a3[p], b[p*n:p*n+n], c0, c1, c2, c3)
+		kc := min(kBlock, k-k0)
+		for j := 0; j < n16; j += 16 {
+			i := lo
+			for ; i+4 <= hi; i += 4 {
+				kernel4x16(a[i*k+k0:], k, b[k0*n+j:], n, kc, c[i*n+j:], n)
+			}
+			for ; i < hi; i++ {
+				dotCols(a[i*k+k0:i*k+k0+kc], b[k0*n+j:], n, c[i*n+j:i*n+j+16])
 			}
 		}
-		for ; i < hi; i++ {
-			ci := c[i*n : i*n+n]
-			ai := a[i*k : i*k+k]
-			for p := k0; p < k1; p++ {
-				axpy1(ai[p], b[p*n:p*n+n], ci)
+		if n16 < n {
+			for i := lo; i < hi; i++ {
+				dotCols(a[i*k+k0:i*k+k0+kc], b[k0*n+n16:], n, c[i*n+n16:i*n+n])
 			}
 		}
 	}
 }
 
-// axpy4Generic: c_r += a_r · b for four rows r.
-func axpy4Generic(a0, a1, a2, a3 float32, b, c0, c1, c2, c3 []float32) {
-	n := len(b)
-	c0, c1, c2, c3 = c0[:n], c1[:n], c2[:n], c3[:n]
-	for j, bv := range b {
-		c0[j] += a0 * bv
-		c1[j] += a1 * bv
-		c2[j] += a2 * bv
-		c3[j] += a3 * bv
+// dotCols adds a·B[:, 0:len(c)] to c, for one row a (B with row stride ldb).
+func dotCols(a, b []float32, ldb int, c []float32) {
+	for p, av := range a {
+		row := b[p*ldb : p*ldb+len(c)]
+		for j, bv := range row {
+			c[j] += av * bv
+		}
 	}
 }
 
-// axpy1Generic: c += a · b.
-func axpy1Generic(a float32, b, c []float32) {
-	c = c[:len(b)]
-	for j, bv := range b {
-		c[j] += a * bv
+// kernel4x16Generic: C[0:4, 0:16] += A[0:4, 0:kc] · B[0:kc, 0:16] with row strides lda, ldb, ldc.
+func kernel4x16Generic(a []float32, lda int, b []float32, ldb, kc int, c []float32, ldc int) {
+	for r := 0; r < 4; r++ {
+		ar := a[r*lda : r*lda+kc]
+		var acc [16]float32
+		copy(acc[:], c[r*ldc:r*ldc+16])
+		for p, av := range ar {
+			row := b[p*ldb : p*ldb+16]
+			for j := range acc {
+				acc[j] += av * row[j]
+			}
+		}
+		copy(c[r*ldc:r*ldc+16], acc[:])
 	}
 }

@@ -1,7 +1,7 @@
+//go:build !amd64 || purego
+
 package nn
 
-func axpy4(a0, a1, a2, a3 float32, b, c0, c1, c2, c3 []float32) {
-	axpy4Generic(a0, a1, a2, a3, b, c0, c1, c2, c3)
+func kernel4x16(a []float32, lda int, b []float32, ldb, kc int, c []float32, ldc int) {
+	kernel4x16Generic(a, lda, b, ldb, kc, c, ldc)
 }
-
-func axpy1(a float32, b, c []float32) { axpy1Generic(a, b, c) }

@@ -65,7 +65,11 @@ type step struct {
 	args    []int // value slots
 	out     int
 	release []int // slots whose last use is this step
+	inplace bool  // the first argument is an intermediate that dies here and shares no data
 }
+
+// aliasOps return a tensor that shares its input's data.
+var aliasOps = map[string]bool{"Reshape": true, "Squeeze": true}
 
 // baseName strips TensorFlow's ":0" output suffix.
 func baseName(in string) (string, error) {
@@ -187,6 +191,36 @@ func (g *Graph) Compile() (*Model, error) {
 			m.steps[i].release = append(m.steps[i].release, s)
 		}
 	}
+	// In place: an elementwise step may overwrite its first argument when that is an intermediate
+	// (not a constant, not a caller's input) produced by a non-aliasing op, consumed by no
+	// aliasing op, used only once in this step, and dead after it.
+	producer := map[int]*Node{}
+	aliased := map[int]bool{}
+	for _, st := range m.steps {
+		producer[st.out] = st.node
+		if aliasOps[st.node.Op] {
+			for _, a := range st.args {
+				aliased[a] = true
+			}
+		}
+	}
+	for i := range m.steps {
+		st := &m.steps[i]
+		_, bin := binaryOps[st.node.Op]
+		_, un := unaryOps[st.node.Op]
+		if (!bin && !un) || len(st.args) == 0 {
+			continue
+		}
+		a0 := st.args[0]
+		p, ok := producer[a0]
+		if !ok || aliasOps[p.Op] || aliased[a0] || keep[a0] || last[a0] != i {
+			continue
+		}
+		if len(st.args) == 2 && st.args[1] == a0 {
+			continue
+		}
+		st.inplace = true
+	}
 	return m, nil
 }
 
@@ -226,7 +260,11 @@ func (m *Model) Run(inputs ...*Tensor) ([]*Tensor, error) {
 			}
 			args[j] = vals[s]
 		}
-		out, err := exec(st.node, args)
+		var dst *Tensor
+		if st.inplace {
+			dst = args[0]
+		}
+		out, err := exec(st.node, args, dst)
 		if err != nil {
 			return nil, fmt.Errorf("run: node %q (%s): %w", st.node.Name, st.node.Op, err)
 		}
@@ -242,12 +280,14 @@ func (m *Model) Run(inputs ...*Tensor) ([]*Tensor, error) {
 	return outs, nil
 }
 
-func exec(n *Node, a []*Tensor) (*Tensor, error) {
-	if f, ok := binaryOps[n.Op]; ok {
-		return broadcastOp(a[0], a[1], f)
+// exec runs one node. dst, when not nil, is a tensor the node may overwrite with its result
+// (its first argument, dead after this step); elementwise ops use it to work in place.
+func exec(n *Node, a []*Tensor, dst *Tensor) (*Tensor, error) {
+	if _, ok := binaryOps[n.Op]; ok {
+		return broadcastOp(a[0], a[1], n.Op, dst)
 	}
-	if f, ok := unaryOps[n.Op]; ok {
-		return unary(a[0], f), nil
+	if _, ok := unaryOps[n.Op]; ok {
+		return unary(a[0], n.Op, dst), nil
 	}
 	switch n.Op {
 	case "Conv2D":
@@ -302,12 +342,14 @@ func exec(n *Node, a []*Tensor) (*Tensor, error) {
 		return softmax(a[0])
 	case "LeakyRelu":
 		alpha := n.Alpha
-		return unary(a[0], func(x float32) float32 {
+		out := NewTensor(a[0].Shape...)
+		for i, x := range a[0].Data {
 			if x < 0 {
-				return x * alpha
+				x *= alpha
 			}
-			return x
-		}), nil
+			out.Data[i] = x
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("op %s not supported", n.Op)
 }

@@ -171,3 +171,32 @@ func TestFormatRoundTripAndCorruption(t *testing.T) {
 		t.Error("truncated file accepted")
 	}
 }
+
+// In-place execution must not corrupt a tensor that a Reshape aliases: r = Reshape(c) shares c's
+// data, so Relu(c) may not overwrite c while r is still to be used.
+func TestInPlaceRespectsAliases(t *testing.T) {
+	g := &Graph{
+		Inputs:  []Input{{Name: "x", Shape: []int{4}}},
+		Outputs: []string{"out"},
+		Consts:  map[string]*Tensor{"shape": tensor([]int{2}, 2, 2), "one": tensor(nil, 1)},
+		Nodes: []Node{
+			{Name: "c", Op: "Sub", Inputs: []string{"x", "one"}},
+			{Name: "r", Op: "Reshape", Inputs: []string{"c", "shape"}},
+			{Name: "relu", Op: "Relu", Inputs: []string{"c"}},
+			{Name: "flat", Op: "Reshape", Inputs: []string{"relu", "shape"}},
+			{Name: "out", Op: "Add", Inputs: []string{"r", "flat"}},
+		},
+	}
+	m, err := g.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor([]int{4}, -1, 0, 2, 3)
+	out, err := m.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c = [-2,-1,1,2]; relu = [0,0,1,2]; out = c + relu.
+	near(t, "aliased", out[0].Data, []float32{-2, -1, 2, 4}, 0)
+	near(t, "caller's input untouched", x.Data, []float32{-1, 0, 2, 3}, 0)
+}

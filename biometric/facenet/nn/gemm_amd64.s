@@ -1,0 +1,70 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func kernel4x16AVX2(a *float32, lda int, b *float32, ldb, kc int, c *float32, ldc int)
+// C[r][0:16] += sum_p A[r][p] * B[p][0:16] for r = 0..3: eight YMM accumulators (two per row)
+// stay in registers over the whole K loop; each step loads one 16-float row of B and broadcasts
+// one value of each of the four rows of A.
+TEXT ·kernel4x16AVX2(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), R12
+	SHLQ $2, R12
+	MOVQ b+16(FP), BX
+	MOVQ ldb+24(FP), DX
+	SHLQ $2, DX
+	MOVQ kc+32(FP), CX
+	MOVQ c+40(FP), R10
+	MOVQ ldc+48(FP), R11
+	SHLQ $2, R11
+
+	LEAQ (SI)(R12*1), DI
+	LEAQ (DI)(R12*1), R8
+	LEAQ (R8)(R12*1), R9
+
+	LEAQ (R10)(R11*1), R13
+	LEAQ (R13)(R11*1), R14
+	LEAQ (R14)(R11*1), R15
+
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS (R13), Y2
+	VMOVUPS 32(R13), Y3
+	VMOVUPS (R14), Y4
+	VMOVUPS 32(R14), Y5
+	VMOVUPS (R15), Y6
+	VMOVUPS 32(R15), Y7
+
+loop:
+	VMOVUPS (BX), Y8
+	VMOVUPS 32(BX), Y9
+	VBROADCASTSS (SI), Y10
+	VBROADCASTSS (DI), Y11
+	VBROADCASTSS (R8), Y12
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ $4, SI
+	ADDQ $4, DI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	ADDQ DX, BX
+	DECQ CX
+	JNZ  loop
+
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y2, (R13)
+	VMOVUPS Y3, 32(R13)
+	VMOVUPS Y4, (R14)
+	VMOVUPS Y5, 32(R14)
+	VMOVUPS Y6, (R15)
+	VMOVUPS Y7, 32(R15)
+	VZEROUPPER
+	RET
