@@ -14,9 +14,10 @@ setup:
 frontend:
 	cd frontend && npm run build
 
+# The window (repository root) is enrolldesk-gui; cmd/enrolldesk is the headless CLI.
 build: frontend
 	mkdir -p build/bin
-	$(GO) build -tags desktop,production -o build/bin/enrolldesk .
+	$(GO) build -tags desktop,production -o build/bin/enrolldesk-gui .
 	$(GO) build -o build/bin/ ./cmd/...
 
 demo: setup build
