@@ -23,6 +23,15 @@ type Sample struct {
 	Finger     string
 	Impression int
 	Path       string
+	// Load, when set, produces the image instead of reading Path (generated sets).
+	Load func() (*image.Gray, error)
+}
+
+func (s Sample) image() (*image.Gray, error) {
+	if s.Load != nil {
+		return s.Load()
+	}
+	return LoadImage(s.Path)
 }
 
 var sampleName = regexp.MustCompile(`^([0-9A-Za-z-]+)_([0-9]+)\.(tif|tiff|png)$`)
@@ -124,7 +133,7 @@ func Evaluate(ctx context.Context, samples []Sample) (*EvalResult, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				img, err := LoadImage(samples[i].Path)
+				img, err := samples[i].image()
 				if err != nil {
 					mu.Lock()
 					firstErr = err
