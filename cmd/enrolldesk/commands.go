@@ -1,6 +1,7 @@
 package main
 
 import (
+	"enrolldesk/biometric/finger"
 	"enrolldesk/desk/cli"
 	"enrolldesk/desk/deskcli"
 )
@@ -9,5 +10,6 @@ import (
 func Commands() [][]cli.Command {
 	return [][]cli.Command{
 		deskcli.Commands(),
+		finger.Commands(),
 	}
 }
