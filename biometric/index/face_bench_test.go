@@ -1,0 +1,88 @@
+package index
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// faceBench is a gallery of synthetic dlib-like descriptors with its queries and the recall@1 of
+// Search against SearchExact over those queries, built once per size per test binary.
+type faceBench struct {
+	g      *FaceGallery
+	qs     []Descriptor
+	recall float64
+	heap   float64 // heap bytes per entry after building
+}
+
+var (
+	faceBenchMu    sync.Mutex
+	faceBenchCache = map[int]*faceBench{}
+)
+
+func getFaceBench(b *testing.B, n, nq int) *faceBench {
+	b.Helper()
+	faceBenchMu.Lock()
+	defer faceBenchMu.Unlock()
+	if fb, ok := faceBenchCache[n]; ok {
+		return fb
+	}
+	for k := range faceBenchCache { // one big gallery in memory at a time
+		delete(faceBenchCache, k)
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s := newSynth(uint64(n))
+	g := NewFaceGallery(FaceOptions{Capacity: n})
+	centres := s.clusteredGallery(g, n, 1)
+	qs := s.clusteredQueries(centres, nq)
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	r, err := recallAt1(g, qs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fb := &faceBench{g: g, qs: qs, recall: r, heap: float64(after.HeapAlloc-before.HeapAlloc) / float64(n)}
+	runtime.KeepAlive(centres)
+	faceBenchCache[n] = fb
+	return fb
+}
+
+func runFaceBench(b *testing.B, n, nq int) {
+	fb := getFaceBench(b, n, nq)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		hits, err := fb.g.Search(fb.qs[i%len(fb.qs)], 5)
+		if err != nil || len(hits) != 5 {
+			b.Fatalf("search: %d hits, %v", len(hits), err)
+		}
+	}
+	b.ReportMetric(fb.recall*100, "recall@1_%")
+	b.ReportMetric(fb.heap, "B/person")
+}
+
+// BenchmarkFaceSearch1M is DESIGN.md's budget: top-5 over 1,000,000 descriptors, queries not in
+// the gallery (half new photos of enrolled people, half unknown people), recall@1 against the
+// exact float32 scan over 1,000 queries reported as recall@1_%.
+func BenchmarkFaceSearch1M(b *testing.B) { runFaceBench(b, 1_000_000, 1000) }
+
+// BenchmarkFaceSearchSizes gives the 10k / 100k / 1M curve for build/bench.d/index.
+func BenchmarkFaceSearchSizes(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(sizeLabel(n), func(b *testing.B) { runFaceBench(b, n, 1000) })
+	}
+}
+
+func sizeLabel(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return strconv.Itoa(n/1_000_000) + "M"
+	case n >= 1000 && n%1000 == 0:
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
+}

@@ -1,0 +1,28 @@
+//go:build amd64
+
+package index
+
+import "golang.org/x/sys/cpu"
+
+// haveVNNI selects the AVX512-VNNI kernel (x/sys/cpu also checks that the OS saves the ZMM
+// state); elsewhere the portable loop computes the same integers.
+var haveVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
+
+//go:noescape
+func scoreBlocksVNNI(q *int8, blocks *uint8, norms *int32, nblocks int, out *int32)
+
+// scoreBlocks writes norms[i] - 2·Σ_j (code_ij+128)·q_j for every code of the nblocks blocks.
+func scoreBlocks(q []int8, blocks []uint8, norms []int32, out []int32) {
+	nb := len(out) / blockLanes
+	if nb == 0 {
+		return
+	}
+	_ = q[Dim-1]
+	_ = blocks[nb*blockBytes-1]
+	_ = norms[nb*blockLanes-1]
+	if haveVNNI {
+		scoreBlocksVNNI(&q[0], &blocks[0], &norms[0], nb, &out[0])
+		return
+	}
+	scoreBlocksGeneric(q, blocks, norms, out)
+}
