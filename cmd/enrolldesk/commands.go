@@ -4,6 +4,7 @@ import (
 	"enrolldesk/biometric/finger"
 	"enrolldesk/desk/cli"
 	"enrolldesk/desk/deskcli"
+	hqsync "enrolldesk/sync"
 )
 
 // Commands lists every feature's commands. Add one line per feature package.
@@ -11,5 +12,6 @@ func Commands() [][]cli.Command {
 	return [][]cli.Command{
 		deskcli.Commands(),
 		finger.Commands(),
+		hqsync.Commands(),
 	}
 }
