@@ -101,24 +101,9 @@ func (u *Uploader) SyncOnce(ctx context.Context) error {
 	after := rc.Seq
 	u.progress(ctx, true, "", "")
 	for gaps := 0; ; {
-		ps, err := u.Outbox.Next(ctx, after, u.MaxRecords, u.MaxBytes)
-		if err != nil {
-			return u.fail(ctx, err)
-		}
-		if len(ps) == 0 {
-			u.progress(ctx, false, "", "")
-			return nil
-		}
-		last := ps[len(ps)-1].Seq
-		if err := u.Outbox.MarkSent(ctx, last); err != nil {
-			return u.fail(ctx, err)
-		}
-		bt := &protocol.Batch{Version: protocol.Version, DeskID: u.Outbox.DeskID(), Records: make([]protocol.BatchRecord, len(ps))}
-		for i := range ps {
-			bt.Records[i] = protocol.BatchRecord{Envelope: ps[i].Envelope, Blobs: ps[i].Blobs}
-		}
-		rc, err := u.Client.Send(ctx, bt)
-		if ref, ok := IsRefusal(err); ok && ref.Reason == protocol.ReasonGap && gaps < 3 {
+		err := u.drain(ctx, after)
+		ref, ok := IsRefusal(err)
+		if ok && ref.Reason == protocol.ReasonGap && gaps < 3 {
 			// The registry lost track of us or we of it: resume from its head.
 			gaps++
 			after = ref.Head
@@ -127,18 +112,72 @@ func (u *Uploader) SyncOnce(ctx context.Context) error {
 		if err != nil {
 			return u.fail(ctx, err)
 		}
+		u.progress(ctx, false, "", "")
+		return nil
+	}
+}
+
+type prepared struct {
+	last  uint64
+	batch *protocol.Batch
+	err   error
+}
+
+// drain sends batches from after until the outbox is empty. The next batch is read, decrypted and
+// encoded while the current one is in flight, so desk and registry work overlap.
+func (u *Uploader) drain(ctx context.Context, after uint64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan prepared, 1)
+	go func() {
+		defer close(batches)
+		next := after
+		for {
+			ps, err := u.Outbox.Next(ctx, next, u.MaxRecords, u.MaxBytes)
+			if err != nil || len(ps) == 0 {
+				if err != nil {
+					select {
+					case batches <- prepared{err: err}:
+					case <-ctx.Done():
+					}
+				}
+				return
+			}
+			bt := &protocol.Batch{Version: protocol.Version, DeskID: u.Outbox.DeskID(), Records: make([]protocol.BatchRecord, len(ps))}
+			for i := range ps {
+				bt.Records[i] = protocol.BatchRecord{Envelope: ps[i].Envelope, Blobs: ps[i].Blobs}
+			}
+			next = ps[len(ps)-1].Seq
+			select {
+			case batches <- prepared{last: next, batch: bt}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for p := range batches {
+		if p.err != nil {
+			return p.err
+		}
+		if err := u.Outbox.MarkSent(ctx, p.last); err != nil {
+			return err
+		}
+		rc, err := u.Client.Send(ctx, p.batch)
+		if err != nil {
+			return err
+		}
 		if err := u.Outbox.Ack(ctx, rc.Seq, rc.Head, rc.Raw); err != nil {
 			if errors.Is(err, ErrForeignHead) {
 				err = fmt.Errorf("%w: %v", ErrFork, err)
 			}
-			return u.fail(ctx, err)
+			return err
 		}
-		if rc.Seq < last {
-			return u.fail(ctx, fmt.Errorf("registry acknowledged up to %d of a batch ending at %d", rc.Seq, last))
+		if rc.Seq < p.last {
+			return fmt.Errorf("registry acknowledged up to %d of a batch ending at %d", rc.Seq, p.last)
 		}
-		after = rc.Seq
 		u.progress(ctx, true, "", "")
 	}
+	return ctx.Err()
 }
 
 func (u *Uploader) fail(ctx context.Context, err error) error {
