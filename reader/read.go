@@ -21,6 +21,7 @@ import (
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
+	"enrolldesk/reader/pace"
 	"enrolldesk/reader/sm"
 	"enrolldesk/reader/tlv"
 )
@@ -46,7 +47,8 @@ const extendedLe = 0xFF00
 
 // Options configure a read.
 type Options struct {
-	Mode Mode
+	Mode   Mode
+	Access Access
 	// ATR lets Auto decide; without it Auto means short.
 	ATR []byte
 	// ShortLe overrides DefaultShortLe.
@@ -86,6 +88,31 @@ type ChipData struct {
 	Extended bool
 }
 
+// AccessKey is what the officer supplies to open the chip: the MRZ data (document number, birth
+// and expiry dates; for a CCCD the document number is the last 9 digits of the 12-digit ID) or
+// the 6-digit card access number printed on cards issued from 2024.
+type AccessKey struct {
+	MRZ bac.Key
+	CAN string
+}
+
+// MRZKey is an access key from the MRZ fields.
+func MRZKey(k bac.Key) AccessKey { return AccessKey{MRZ: k} }
+
+// CANKey is an access key from the card access number (PACE only).
+func CANKey(can string) AccessKey { return AccessKey{CAN: can} }
+
+// Access chooses the access control protocol.
+type Access int
+
+// Access control choices.
+const (
+	// AccessAuto runs PACE when EF.CardAccess offers a supported PACEInfo, BAC otherwise.
+	AccessAuto Access = iota
+	AccessBAC
+	AccessPACE
+)
+
 // ErrAbsurdLength means a file's header announces a length beyond Options.MaxFileSize.
 var ErrAbsurdLength = errors.New("file announces an absurd length")
 
@@ -94,7 +121,7 @@ var ErrTruncated = errors.New("file shorter than its header announces")
 
 // Read runs the whole procedure. The verdict is returned with the data; a failed check is not an
 // error (the desk records it), but any read, protocol or parse failure is, with no data.
-func Read(ctx context.Context, t iso7816.Transmitter, key bac.Key, o Options) (*ChipData, *pa.Verdict, error) {
+func Read(ctx context.Context, t iso7816.Transmitter, key AccessKey, o Options) (*ChipData, *pa.Verdict, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -139,22 +166,14 @@ func (s *session) step(name string, start time.Time) {
 	}
 }
 
-func (s *session) run(ctx context.Context, key bac.Key) (*ChipData, error) {
+func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
+	// 1–2. Access control (ICAO Doc 9303 part 11 §4) and selection of the eMRTD application.
 	start := time.Now()
-	// 1. Select the eMRTD application (ICAO Doc 9303 part 10 §3.1.2).
-	if _, err := iso7816.Do(ctx, s.ch, iso7816.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: lds.AID}); err != nil {
-		return nil, fmt.Errorf("select eMRTD application: %w", err)
+	if err := s.accessControl(ctx, key); err != nil {
+		return nil, err
 	}
-	s.step("select", start)
-	// 2. Access control: BAC (ICAO Doc 9303 part 11 §4.3).
-	start = time.Now()
-	sess, err := bac.Authenticate(ctx, s.ch, key, s.o.Rand)
-	if err != nil {
-		return nil, fmt.Errorf("access control: %w", err)
-	}
-	s.verdict.Add(pa.CheckAccessControl, pa.Passed, "BAC (3DES secure messaging); the CCCD BAC key is guessable, passive authentication decides")
-	s.sm = &sm.Channel{T: s.ch, S: sess}
-	s.step("bac", start)
+	s.step("access_control", start)
+	var err error
 	// 3. Read EF.COM, EF.SOD, then the data groups present.
 	d := &ChipData{Files: map[int][]byte{}}
 	start = time.Now()
@@ -213,6 +232,67 @@ func (s *session) run(ctx context.Context, key bac.Key) (*ChipData, error) {
 	}
 	s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "chip authentication not implemented in this build")
 	return d, nil
+}
+
+// accessControl runs PACE when the card offers it (EF.CardAccess) and BAC otherwise.
+func (s *session) accessControl(ctx context.Context, key AccessKey) error {
+	var infos []pace.Info
+	if s.o.Access != AccessBAC {
+		// EF.CardAccess sits in the master file and is read in plain by its SFI (part 11 §9.2.11).
+		ca, err := iso7816.Do(ctx, s.ch, iso7816.Command{INS: 0xB0, P1: 0x80 | lds.CardAccess.SFI, Ne: iso7816.MaxShortNe})
+		switch {
+		case err == nil:
+			if infos, err = pace.ParseCardAccess(ca); err != nil && s.o.Access == AccessPACE {
+				return fmt.Errorf("access control: %w", err)
+			}
+		case isFileStatus(err) || iso7816.IsStatus(err, iso7816.SWSecurityNotSatisfied) || iso7816.IsStatus(err, iso7816.SWConditionsNotSatisfied):
+			// no PACE on this card
+		default:
+			return fmt.Errorf("access control: read EF.CardAccess: %w", err)
+		}
+	}
+	if len(infos) > 0 {
+		info := infos[0]
+		ref, pw, label := pace.PasswordMRZ, []byte(nil), "MRZ"
+		var err error
+		if key.CAN != "" {
+			ref, label = pace.PasswordCAN, "CAN"
+			pw, err = pace.CANPassword(key.CAN)
+		} else {
+			pw, err = pace.MRZPassword(key.MRZ)
+		}
+		if err != nil {
+			return fmt.Errorf("access control: %w", err)
+		}
+		sess, err := pace.Authenticate(ctx, s.ch, info, ref, pw, s.o.Rand)
+		if err != nil {
+			return fmt.Errorf("access control: %w", err)
+		}
+		s.sm = &sm.Channel{T: s.ch, S: sess}
+		curve, _ := pace.CurveByParamID(info.ParamID)
+		s.verdict.Addf(pa.CheckAccessControl, pa.Passed, "PACE-%s, ECDH generic mapping on %s, %v secure messaging", label, curve.Name, sess.Alg())
+		// Select the eMRTD application under secure messaging (ICAO Doc 9303 part 10 §3.1.2).
+		if _, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: lds.AID}); err != nil {
+			return fmt.Errorf("select eMRTD application: %w", err)
+		}
+		return nil
+	}
+	if s.o.Access == AccessPACE {
+		return errors.New("access control: the card offers no supported PACE")
+	}
+	if key.CAN != "" && key.MRZ.DocumentNumber == "" {
+		return errors.New("access control: the card has no PACE, so the CAN cannot open it; use the MRZ data")
+	}
+	if _, err := iso7816.Do(ctx, s.ch, iso7816.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: lds.AID}); err != nil {
+		return fmt.Errorf("select eMRTD application: %w", err)
+	}
+	sess, err := bac.Authenticate(ctx, s.ch, key.MRZ, s.o.Rand)
+	if err != nil {
+		return fmt.Errorf("access control: %w", err)
+	}
+	s.sm = &sm.Channel{T: s.ch, S: sess}
+	s.verdict.Add(pa.CheckAccessControl, pa.Passed, "BAC (3DES secure messaging); the CCCD BAC key is guessable, passive authentication decides")
+	return nil
 }
 
 func (d *ChipData) parse() error {

@@ -13,6 +13,7 @@ import (
 	"enrolldesk/reader"
 	"enrolldesk/reader/bac"
 	"enrolldesk/reader/pa"
+	"enrolldesk/reader/pace"
 	"enrolldesk/reader/sm"
 	"enrolldesk/reader/vcard"
 )
@@ -76,7 +77,7 @@ func TestReadInProcess(t *testing.T) {
 	for _, mode := range []reader.Mode{reader.Extended, reader.Short} {
 		card := f.card(t, vcard.Options{})
 		var progressed int
-		data, v, err := reader.Read(context.Background(), card, f.citizen.AccessKey(), reader.Options{
+		data, v, err := reader.Read(context.Background(), card, reader.MRZKey(f.citizen.AccessKey()), reader.Options{
 			Mode: mode, TrustStore: f.store,
 			Progress: func(string, int, int) { progressed++ },
 		})
@@ -110,7 +111,7 @@ func TestReadWrongKey(t *testing.T) {
 	f := newFixture(t, vcard.PKIOptions{})
 	key := f.citizen.AccessKey()
 	key.DateOfExpiry = "390315"
-	_, _, err := reader.Read(context.Background(), f.card(t, vcard.Options{}), key, reader.Options{})
+	_, _, err := reader.Read(context.Background(), f.card(t, vcard.Options{}), reader.MRZKey(key), reader.Options{})
 	if !errors.Is(err, bac.ErrAuth) {
 		t.Fatalf("wrong key: %v", err)
 	}
@@ -132,7 +133,7 @@ func TestPassiveAuthFailures(t *testing.T) {
 		{vcard.ForgeDGHashMissing, "dg_hash_DG13"},
 	}
 	for _, c := range cases {
-		_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{Forge: c.forge}), f.citizen.AccessKey(), reader.Options{TrustStore: f.store})
+		_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{Forge: c.forge}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
 		if err != nil {
 			t.Fatalf("forgery %d: %v", c.forge, err)
 		}
@@ -151,7 +152,7 @@ func TestPassiveAuthFailures(t *testing.T) {
 
 func TestPassiveAuthExpiredDSAndRevoked(t *testing.T) {
 	f := newFixture(t, vcard.PKIOptions{DSExpired: true})
-	_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{}), f.citizen.AccessKey(), reader.Options{TrustStore: f.store})
+	_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestPassiveAuthExpiredDSAndRevoked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{}), f.citizen.AccessKey(), reader.Options{TrustStore: ts})
+	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: ts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestPassiveAuthExpiredDSAndRevoked(t *testing.T) {
 		t.Fatalf("revoked DS: %+v", v.Checks)
 	}
 	// No trust store: the chain is unavailable and the verdict does not pass.
-	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{}), f.citizen.AccessKey(), reader.Options{})
+	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestHostileTransport(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, mode := range []reader.Mode{reader.Extended, reader.Short} {
-			data, v, err := reader.Read(context.Background(), f.card(t, c.o), f.citizen.AccessKey(), reader.Options{Mode: mode, TrustStore: f.store})
+			data, v, err := reader.Read(context.Background(), f.card(t, c.o), reader.MRZKey(f.citizen.AccessKey()), reader.Options{Mode: mode, TrustStore: f.store})
 			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.text) {
 				t.Fatalf("%s mode %v: %v", c.name, mode, err)
 			}
@@ -210,5 +211,36 @@ func TestHostileTransport(t *testing.T) {
 				t.Fatalf("%s: partial result", c.name)
 			}
 		}
+	}
+}
+
+func TestReadPACE(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	for _, id := range []int{12, 13} {
+		for _, key := range []reader.AccessKey{reader.MRZKey(f.citizen.AccessKey()), reader.CANKey(f.citizen.CAN)} {
+			data, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{PACEParamID: id}), key, reader.Options{TrustStore: f.store, Mode: reader.Extended})
+			if err != nil {
+				t.Fatalf("curve %d: %v", id, err)
+			}
+			ac, _ := v.Get(pa.CheckAccessControl)
+			if !v.Genuine() || !strings.HasPrefix(ac.Reason, "PACE-") {
+				t.Fatalf("curve %d: %+v", id, v.Checks)
+			}
+			t.Logf("%s: %d APDUs", ac.Reason, data.APDUs)
+		}
+		// Wrong CAN: PACE fails, no data.
+		data, _, err := reader.Read(context.Background(), f.card(t, vcard.Options{PACEParamID: id}), reader.CANKey("000000"), reader.Options{})
+		if !errors.Is(err, pace.ErrAuth) || data != nil {
+			t.Fatalf("wrong CAN: %v", err)
+		}
+	}
+	// BAC forced on a PACE card still works (CCCDs keep BAC for older readers).
+	_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{PACEParamID: 13}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store, Access: reader.AccessBAC})
+	if err != nil || !v.Genuine() {
+		t.Fatalf("BAC on PACE card: %v", err)
+	}
+	// A CAN cannot open a BAC-only card.
+	if _, _, err := reader.Read(context.Background(), f.card(t, vcard.Options{}), reader.CANKey(f.citizen.CAN), reader.Options{}); err == nil || !strings.Contains(err.Error(), "CAN") {
+		t.Fatalf("CAN on BAC card: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func TestCardPulledMidRead(t *testing.T) {
 	}
 	in := insert(t, card)
 	var lastFile string
-	data, v, err := reader.Read(context.Background(), in.Conn, citizen.AccessKey(), reader.Options{
+	data, v, err := reader.Read(context.Background(), in.Conn, reader.MRZKey(citizen.AccessKey()), reader.Options{
 		Mode: reader.Extended, TrustStore: store,
 		Progress: func(f string, _, _ int) { lastFile = f },
 	})
@@ -44,7 +44,7 @@ func TestShortOnlyCardThroughPCSC(t *testing.T) {
 	}
 	in := insert(t, card)
 	atr, _ := in.Conn.ATR()
-	data, v, err := reader.Read(context.Background(), in.Conn, citizen.AccessKey(), reader.Options{ATR: atr, TrustStore: store})
+	data, v, err := reader.Read(context.Background(), in.Conn, reader.MRZKey(citizen.AccessKey()), reader.Options{ATR: atr, TrustStore: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestBadMACThroughPCSC(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := insert(t, card)
-	data, _, err := reader.Read(context.Background(), in.Conn, citizen.AccessKey(), reader.Options{TrustStore: store})
+	data, _, err := reader.Read(context.Background(), in.Conn, reader.MRZKey(citizen.AccessKey()), reader.Options{TrustStore: store})
 	if !errors.Is(err, sm.ErrMAC) || data != nil {
 		t.Fatalf("bad MAC: %v", err)
 	}

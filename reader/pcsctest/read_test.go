@@ -2,6 +2,7 @@ package pcsctest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestBACFullReadThroughPCSC(t *testing.T) {
 		t.Fatalf("ATR %X: %+v %v", atr, info, err)
 	}
 	start := time.Now()
-	data, v, err := reader.Read(context.Background(), in.Conn, citizen.AccessKey(), reader.Options{ATR: atr, TrustStore: store})
+	data, v, err := reader.Read(context.Background(), in.Conn, reader.MRZKey(citizen.AccessKey()), reader.Options{ATR: atr, TrustStore: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func readOnce(tb testing.TB, in *inserted, mode reader.Mode) *reader.ChipData {
 		tb.Fatal(err)
 	}
 	_, citizen, store := fixture(tb)
-	data, v, err := reader.Read(context.Background(), in.Conn, citizen.AccessKey(), reader.Options{Mode: mode, DataGroups: benchDGs, TrustStore: store})
+	data, v, err := reader.Read(context.Background(), in.Conn, reader.MRZKey(citizen.AccessKey()), reader.Options{Mode: mode, DataGroups: benchDGs, TrustStore: store})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -116,6 +117,55 @@ func BenchmarkChipReadShort(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		apdus = readOnce(b, in, reader.Short).APDUs
+	}
+	b.ReportMetric(float64(apdus), "APDUs/op")
+}
+
+// TestPACEThroughPCSC: PACE-MRZ and PACE-CAN on brainpoolP256r1 and P-256 through pcscd.
+func TestPACEThroughPCSC(t *testing.T) {
+	pki, citizen, store := fixture(t)
+	for _, id := range []int{13, 12} {
+		card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := insert(t, card)
+		for _, key := range []reader.AccessKey{reader.MRZKey(citizen.AccessKey()), reader.CANKey(citizen.CAN)} {
+			if err := in.Conn.Reset(); err != nil {
+				t.Fatal(err)
+			}
+			atr, _ := in.Conn.ATR()
+			data, v, err := reader.Read(context.Background(), in.Conn, key, reader.Options{ATR: atr, TrustStore: store})
+			if err != nil {
+				t.Fatalf("curve %d: %v", id, err)
+			}
+			ac, _ := v.Get(pa.CheckAccessControl)
+			if !v.Genuine() || !strings.HasPrefix(ac.Reason, "PACE-") || data.VN.IDNumber != citizen.IDNumber {
+				t.Fatalf("curve %d: %+v", id, v.Checks)
+			}
+		}
+		in.close()
+	}
+}
+
+// BenchmarkChipReadPACE is BenchmarkChipRead with PACE-CAN on brainpoolP256r1 instead of BAC.
+func BenchmarkChipReadPACE(b *testing.B) {
+	pki, citizen, store := fixture(b)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: 13})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := insert(b, card)
+	var apdus int
+	for i := 0; i < b.N; i++ {
+		if err := in.Conn.Reset(); err != nil {
+			b.Fatal(err)
+		}
+		data, v, err := reader.Read(context.Background(), in.Conn, reader.CANKey(citizen.CAN), reader.Options{Mode: reader.Extended, DataGroups: benchDGs, TrustStore: store})
+		if err != nil || !v.PassiveOK() {
+			b.Fatal(err)
+		}
+		apdus = data.APDUs
 	}
 	b.ReportMetric(float64(apdus), "APDUs/op")
 }

@@ -5,6 +5,7 @@
 package vcard
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdh"
@@ -13,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"enrolldesk/reader/bac"
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/lds"
+	"enrolldesk/reader/pace"
 	"enrolldesk/reader/sm"
 	"enrolldesk/reader/tlv"
 )
@@ -37,6 +40,8 @@ type Citizen struct {
 	// FaceJPEG is the portrait; Width and Height its pixel size.
 	FaceJPEG              []byte
 	FaceWidth, FaceHeight int
+	// CAN is the 6-digit card access number printed on the card (PACE-CAN).
+	CAN string
 }
 
 // AccessKey is the BAC key of the card.
@@ -77,6 +82,9 @@ type Options struct {
 	Forge        Forgery
 	// PullAfter makes Serve drop the connection (card pulled out) after N APDUs; 0 never.
 	PullAfter int
+	// PACEParamID enables PACE with the ECDH generic mapping and AES-128 secure messaging on the
+	// standardized domain parameters 12 (P-256) or 13 (brainpoolP256r1); 0 means BAC only.
+	PACEParamID int
 }
 
 // Card is one virtual chip. It is safe for use by one reader at a time.
@@ -89,6 +97,9 @@ type Card struct {
 	kenc  []byte
 	kmac  []byte
 	atr   []byte
+	can   string
+	pace  *pace.Info
+	chip  *pace.Chip
 
 	// AAKey signs active authentication challenges; CAKey is the chip authentication key of DG14.
 	AAKey *ecdsa.PrivateKey
@@ -113,7 +124,16 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vcard: access key: %w", err)
 	}
-	card := &Card{opts: o, files: map[uint16][]byte{}, sfi: map[byte]uint16{}, key: key, kenc: kenc, kmac: kmac}
+	card := &Card{opts: o, files: map[uint16][]byte{}, sfi: map[byte]uint16{}, key: key, kenc: kenc, kmac: kmac, can: c.CAN}
+	if o.PACEParamID != 0 {
+		info := pace.Info{Protocol: lds.OIDPACEECDHGMAES128, Version: 2, ParamID: o.PACEParamID}
+		ca, err := pace.CardAccessBytes(info)
+		if err != nil {
+			return nil, err
+		}
+		card.pace = &info
+		card.put(lds.CardAccess, ca)
+	}
 	mrz, err := lds.TD1("ID", "VNM", c.IDNumber[3:], c.IDNumber, c.DateOfBirth, c.Sex, c.DateOfExpiry, "VNM", "", c.Surname, c.GivenNames)
 	if err != nil {
 		return nil, fmt.Errorf("vcard: MRZ: %w", err)
@@ -236,7 +256,7 @@ func (c *Card) ATR() []byte { return append([]byte(nil), c.atr...) }
 func (c *Card) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.appSelected, c.current, c.challenge, c.sess, c.protected = false, 0, nil, nil, 0
+	c.appSelected, c.current, c.challenge, c.sess, c.protected, c.chip = false, 0, nil, nil, 0, nil
 }
 
 // Transmit answers one APDU in-process (the Transmitter seam, without PC/SC).
@@ -289,7 +309,7 @@ func (c *Card) Process(apdu []byte) []byte {
 
 func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 	st := func(s uint16) iso7816.Response { return iso7816.Response{SW: s} }
-	if cmd.CLA&0xF0 != 0 {
+	if cmd.CLA&0xEF != 0 { // b5 (0x10) is command chaining, used by GENERAL AUTHENTICATE
 		return st(iso7816.SWClaNotSupported)
 	}
 	switch cmd.INS {
@@ -340,7 +360,21 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 		}
 		c.sess, c.protected = s, 0
 		return iso7816.Response{Data: resp, SW: iso7816.SWOK}
+	case 0x22: // MSE:Set AT for PACE (ICAO Doc 9303 part 11 §4.4.4.1)
+		return c.mseSetAT(cmd)
+	case 0x86: // GENERAL AUTHENTICATE (PACE)
+		return c.generalAuthenticate(cmd)
 	case 0xB0, 0xB1: // READ BINARY
+		if !protected && cmd.INS == 0xB0 && cmd.P1 == 0x80|lds.CardAccess.SFI && c.pace != nil && !c.appSelected {
+			// EF.CardAccess is readable without access control (part 11 §9.2.11).
+			data := c.files[lds.CardAccess.FID]
+			off := int(cmd.P2)
+			if off > len(data) {
+				return st(iso7816.SWWrongP1P2)
+			}
+			end := min(len(data), off+cmd.Ne)
+			return iso7816.Response{Data: append([]byte(nil), data[off:end]...), SW: iso7816.SWOK}
+		}
 		if !protected {
 			return st(iso7816.SWSecurityNotSatisfied)
 		}
@@ -367,6 +401,92 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 		return iso7816.Response{Data: sig, SW: iso7816.SWOK}
 	}
 	return st(iso7816.SWInsNotSupported)
+}
+
+func (c *Card) mseSetAT(cmd iso7816.Command) iso7816.Response {
+	st := func(s uint16) iso7816.Response { return iso7816.Response{SW: s} }
+	if c.pace == nil || cmd.P1 != 0xC1 || cmd.P2 != 0xA4 {
+		return st(iso7816.SWWrongP1P2)
+	}
+	objs, err := tlv.ParseAll(cmd.Data)
+	if err != nil {
+		return st(iso7816.SWWrongLength)
+	}
+	var pwRef byte
+	for _, o := range objs {
+		switch o.Tag {
+		case 0x80:
+			oid, _ := asn1.Marshal(c.pace.Protocol)
+			if !bytes.Equal(o.Value, oid[2:]) {
+				return st(0x6A80)
+			}
+		case 0x83:
+			if len(o.Value) == 1 {
+				pwRef = o.Value[0]
+			}
+		case 0x84:
+			if len(o.Value) != 1 || int(o.Value[0]) != c.pace.ParamID {
+				return st(0x6A80)
+			}
+		}
+	}
+	var pw []byte
+	switch pwRef {
+	case pace.PasswordMRZ:
+		pw, err = pace.MRZPassword(c.key)
+	case pace.PasswordCAN:
+		pw, err = pace.CANPassword(c.can)
+	default:
+		return st(0x6A80)
+	}
+	if err != nil {
+		return st(iso7816.SWConditionsNotSatisfied)
+	}
+	c.chip = &pace.Chip{Info: *c.pace, Password: pw}
+	c.sess, c.appSelected = nil, false
+	return st(iso7816.SWOK)
+}
+
+func (c *Card) generalAuthenticate(cmd iso7816.Command) iso7816.Response {
+	st := func(s uint16) iso7816.Response { return iso7816.Response{SW: s} }
+	if c.chip == nil {
+		return st(iso7816.SWConditionsNotSatisfied)
+	}
+	in, err := pace.ParseDynAuth(cmd.Data)
+	if err != nil {
+		return st(iso7816.SWWrongLength)
+	}
+	fail := func() iso7816.Response {
+		c.chip = nil
+		return st(iso7816.SWSecurityNotSatisfied)
+	}
+	var tag uint32
+	var out []byte
+	switch in.Tag {
+	case 0:
+		tag = 0x80
+		out, err = c.chip.Nonce()
+	case 0x81:
+		tag = 0x82
+		out, err = c.chip.Map(in.Value)
+	case 0x83:
+		tag = 0x84
+		out, err = c.chip.Agree(in.Value)
+	case 0x85:
+		var s *sm.Session
+		out, s, err = c.chip.Mutual(in.Value)
+		if err != nil {
+			return fail()
+		}
+		c.chip, c.sess, c.protected = nil, s, 0
+		return iso7816.Response{Data: pace.DynAuth(0x86, out), SW: iso7816.SWOK}
+	default:
+		return fail()
+	}
+	if err != nil {
+		return fail()
+	}
+	return iso7816.Response{Data: pace.DynAuth(tag, out), SW: iso7816.SWOK}
 }
 
 func (c *Card) readBinary(cmd iso7816.Command) iso7816.Response {

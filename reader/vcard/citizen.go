@@ -20,6 +20,7 @@ func SampleCitizen() *Citizen {
 		DateOfBirth:  "990315",
 		DateOfExpiry: "240315", // the 25th birthday (CCCD expiry rule)
 		Sex:          "F",
+		CAN:          "482915",
 		VN: lds.VNData{
 			IDNumber:         "001099012345",
 			FullName:         "Nguyễn Thị Hương",
