@@ -163,6 +163,13 @@ type inserted struct {
 // insert connects card to vpcd, waits until pcscd sees it and connects to it over PC/SC.
 func insert(tb testing.TB, card *vcard.Card) *inserted {
 	tb.Helper()
+	return insertCard(tb, card, true)
+}
+
+// insertCard is insert, optionally without the harness's own PC/SC connection (for commands that
+// connect themselves).
+func insertCard(tb testing.TB, card *vcard.Card, connect bool) *inserted {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &inserted{Card: card, cancel: cancel, done: make(chan error, 1)}
 	go func() { in.done <- card.Serve(ctx, vcard.DefaultVPCD) }()
@@ -181,9 +188,11 @@ func insert(tb testing.TB, card *vcard.Card) *inserted {
 		in.close()
 		tb.Fatalf("card never appeared in %q: %v", in.reader, err)
 	}
-	if in.Conn, err = in.PCSC.Connect(in.reader); err != nil {
-		in.close()
-		tb.Fatal(err)
+	if connect {
+		if in.Conn, err = in.PCSC.Connect(in.reader); err != nil {
+			in.close()
+			tb.Fatal(err)
+		}
 	}
 	tb.Cleanup(in.close)
 	return in

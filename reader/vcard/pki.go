@@ -125,3 +125,68 @@ func (p *PKI) RevokeDS(dir string, now time.Time) error {
 	}
 	return os.WriteFile(filepath.Join(dir, "csca.crl"), crl, 0o644)
 }
+
+// LoadOrCreatePKI keeps a test PKI in dir (csca.pem, csca-key.pem, ds.pem, ds-key.pem), creating it
+// on first use, so that a desk can trust the virtual card's CSCA across runs.
+func LoadOrCreatePKI(dir string) (*PKI, error) {
+	p := &PKI{}
+	var err error
+	if p.CSCA, p.CSCAKey, err = loadPair(dir, "csca"); err == nil {
+		if p.DS, p.DSKey, err = loadPair(dir, "ds"); err == nil {
+			return p, nil
+		}
+	}
+	if p, err = NewPKI(PKIOptions{}); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := savePair(dir, "csca", p.CSCA, p.CSCAKey); err != nil {
+		return nil, err
+	}
+	if err := savePair(dir, "ds", p.DS, p.DSKey); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func loadPair(dir, name string) (*x509.Certificate, crypto.Signer, error) {
+	cb, err := os.ReadFile(filepath.Join(dir, name+".pem"))
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := os.ReadFile(filepath.Join(dir, name+"-key.pem"))
+	if err != nil {
+		return nil, nil, err
+	}
+	cblk, _ := pem.Decode(cb)
+	kblk, _ := pem.Decode(kb)
+	if cblk == nil || kblk == nil {
+		return nil, nil, fmt.Errorf("vcard: %s: not PEM", name)
+	}
+	c, err := x509.ParseCertificate(cblk.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kblk.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, nil, fmt.Errorf("vcard: %s key cannot sign", name)
+	}
+	return c, s, nil
+}
+
+func savePair(dir, name string, c *x509.Certificate, k crypto.Signer) error {
+	kb, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name+"-key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
+}

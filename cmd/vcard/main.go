@@ -1,0 +1,113 @@
+// Command vcard is the virtual CCCD chip: it connects to Debian's vsmartcard-vpcd as the card in
+// the "Virtual PCD" reader, so that the desk (or any PC/SC application) reads it through pcscd
+// exactly as it would read a real card. Its test CSCA lives in -pki; point the desk's trust store
+// at -pki/trust (written on start).
+//
+//	vcard -pki /tmp/vcard-pki -face ../shared/testdata/faces/lfw/Hu_Jintao/Hu_Jintao_0001.jpg
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"enrolldesk/reader/vcard"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "vcard:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("vpcd", vcard.DefaultVPCD, "vpcd address (host:port of the card side)")
+	pkiDir := flag.String("pki", filepath.Join(os.TempDir(), "enrolldesk-vcard-pki"), "folder of the test CSCA and DS (created if missing)")
+	face := flag.String("face", "", "JPEG face for DG2 (e.g. an LFW image from ../shared/testdata/faces)")
+	id := flag.String("id", "", "12-digit citizen ID (default: the sample citizen)")
+	dob := flag.String("dob", "", "date of birth YYMMDD")
+	doe := flag.String("doe", "", "date of expiry YYMMDD")
+	surname := flag.String("surname", "", "MRZ surname, upper-case ASCII")
+	given := flag.String("given", "", "MRZ given names, upper-case ASCII")
+	fullName := flag.String("name", "", "full name in Vietnamese (DG13)")
+	can := flag.String("can", "", "6-digit card access number")
+	paceID := flag.Int("pace", 13, "PACE domain parameter: 13 brainpoolP256r1, 12 P-256, 0 BAC only")
+	short := flag.Bool("short-only", false, "no extended-length APDUs")
+	forge := flag.Int("forge", 0, "hostile: 1 DG1, 2 DG2, 3 DG13 altered, 4 SOD signature, 5 message digest, 6 unknown CSCA, 7 DG13 hash missing")
+	badMAC := flag.Int("bad-mac-after", 0, "hostile: the N-th protected response carries a wrong MAC")
+	truncate := flag.Int("truncate", 0, "hostile: data group served cut in half")
+	absurd := flag.Int("absurd-length", 0, "hostile: data group announcing 16 MB")
+	pull := flag.Int("pull-after", 0, "pull the card out after N APDUs, then re-insert")
+	once := flag.Bool("once", false, "exit when the card is pulled instead of re-inserting it")
+	flag.Parse()
+
+	pki, err := vcard.LoadOrCreatePKI(*pkiDir)
+	if err != nil {
+		return err
+	}
+	if err := pki.WriteTrustStore(filepath.Join(*pkiDir, "trust")); err != nil {
+		return err
+	}
+	c := vcard.SampleCitizen()
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.IDNumber, *id)
+	set(&c.VN.IDNumber, *id)
+	set(&c.DateOfBirth, *dob)
+	set(&c.DateOfExpiry, *doe)
+	set(&c.Surname, *surname)
+	set(&c.GivenNames, *given)
+	set(&c.VN.FullName, *fullName)
+	set(&c.CAN, *can)
+	if *face != "" {
+		if c.FaceJPEG, c.FaceWidth, c.FaceHeight, err = vcard.LoadFace(*face, 22000); err != nil {
+			return err
+		}
+	} else {
+		return errors.New("-face is required (a JPEG portrait for DG2)")
+	}
+	card, err := vcard.Personalise(c, pki, vcard.Options{
+		ShortOnly: *short, Forge: vcard.Forgery(*forge), BadMACAfter: *badMAC, Truncate: *truncate,
+		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID,
+	})
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log.Info("virtual CCCD ready", "vpcd", *addr, "trust_store", filepath.Join(*pkiDir, "trust"), "pace", *paceID)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for {
+		err := card.Serve(ctx, *addr)
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch {
+		case errors.Is(err, vcard.ErrPulled):
+			log.Info("card pulled out")
+			if *once {
+				return nil
+			}
+		case err != nil:
+			log.Warn("vpcd connection", "err", err)
+		default:
+			log.Info("vpcd closed the connection")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second): // re-insert
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package pcsctest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"enrolldesk/desk/cli"
+	"enrolldesk/reader/cardcli"
+	"enrolldesk/reader/vcard"
+)
+
+// TestCardReadCommand runs `enrolldesk card read` against the virtual card through pcscd: with the
+// three typed fields, and with the QR text whose derived expiry is wrong at first (the command
+// falls back to the neighbouring candidate).
+func TestCardReadCommand(t *testing.T) {
+	pki, citizen, _ := fixture(t)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertCard(t, card, false)
+	dir := t.TempDir()
+	trust := filepath.Join(dir, "trust")
+	if err := pki.WriteTrustStore(trust); err != nil {
+		t.Fatal(err)
+	}
+	runs := [][]string{
+		{"card", "read", "-reader", readerName, "-id", citizen.IDNumber, "-dob", "15/03/1999", "-doe", citizen.DateOfExpiry, "-trust", trust, "-photo", filepath.Join(dir, "face.jpg")},
+		{"card", "read", "-reader", readerName, "-qr", citizen.IDNumber + "|013456789|Nguyễn Thị Hương|15031999|Nữ|Hà Nội|01062023", "-trust", trust, "-bac"},
+		{"card", "read", "-reader", readerName, "-can", citizen.CAN, "-trust", trust, "-short"},
+	}
+	for i, args := range runs {
+		var out, errb bytes.Buffer
+		code := cli.Run(context.Background(), &cli.Env{Stdout: &out, Stderr: &errb}, args, cardcli.Commands())
+		if code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i, code, errb.String())
+		}
+		var res struct {
+			Genuine bool `json:"genuine"`
+			DG13    struct {
+				FullName   string `json:"full_name"`
+				MotherName string `json:"mother_name"`
+			} `json:"dg13"`
+			Verdict struct {
+				Checks []struct{ Name, Status, Reason string } `json:"checks"`
+			} `json:"verdict"`
+			Photo string `json:"photo"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, out.String())
+		}
+		if !res.Genuine || res.DG13.FullName != "Nguyễn Thị Hương" || res.DG13.MotherName != "Trần Thị Lan" || len(res.Verdict.Checks) < 8 {
+			t.Fatalf("run %d: %s", i, out.String())
+		}
+		if i == 0 {
+			f, err := os.Open(res.Photo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := jpeg.Decode(f)
+			f.Close()
+			if err != nil || img.Bounds().Dx() != citizen.FaceWidth {
+				t.Fatalf("photo: %v", err)
+			}
+		}
+	}
+	// A wrong key is a clear failure, exit 1.
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), &cli.Env{Stdout: &out, Stderr: &errb}, []string{"card", "read", "-reader", readerName, "-can", "000000"}, cardcli.Commands())
+	if code != 1 || !bytes.Contains(errb.Bytes(), []byte("authentication failed")) || out.Len() != 0 {
+		t.Fatalf("wrong CAN: exit %d %q %q", code, errb.String(), out.String())
+	}
+}
