@@ -4,6 +4,7 @@ import (
 	"enrolldesk/biometric/finger"
 	"enrolldesk/desk/cli"
 	"enrolldesk/desk/deskcli"
+	"enrolldesk/reader/cardcli"
 	hqsync "enrolldesk/sync"
 )
 
@@ -11,6 +12,7 @@ import (
 func Commands() [][]cli.Command {
 	return [][]cli.Command{
 		deskcli.Commands(),
+		cardcli.Commands(),
 		finger.Commands(),
 		hqsync.Commands(),
 	}
