@@ -72,7 +72,8 @@ type Thresholds struct {
 	MinInterEye float64
 	// MaxYaw, MaxPitch, MaxRoll in degrees. ISO/IEC 19794-5 Annex A.5 allows ±5° yaw and
 	// pitch and ±8° roll; landmark-based estimates carry a few degrees of error, so the live
-	// gate accepts a little more for yaw and pitch.
+	// gate accepts a little more for yaw, and much more for pitch, whose 2-D proxy (nose
+	// height between eyes and chin) varies from face to face by about ±10°.
 	MaxYaw, MaxPitch, MaxRoll float64
 	// MaxOffCentre: horizontal distance of the face centre from the frame centre, as a
 	// fraction of the frame width.
