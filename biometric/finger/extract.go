@@ -24,11 +24,12 @@ import (
 //     skeleton, then removal of spurious minutiae (border, spurs, short ridges, bridges, broken ridges,
 //     clusters) and a per-minutia quality from local coherence and contrast.
 const (
-	blk          = 8  // block size in pixels
-	pad          = 12 // image padding so oriented filters never index outside
-	nOrient      = 24 // orientation bins over π for the oriented filters
-	maxMinutiae  = 80 // strongest minutiae kept per template
-	minImageSide = 64 // smaller images are refused
+	blk          = 8    // block size in pixels
+	pad          = 12   // image padding so oriented filters never index outside
+	nOrient      = 24   // orientation bins over π for the oriented filters
+	maxMinutiae  = 80   // strongest minutiae kept per template
+	minImageSide = 64   // smaller images are refused
+	minCoherence = 0.12 // minutiae where the orientation is less certain than this sit in noise
 	maxImageSide = 2048
 )
 
@@ -736,7 +737,7 @@ func (e *extractor) minutiae() []Minutia {
 		if !m.alive {
 			continue
 		}
-		for _, r := range [2]float64{7, 13} {
+		for _, r := range [2]float64{5, 9} {
 			for k := range 12 {
 				a := float64(k) * math.Pi / 6
 				x, y := m.x+int(r*math.Cos(a)), m.y+int(r*math.Sin(a))
@@ -781,7 +782,7 @@ func (e *extractor) minutiae() []Minutia {
 	}
 	var out []Minutia
 	for ci, m := range cs {
-		if !m.alive || near[ci] >= 2 {
+		if !m.alive || near[ci] >= 3 || e.coh[(m.y/blk)*e.bw+m.x/blk] < minCoherence {
 			continue
 		}
 		out = append(out, Minutia{

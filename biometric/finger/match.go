@@ -23,18 +23,18 @@ import (
 //
 // Scores lie in [0, 100].
 const (
-	cylR      = 70.0
-	cylNs     = 8
-	cylNd     = 6
-	cylCell   = 2 * cylR / cylNs
-	cylHit    = 0.8 * cylCell // a neighbour lights the cells whose centre lies within this distance
-	hullOmega = 20.0
-	minValid  = 20 // common valid cells (of 52) needed to compare two cylinders
-	maxDirDif = math.Pi / 2
-	seeds     = 12
-	pairTolD  = 12.0
-	pairTolK  = 0.07 // extra distance tolerance per pixel of distance from the anchor
-	pairTolA  = math.Pi / 6
+	cylR         = 70.0
+	cylNs        = 8
+	cylNd        = 6
+	cylCell      = 2 * cylR / cylNs
+	cylHit       = 0.8 * cylCell // a neighbour lights the cells whose centre lies within this distance
+	hullOmega    = 20.0
+	minValid     = 20 // common valid cells (of 52) needed to compare two cylinders
+	cosMaxDirDif = 0  // cos(π/2): pairs whose directions differ by more are not compared
+	seeds        = 12
+	pairTolD     = 12.0
+	pairTolK     = 0.07      // extra distance tolerance per pixel of distance from the anchor
+	cosPairTolA  = 0.8660254 // cos(π/6): direction tolerance when pairing
 )
 
 // cylinder cell centres in the minutia's frame and the circle mask
@@ -67,8 +67,11 @@ type pmin struct {
 // Probe is a template prepared for many comparisons (cylinders and hull computed once). It is safe for
 // concurrent use by several goroutines.
 type Probe struct {
-	m    []pmin
-	hull [][2]float64
+	m     []pmin    // sorted by x
+	xs    []float64 // m[i].x, for the pairing's binary search
+	hull  [][2]float64
+	area  hullTable // hull grown by hullOmega: cylinder cell validity
+	inner hullTable // hull grown by 8 px: the common area when scoring
 }
 
 // NewProbe prepares t for matching. A nil or empty template gives a probe that matches nothing.
@@ -84,7 +87,17 @@ func NewProbe(t *Template) *Probe {
 		p.m[i] = pmin{x: float64(m.X), y: float64(m.Y), dir: d, c: math.Cos(d), s: math.Sin(d)}
 		pts[i] = [2]float64{float64(m.X), float64(m.Y)}
 	}
+	sort.Slice(p.m, func(i, j int) bool { return p.m[i].x < p.m[j].x })
+	for i := range p.m {
+		pts[i] = [2]float64{p.m[i].x, p.m[i].y}
+	}
 	p.hull = convexHull(pts)
+	p.xs = make([]float64, len(p.m))
+	for i := range p.m {
+		p.xs[i] = p.m[i].x
+	}
+	p.area = newHullTable(p.hull, hullOmega)
+	p.inner = newHullTable(p.hull, 8)
 	for i := range p.m {
 		a := &p.m[i]
 		// validity: inside the circle and inside the dilated hull
@@ -94,7 +107,7 @@ func NewProbe(t *Template) *Probe {
 			}
 			gx := a.x + cellX[c]*a.c - cellY[c]*a.s
 			gy := a.y + cellX[c]*a.s + cellY[c]*a.c
-			if insideHull(p.hull, gx, gy, hullOmega) {
+			if p.area.inside(gx, gy) {
 				a.valid |= 1 << c
 			}
 		}
@@ -173,7 +186,7 @@ func (p *Probe) MatchProbe(q *Probe) float64 {
 		}
 		for j := range q.m {
 			b := &q.m[j]
-			if !b.ok || angDiff(a.dir, b.dir) > maxDirDif {
+			if !b.ok || a.c*b.c+a.s*b.s < cosMaxDirDif {
 				continue
 			}
 			v := a.valid & b.valid
@@ -201,70 +214,235 @@ func (p *Probe) MatchProbe(q *Probe) float64 {
 	if len(pairs) == 0 {
 		return 0
 	}
-	sort.Slice(pairs, func(a, b int) bool { return pairs[a].s > pairs[b].s })
-	// Global consolidation: try the best local pairs as alignment anchors.
-	best := 0.0
-	used := make([]int32, nq)
-	stamp := int32(0)
-	tried := 0
+	pairs = topPairs(pairs, seeds)
+	m := matcher{p: p, q: q, sim: sim, nq: nq, used: make([]int32, nq)}
+	// First pass: each seed's alignment pairs minutiae; keep the two best alignments.
+	type cand struct {
+		al align
+		w  float64
+	}
+	var top [2]cand
 	for _, sp := range pairs {
-		if tried == seeds {
-			break
-		}
-		tried++
-		stamp++
 		a, b := &p.m[sp.i], &q.m[sp.j]
-		rot := b.dir - a.dir
-		rc, rs := math.Cos(rot), math.Sin(rot)
-		var wsum float64
-		matched := 0
-		inQ, inP := 0, 0
-		for i := range p.m {
-			m := &p.m[i]
-			dx, dy := m.x-a.x, m.y-a.y
-			tx := b.x + dx*rc - dy*rs
-			ty := b.y + dx*rs + dy*rc
-			if insideHull(q.hull, tx, ty, 8) {
-				inQ++
-			}
-			tol := pairTolD + pairTolK*math.Sqrt(dx*dx+dy*dy)
-			bj, bd := -1, tol*tol
-			for j := range q.m {
-				if used[j] == stamp {
-					continue
-				}
-				n := &q.m[j]
-				ex, ey := n.x-tx, n.y-ty
-				d := ex*ex + ey*ey
-				if d < bd && angDiff(m.dir+rot, n.dir) < pairTolA {
-					bj, bd = j, d
-				}
-			}
-			if bj >= 0 {
-				used[bj] = stamp
-				matched++
-				wsum += 0.5 + float64(sim[i*nq+bj])
-			}
-		}
-		for j := range q.m {
-			n := &q.m[j]
-			dx, dy := n.x-b.x, n.y-b.y
-			tx := a.x + dx*rc + dy*rs
-			ty := a.y - dx*rs + dy*rc
-			if insideHull(p.hull, tx, ty, 8) {
-				inP++
-			}
-		}
-		if matched < 3 {
+		al := align{rot: b.dir - a.dir, ax: a.x, ay: a.y, bx: b.x, by: b.y}
+		n, w := m.pair(al, pairTolD, pairTolK)
+		if n < 3 {
 			continue
 		}
-		den := float64(max(inQ, 10)) * float64(max(inP, 10))
-		s := 100 * wsum * wsum / (2.25 * den)
-		if s > best {
+		switch {
+		case w > top[0].w:
+			top[1], top[0] = top[0], cand{al, w}
+		case w > top[1].w:
+			top[1] = cand{al, w}
+		}
+	}
+	// Refine the best two: the least-squares rigid fit of their pairs, then pair again around the
+	// pairs' centroid; score whichever pairing is stronger.
+	best := 0.0
+	for _, c := range top {
+		if c.w == 0 {
+			continue
+		}
+		al := c.al
+		m.pair(al, pairTolD, pairTolK)
+		if r, ok := m.fit(); ok {
+			if _, w2 := m.pair(r, pairTolD, pairTolK); w2 < c.w {
+				m.pair(al, pairTolD, pairTolK)
+			} else {
+				al = r
+			}
+		}
+		if s := m.score(al); s > best {
 			best = s
 		}
 	}
 	return math.Min(best, 100)
+}
+
+// topPairs moves the k most similar pairs to the front, best first, and returns them.
+func topPairs(ps []lpair, k int) []lpair {
+	k = min(k, len(ps))
+	for i := range k { // partial selection sort: k is small
+		b := i
+		for j := i + 1; j < len(ps); j++ {
+			if ps[j].s > ps[b].s {
+				b = j
+			}
+		}
+		ps[i], ps[b] = ps[b], ps[i]
+	}
+	return ps[:k]
+}
+
+type align struct {
+	rot            float64
+	ax, ay, bx, by float64 // probe point (ax, ay) maps to candidate point (bx, by)
+}
+
+type matcher struct {
+	p, q  *Probe
+	sim   []float32
+	nq    int
+	used  []int32
+	stamp int32
+	pi    []int32 // pairs of the last pair() call
+	qj    []int32
+	wsum  float64
+}
+
+// pair matches probe minutiae to candidate minutiae one-to-one under al.
+func (m *matcher) pair(al align, tolD, tolK float64) (int, float64) {
+	m.stamp++
+	m.pi, m.qj, m.wsum = m.pi[:0], m.qj[:0], 0
+	rc, rs := math.Cos(al.rot), math.Sin(al.rot)
+	for i := range m.p.m {
+		a := &m.p.m[i]
+		dx, dy := a.x-al.ax, a.y-al.ay
+		tx := al.bx + dx*rc - dy*rs
+		ty := al.by + dx*rs + dy*rc
+		tol := tolD + tolK*math.Sqrt(dx*dx+dy*dy)
+		dc, ds := a.c*rc-a.s*rs, a.s*rc+a.c*rs // the probe direction rotated
+		bj, bd := -1, tol*tol
+		qm := m.q.m
+		j0, j1, lo := 0, len(qm), tx-tol
+		for j0 < j1 { // first minutia with x ≥ lo
+			h := int(uint(j0+j1) >> 1)
+			if m.q.xs[h] < lo {
+				j0 = h + 1
+			} else {
+				j1 = h
+			}
+		}
+		for j := j0; j < len(qm) && qm[j].x <= tx+tol; j++ {
+			if m.used[j] == m.stamp {
+				continue
+			}
+			n := &qm[j]
+			ex, ey := n.x-tx, n.y-ty
+			d := ex*ex + ey*ey
+			if d < bd && dc*n.c+ds*n.s > cosPairTolA {
+				bj, bd = j, d
+			}
+		}
+		if bj >= 0 {
+			m.used[bj] = m.stamp
+			m.pi, m.qj = append(m.pi, int32(i)), append(m.qj, int32(bj))
+			m.wsum += 0.5 + float64(m.sim[i*m.nq+bj])
+		}
+	}
+	return len(m.pi), m.wsum
+}
+
+// fit is the least-squares rotation and translation taking the last pairs' probe points onto theirs.
+func (m *matcher) fit() (align, bool) {
+	n := float64(len(m.pi))
+	if n < 3 {
+		return align{}, false
+	}
+	var px, py, qx, qy float64
+	for k := range m.pi {
+		a, b := &m.p.m[m.pi[k]], &m.q.m[m.qj[k]]
+		px, py, qx, qy = px+a.x, py+a.y, qx+b.x, qy+b.y
+	}
+	px, py, qx, qy = px/n, py/n, qx/n, qy/n
+	var sxx, sxy float64
+	for k := range m.pi {
+		a, b := &m.p.m[m.pi[k]], &m.q.m[m.qj[k]]
+		ux, uy, vx, vy := a.x-px, a.y-py, b.x-qx, b.y-qy
+		sxx += ux*vx + uy*vy
+		sxy += ux*vy - uy*vx
+	}
+	return align{rot: math.Atan2(sxy, sxx), ax: px, ay: py, bx: qx, by: qy}, true
+}
+
+// score normalises the last pairing by the minutiae counts inside the common area.
+func (m *matcher) score(al align) float64 {
+	rc, rs := math.Cos(al.rot), math.Sin(al.rot)
+	inQ, inP := 0, 0
+	for i := range m.p.m {
+		a := &m.p.m[i]
+		dx, dy := a.x-al.ax, a.y-al.ay
+		if m.q.inner.inside(al.bx+dx*rc-dy*rs, al.by+dx*rs+dy*rc) {
+			inQ++
+		}
+	}
+	for j := range m.q.m {
+		n := &m.q.m[j]
+		dx, dy := n.x-al.bx, n.y-al.by
+		if m.p.inner.inside(al.ax+dx*rc+dy*rs, al.ay-dx*rs+dy*rc) {
+			inP++
+		}
+	}
+	den := float64(max(inQ, 10)) * float64(max(inP, 10))
+	return 100 * m.wsum * m.wsum / (2.25 * den)
+}
+
+// hullTable is a convex region, grown by a margin, as one x interval per 4-pixel row.
+type hullTable struct {
+	y0     float64
+	lo, hi []float32
+}
+
+const hullRow = 4.0
+
+func newHullTable(h [][2]float64, margin float64) hullTable {
+	if len(h) < 3 {
+		return hullTable{}
+	}
+	ymin, ymax := h[0][1], h[0][1]
+	for _, v := range h {
+		ymin, ymax = math.Min(ymin, v[1]), math.Max(ymax, v[1])
+	}
+	// bare hull intervals on lines every half row
+	const sub = hullRow / 2
+	t := hullTable{y0: ymin - margin}
+	nb := int(math.Ceil((ymax-ymin)/sub)) + 1
+	blo, bhi := make([]float64, nb), make([]float64, nb)
+	for k := range nb {
+		y := ymin + float64(k)*sub
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range h {
+			a, b := h[i], h[(i+1)%len(h)]
+			if (a[1] <= y && b[1] >= y) || (b[1] <= y && a[1] >= y) {
+				x := a[0]
+				if a[1] != b[1] {
+					x = a[0] + (y-a[1])*(b[0]-a[0])/(b[1]-a[1])
+				} else {
+					lo, hi = math.Min(lo, b[0]), math.Max(hi, b[0])
+				}
+				lo, hi = math.Min(lo, x), math.Max(hi, x)
+			}
+		}
+		blo[k], bhi[k] = lo, hi
+	}
+	n := int(math.Ceil((ymax-ymin+2*margin)/hullRow)) + 1
+	t.lo, t.hi = make([]float32, n), make([]float32, n)
+	steps := int(margin / sub)
+	for r := range n {
+		y := t.y0 + float64(r)*hullRow
+		lo, hi := math.Inf(1), math.Inf(-1)
+		// Minkowski sum with a disk, sampled: lines within the margin, widened by the chord.
+		k0 := int(math.Round((y - ymin) / sub))
+		for d := -steps; d <= steps; d++ {
+			k := k0 + d
+			if k < 0 || k >= nb || blo[k] > bhi[k] {
+				continue
+			}
+			dy := float64(d) * sub
+			w := math.Sqrt(math.Max(0, margin*margin-dy*dy))
+			lo, hi = math.Min(lo, blo[k]-w), math.Max(hi, bhi[k]+w)
+		}
+		t.lo[r], t.hi[r] = float32(lo), float32(hi)
+	}
+	return t
+}
+
+func (t *hullTable) inside(x, y float64) bool {
+	r := int(math.Round((y - t.y0) / hullRow))
+	if r < 0 || r >= len(t.lo) {
+		return false
+	}
+	return float32(x) >= t.lo[r] && float32(x) <= t.hi[r]
 }
 
 // convexHull returns the hull of pts counter-clockwise in image coordinates (Andrew's monotone chain).
@@ -295,25 +473,4 @@ func convexHull(pts [][2]float64) [][2]float64 {
 		h = append(h, q)
 	}
 	return h[:len(h)-1]
-}
-
-// insideHull reports whether (x, y) lies inside the convex polygon h grown by margin pixels.
-func insideHull(h [][2]float64, x, y, margin float64) bool {
-	if len(h) < 3 {
-		return false
-	}
-	for i := range h {
-		a, b := h[i], h[(i+1)%len(h)]
-		ex, ey := b[0]-a[0], b[1]-a[1]
-		l := math.Hypot(ex, ey)
-		if l == 0 {
-			continue
-		}
-		// signed distance to the edge line, positive inside (the hull turns left at every vertex)
-		d := (ex*(y-a[1]) - ey*(x-a[0])) / l
-		if -d > margin {
-			return false
-		}
-	}
-	return true
 }
