@@ -6,6 +6,7 @@
 package reader
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"enrolldesk/reader/bac"
+	"enrolldesk/reader/ca"
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
@@ -66,6 +68,8 @@ type Options struct {
 	MaxFileSize int
 	// Rand is the randomness for BAC and active authentication (default crypto/rand).
 	Rand io.Reader
+	// SkipChipAuth leaves out chip authentication (DG14).
+	SkipChipAuth bool
 	// Logger receives step timings (never personal data); nil for none.
 	Logger *slog.Logger
 }
@@ -193,19 +197,53 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 	for _, n := range d.COM.DataGroups {
 		present[n] = true
 	}
+	// DG14 first: once its hash matches the SOD, chip authentication switches secure messaging to
+	// keys only the genuine chip can derive, and every later file is read under them.
+	var order []int
 	for _, n := range s.o.DataGroups {
-		if !present[n] {
-			continue
+		if present[n] && n == 14 && !s.o.SkipChipAuth {
+			order = append([]int{14}, order...)
+		} else if present[n] {
+			order = append(order, n)
 		}
+	}
+	caPending := false
+	for _, n := range order {
 		f, err := lds.DGByNumber(n)
 		if err != nil {
 			return nil, err
 		}
 		b, err := s.readFile(ctx, f)
 		if err != nil {
+			if caPending {
+				return nil, fmt.Errorf("%w: %w", ErrChipAuth, err)
+			}
 			return nil, err
 		}
+		if caPending {
+			caPending = false
+			s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key; later files read under the chip-authenticated keys")
+		}
 		d.Files[n] = b
+		if n == 14 && !s.o.SkipChipAuth {
+			if caPending, err = s.chipAuth(ctx, d.SOD, b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if caPending {
+		// Nothing left to read: one short read proves the chip answers under the new keys.
+		if _, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xB0, P1: 0x80 | lds.COM.SFI, Ne: 1}); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrChipAuth, err)
+		}
+		s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key")
+	}
+	if _, done := s.verdict.Get(pa.CheckChipAuth); !done {
+		reason := "no DG14"
+		if s.o.SkipChipAuth {
+			reason = "skipped by configuration"
+		}
+		s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, reason)
 	}
 	s.step("read", start)
 	// 4. Parse.
@@ -230,7 +268,6 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 	} else {
 		s.verdict.Add(pa.CheckActiveAuth, pa.Unavailable, "no DG15")
 	}
-	s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "chip authentication not implemented in this build")
 	return d, nil
 }
 
@@ -408,6 +445,40 @@ func (s *session) progress(name string, read, total int) {
 }
 
 var errAAFailed = errors.New("active authentication failed")
+
+// ErrChipAuth means the chip could not answer under the keys of chip authentication: it does not
+// hold the private key of its DG14 (a clone), or the exchange was tampered with.
+var ErrChipAuth = errors.New("chip authentication failed: the chip does not hold its DG14 key (clone?)")
+
+// chipAuth runs chip authentication when DG14 is authentic (its hash matches the SOD). It returns
+// whether the new session still awaits its first answer.
+func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []byte) (bool, error) {
+	want, ok := sod.DGHashes[14]
+	h := sod.HashAlg.New()
+	h.Write(raw)
+	if !ok || !bytes.Equal(h.Sum(nil), want) {
+		s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "DG14 does not match the SOD, its key is not trusted")
+		return false, nil
+	}
+	dg14, err := lds.ParseDG14(raw)
+	if err != nil {
+		return false, err
+	}
+	if len(dg14.CAKeys) == 0 {
+		s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "DG14 holds no chip authentication key")
+		return false, nil
+	}
+	sess, err := ca.Authenticate(ctx, s.sm, dg14, s.o.Rand)
+	if err != nil {
+		if errors.Is(err, ca.ErrNoKey) {
+			s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, err.Error())
+			return false, nil
+		}
+		return false, fmt.Errorf("%w: %w", ErrChipAuth, err)
+	}
+	s.sm = &sm.Channel{T: s.ch, S: sess}
+	return true, nil
+}
 
 // activeAuth runs ICAO Doc 9303 part 11 §6.1 with an ECDSA key: INTERNAL AUTHENTICATE with an
 // 8-byte challenge; the chip answers r||s (plain format, BSI TR-03111 §5.2.1) over SHA-256 of it.

@@ -244,3 +244,31 @@ func TestReadPACE(t *testing.T) {
 		t.Fatalf("CAN on BAC card: %v", err)
 	}
 }
+
+func TestChipAuthentication(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	for _, o := range []vcard.Options{{}, {PACEParamID: 13}} {
+		_, v, err := reader.Read(context.Background(), f.card(t, o), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := v.Get(pa.CheckChipAuth); c.Status != pa.Passed {
+			t.Fatalf("CA: %+v", c)
+		}
+		// Only DG14 requested: the confirming read still proves the chip.
+		_, v, err = reader.Read(context.Background(), f.card(t, o), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store, DataGroups: []int{14}})
+		if c, _ := v.Get(pa.CheckChipAuth); err != nil || c.Status != pa.Passed {
+			t.Fatalf("CA with DG14 only: %+v %v", c, err)
+		}
+	}
+	// A clone that copied DG14 but not the private key fails, with no data.
+	data, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{CloneChip: true}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
+	if !errors.Is(err, reader.ErrChipAuth) || data != nil || v != nil {
+		t.Fatalf("clone: %v", err)
+	}
+	// Skipped on request: unavailable, not failed.
+	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{CloneChip: true}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store, SkipChipAuth: true})
+	if c, _ := v.Get(pa.CheckChipAuth); err != nil || c.Status != pa.Unavailable {
+		t.Fatalf("skipped: %+v %v", c, err)
+	}
+}

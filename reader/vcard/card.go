@@ -17,9 +17,11 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"sync"
 
 	"enrolldesk/reader/bac"
+	"enrolldesk/reader/ca"
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pace"
@@ -82,6 +84,9 @@ type Options struct {
 	Forge        Forgery
 	// PullAfter makes Serve drop the connection (card pulled out) after N APDUs; 0 never.
 	PullAfter int
+	// CloneChip answers chip authentication with a static key other than the one in DG14, as a
+	// clone that copied the data but not the private key would.
+	CloneChip bool
 	// PACEParamID enables PACE with the ECDH generic mapping and AES-128 secure messaging on the
 	// standardized domain parameters 12 (P-256) or 13 (brainpoolP256r1); 0 means BAC only.
 	PACEParamID int
@@ -110,6 +115,8 @@ type Card struct {
 	current     uint16
 	challenge   []byte
 	sess        *sm.Session
+	nextSess    *sm.Session // after chip authentication, in force from the next command
+	caAlg       sm.Alg
 	protected   int
 	apdus       int
 }
@@ -257,6 +264,7 @@ func (c *Card) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.appSelected, c.current, c.challenge, c.sess, c.protected, c.chip = false, 0, nil, nil, 0, nil
+	c.nextSess, c.caAlg = nil, 0
 }
 
 // Transmit answers one APDU in-process (the Transmitter seam, without PC/SC).
@@ -289,6 +297,9 @@ func (c *Card) Process(apdu []byte) []byte {
 		out, err := c.sess.WrapResponse(r)
 		if err != nil {
 			return sw(iso7816.SWUnknown)
+		}
+		if c.nextSess != nil { // chip authentication answered under the old keys; switch now
+			c.sess, c.nextSess = c.nextSess, nil
 		}
 		c.protected++
 		if c.opts.BadMACAfter > 0 && c.protected == c.opts.BadMACAfter {
@@ -360,9 +371,15 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 		}
 		c.sess, c.protected = s, 0
 		return iso7816.Response{Data: resp, SW: iso7816.SWOK}
-	case 0x22: // MSE:Set AT for PACE (ICAO Doc 9303 part 11 §4.4.4.1)
-		return c.mseSetAT(cmd)
-	case 0x86: // GENERAL AUTHENTICATE (PACE)
+	case 0x22:
+		if cmd.P1 == 0x41 && protected { // MSE:Set AT for chip authentication (part 11 §6.2.4.2)
+			return c.mseSetATCA(cmd)
+		}
+		return c.mseSetAT(cmd) // MSE:Set AT for PACE (part 11 §4.4.4.1)
+	case 0x86: // GENERAL AUTHENTICATE
+		if protected && c.caAlg != 0 {
+			return c.chipAuthenticate(cmd)
+		}
 		return c.generalAuthenticate(cmd)
 	case 0xB0, 0xB1: // READ BINARY
 		if !protected && cmd.INS == 0xB0 && cmd.P1 == 0x80|lds.CardAccess.SFI && c.pace != nil && !c.appSelected {
@@ -445,6 +462,38 @@ func (c *Card) mseSetAT(cmd iso7816.Command) iso7816.Response {
 	c.chip = &pace.Chip{Info: *c.pace, Password: pw}
 	c.sess, c.appSelected = nil, false
 	return st(iso7816.SWOK)
+}
+
+func (c *Card) mseSetATCA(cmd iso7816.Command) iso7816.Response {
+	v, ok, err := tlv.Find(cmd.Data, 0x80)
+	if err != nil || !ok {
+		return iso7816.Response{SW: 0x6A80}
+	}
+	oid, _ := asn1.Marshal(lds.OIDCAECDHAES128)
+	if !bytes.Equal(v, oid[2:]) {
+		return iso7816.Response{SW: 0x6A80}
+	}
+	c.caAlg = sm.AES128
+	return iso7816.Response{SW: iso7816.SWOK}
+}
+
+func (c *Card) chipAuthenticate(cmd iso7816.Command) iso7816.Response {
+	alg := c.caAlg
+	c.caAlg = 0
+	in, err := pace.ParseDynAuth(cmd.Data)
+	if err != nil || in.Tag != 0x80 {
+		return iso7816.Response{SW: iso7816.SWWrongLength}
+	}
+	static := new(big.Int).SetBytes(c.CAKey.Bytes())
+	if c.opts.CloneChip {
+		static.Add(static, big.NewInt(1))
+	}
+	s, err := ca.ChipRespond(pace.P256, static, alg, in.Value)
+	if err != nil {
+		return iso7816.Response{SW: 0x6A80}
+	}
+	c.nextSess = s
+	return iso7816.Response{Data: []byte{0x7C, 0x00}, SW: iso7816.SWOK}
 }
 
 func (c *Card) generalAuthenticate(cmd iso7816.Command) iso7816.Response {
