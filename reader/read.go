@@ -215,7 +215,7 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 		}
 		b, err := s.readFile(ctx, f)
 		if err != nil {
-			if caPending {
+			if caPending && isSMFailure(err) {
 				return nil, fmt.Errorf("%w: %w", ErrChipAuth, err)
 			}
 			return nil, err
@@ -234,7 +234,10 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 	if caPending {
 		// Nothing left to read: one short read proves the chip answers under the new keys.
 		if _, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xB0, P1: 0x80 | lds.COM.SFI, Ne: 1}); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrChipAuth, err)
+			if isSMFailure(err) {
+				return nil, fmt.Errorf("%w: %w", ErrChipAuth, err)
+			}
+			return nil, err
 		}
 		s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key")
 	}
@@ -429,6 +432,13 @@ func (s *session) readFile(ctx context.Context, f lds.File) ([]byte, error) {
 	return buf, nil
 }
 
+// isSMFailure tells a secure messaging failure (wrong checksum, the chip dropping its keys) from a
+// transport failure such as a card pulled out.
+func isSMFailure(err error) bool {
+	return errors.Is(err, sm.ErrMAC) || errors.Is(err, sm.ErrClosed) ||
+		iso7816.IsStatus(err, iso7816.SWSMObjectsMissing) || iso7816.IsStatus(err, iso7816.SWSMObjectsIncorrect)
+}
+
 func isFileStatus(err error) bool {
 	for _, sw := range []uint16{iso7816.SWFileNotFound, iso7816.SWInsNotSupported, 0x6A86, 0x6A81, iso7816.SWWrongP1P2} {
 		if iso7816.IsStatus(err, sw) {
@@ -474,7 +484,10 @@ func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []b
 			s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, err.Error())
 			return false, nil
 		}
-		return false, fmt.Errorf("%w: %w", ErrChipAuth, err)
+		if isSMFailure(err) || errors.Is(err, pace.ErrPoint) {
+			return false, fmt.Errorf("%w: %w", ErrChipAuth, err)
+		}
+		return false, err
 	}
 	s.sm = &sm.Channel{T: s.ch, S: sess}
 	return true, nil

@@ -41,6 +41,9 @@ func TestBACFullReadThroughPCSC(t *testing.T) {
 	if c, _ := v.Get(pa.CheckActiveAuth); c.Status != pa.Passed {
 		t.Fatalf("AA %+v", c)
 	}
+	if c, _ := v.Get(pa.CheckChipAuth); c.Status != pa.Passed {
+		t.Fatalf("CA %+v", c)
+	}
 	t.Logf("read through pcscd in %v, %d APDUs", time.Since(start), data.APDUs)
 }
 
