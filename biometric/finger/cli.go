@@ -4,7 +4,13 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
+
+	"enrolldesk/biometric/finger/sensor"
 
 	"enrolldesk/biometric/finger/synth"
 	"enrolldesk/desk/cli"
@@ -25,6 +31,11 @@ func SynthSamples(seed uint64, fingers, impressions int) []Sample {
 // Commands are the fingerprint subcommands of the headless CLI.
 func Commands() []cli.Command {
 	return []cli.Command{
+		{
+			Path:    "finger capture",
+			Summary: "capture both index fingers (or --fingers) from an R30x sensor or fpsim and write ISO/ANSI records",
+			Run:     runCapture,
+		},
 		{
 			Path:    "finger eval",
 			Summary: "EER, FMR100, FMR1000 and ROC points on labelled folders of FINGER_N.tif/png images",
@@ -69,6 +80,75 @@ func runEval(ctx context.Context, env *cli.Env, args []string) error {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
 		fmt.Fprint(env.Stdout, r.Report(dir))
+	}
+	return nil
+}
+
+func runCapture(ctx context.Context, env *cli.Env, args []string) error {
+	fs := env.NewFlagSet("finger capture")
+	port := fs.String("port", "", "serial device of the sensor, e.g. /dev/ttyUSB0 or the path fpsim prints")
+	baud := fs.Int("baud", 115200, "link speed to negotiate (standard N×9600 rate up to 115200)")
+	password := fs.Uint("password", 0, "sensor password")
+	fingers := fs.String("fingers", "2,7", "finger positions (ISO/IEC 19794-2: 2 right index, 7 left index)")
+	imps := fs.Int("impressions", 3, "accepted impressions per finger")
+	out := fs.String("out", "", "folder for one record per finger (POSITION.fmr)")
+	format := fs.String("format", "iso", "record format: iso (ISO/IEC 19794-2:2005) or ansi (ANSI/INCITS 378-2004)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *port == "" {
+		return fmt.Errorf("%w: --port is required", cli.ErrUsage)
+	}
+	var pos []Position
+	for _, f := range strings.Split(*fingers, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 10 {
+			return fmt.Errorf("%w: bad finger position %q", cli.ErrUsage, f)
+		}
+		pos = append(pos, Position(n))
+	}
+	rf := ISO19794
+	switch *format {
+	case "iso":
+	case "ansi":
+		rf = ANSI378
+	default:
+		return fmt.Errorf("%w: --format iso or ansi", cli.ErrUsage)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	dev, err := sensor.Open(ctx, sensor.Config{Path: *port, Baud: *baud, Password: uint32(*password)})
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	fmt.Fprintf(env.Stdout, "sensor on %s at %d baud, %d-byte packets\n", *port, dev.Baud(), dev.PacketSize())
+	res, err := CaptureFingers(ctx, dev, CaptureOptions{Fingers: pos, Impressions: *imps,
+		Prompt: func(p Position, n int, why string) { fmt.Fprintf(env.Stdout, "%v, attempt %d: %s\n", p, n, why) }})
+	if err != nil {
+		return err
+	}
+	for _, fc := range res {
+		fmt.Fprintf(env.Stdout, "%v: %d minutiae, quality %d, consistency %.1f, %d attempts\n", fc.Position,
+			len(fc.Template.Minutiae), fc.Template.Quality, fc.Consistency, fc.Attempts)
+		if *out == "" {
+			continue
+		}
+		r, err := NewRecord(fc.Template, rf, uint8(fc.Position))
+		if err != nil {
+			return err
+		}
+		raw, err := r.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*out, 0o700); err != nil {
+			return fmt.Errorf("write records: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(*out, fmt.Sprintf("%d.fmr", fc.Position)), raw, 0o600); err != nil {
+			return fmt.Errorf("write records: %w", err)
+		}
 	}
 	return nil
 }

@@ -61,7 +61,8 @@ type pmin struct {
 	c, s      float64 // cos and sin of dir
 	valid     uint64  // valid cells
 	bits      [cylNd]uint64
-	ok        bool // enough valid cells and neighbours to be compared
+	ok        bool  // enough valid cells and neighbours to be compared
+	idx       int32 // index in the template's Minutiae
 }
 
 // Probe is a template prepared for many comparisons (cylinders and hull computed once). It is safe for
@@ -84,7 +85,7 @@ func NewProbe(t *Template) *Probe {
 	pts := make([][2]float64, len(t.Minutiae))
 	for i, m := range t.Minutiae {
 		d := normAngle(-m.Angle)
-		p.m[i] = pmin{x: float64(m.X), y: float64(m.Y), dir: d, c: math.Cos(d), s: math.Sin(d)}
+		p.m[i] = pmin{x: float64(m.X), y: float64(m.Y), dir: d, c: math.Cos(d), s: math.Sin(d), idx: int32(i)}
 		pts[i] = [2]float64{float64(m.X), float64(m.Y)}
 	}
 	sort.Slice(p.m, func(i, j int) bool { return p.m[i].x < p.m[j].x })
@@ -172,9 +173,22 @@ type lpair struct {
 
 // MatchProbe compares two prepared templates; the score is symmetric up to rounding.
 func (p *Probe) MatchProbe(q *Probe) float64 {
+	s, _ := p.match(q, false)
+	return s
+}
+
+// Correspondence pairs minutia P of one template with minutia Q of the other (template indices).
+type Correspondence struct{ P, Q int }
+
+// Pairs returns the score and the minutiae paired by the best alignment of p onto q.
+func (p *Probe) Pairs(q *Probe) (float64, []Correspondence) {
+	return p.match(q, true)
+}
+
+func (p *Probe) match(q *Probe, wantPairs bool) (float64, []Correspondence) {
 	np, nq := len(p.m), len(q.m)
 	if np < 3 || nq < 3 {
-		return 0
+		return 0, nil
 	}
 	// Local similarities of all comparable pairs.
 	sim := make([]float32, np*nq)
@@ -212,7 +226,7 @@ func (p *Probe) MatchProbe(q *Probe) float64 {
 		}
 	}
 	if len(pairs) == 0 {
-		return 0
+		return 0, nil
 	}
 	pairs = topPairs(pairs, seeds)
 	m := matcher{p: p, q: q, sim: sim, nq: nq, used: make([]int32, nq)}
@@ -239,6 +253,7 @@ func (p *Probe) MatchProbe(q *Probe) float64 {
 	// Refine the best two: the least-squares rigid fit of their pairs, then pair again around the
 	// pairs' centroid; score whichever pairing is stronger.
 	best := 0.0
+	var out []Correspondence
 	for _, c := range top {
 		if c.w == 0 {
 			continue
@@ -254,9 +269,15 @@ func (p *Probe) MatchProbe(q *Probe) float64 {
 		}
 		if s := m.score(al); s > best {
 			best = s
+			if wantPairs {
+				out = out[:0]
+				for k := range m.pi {
+					out = append(out, Correspondence{P: int(p.m[m.pi[k]].idx), Q: int(q.m[m.qj[k]].idx)})
+				}
+			}
 		}
 	}
-	return math.Min(best, 100)
+	return math.Min(best, 100), out
 }
 
 // topPairs moves the k most similar pairs to the front, best first, and returns them.
