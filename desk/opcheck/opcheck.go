@@ -1,0 +1,290 @@
+// Package opcheck is the operator check: the citizen's live face and fingers are compared with
+// the logged-in officer's own enrolled biometrics, so an officer cannot enroll themself under a
+// citizen's card.
+//
+// A hit does not reject the enrollment (MOSIP's client rejects outright, and its users complain
+// of false operator-match rejections): it flags the record ("operator-face", "operator-finger",
+// or "operator-unenrolled" when the officer has no enrolled biometrics), and a flagged record
+// always waits for a supervisor's review (desk/review). The face threshold comes from the face
+// engine's calibration at a false-match rate of at most 0.1 %, because each enrollment makes one
+// comparison against one officer: that rate is the share of honest enrollments flagged.
+package opcheck
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"enrolldesk/biometric/face/embedding"
+	"enrolldesk/biometric/face/match"
+	"enrolldesk/biometric/finger"
+	"enrolldesk/desk/audit"
+	"enrolldesk/desk/seal"
+	"enrolldesk/desk/store"
+)
+
+// Flag codes added to a submission (review.Submission.Flags).
+const (
+	FlagFace       = "operator-face"
+	FlagFinger     = "operator-finger"
+	FlagUnenrolled = "operator-unenrolled"
+)
+
+// Face is one enrolled face descriptor, tied to the engine and model set that made it.
+type Face struct {
+	Engine     string    `cbor:"engine"`
+	ModelSet   string    `cbor:"models"`
+	Descriptor []float32 `cbor:"d"`
+}
+
+// Finger is one enrolled finger template (biometric/finger's binary template).
+type Finger struct {
+	Position int    `cbor:"pos"` // ISO/IEC 19794-2 finger position
+	Template []byte `cbor:"t"`
+}
+
+// Profile is an officer's own enrolled biometrics.
+type Profile struct {
+	Faces   []Face   `cbor:"faces"`
+	Fingers []Finger `cbor:"fingers"`
+}
+
+// ErrNoProfile means the officer has no enrolled biometrics.
+var ErrNoProfile = errors.New("officer has no enrolled biometrics")
+
+// Store keeps officers' profiles, sealed under the desk data key.
+type Store struct {
+	db      *store.DB
+	audit   *audit.Log
+	dataKey []byte
+	now     func() time.Time
+}
+
+// NewStore returns the profile store. now may be nil.
+func NewStore(db *store.DB, log *audit.Log, dataKey []byte, now func() time.Time) (*Store, error) {
+	if len(dataKey) != seal.KeySize {
+		return nil, fmt.Errorf("opcheck: data key is %d bytes, want %d", len(dataKey), seal.KeySize)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, audit: log, dataKey: dataKey, now: now}, nil
+}
+
+var enc, dec = func() (cbor.EncMode, cbor.DecMode) {
+	em, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err) // static options: unreachable
+	}
+	dm, err := cbor.DecOptions{IndefLength: cbor.IndefLengthForbidden, MaxArrayElements: 4096}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return em, dm
+}()
+
+// Enroll stores (or replaces) an officer's profile; supervisorID is who captured it. Audited as
+// "officer.biometrics" with counts only.
+func (s *Store) Enroll(ctx context.Context, supervisorID, officerID string, p Profile) error {
+	if len(p.Faces) == 0 && len(p.Fingers) == 0 {
+		return errors.New("enroll officer biometrics: nothing captured")
+	}
+	for _, f := range p.Faces {
+		if len(f.Descriptor) == 0 || f.Engine == "" {
+			return errors.New("enroll officer biometrics: a face needs its engine and descriptor")
+		}
+	}
+	for _, f := range p.Fingers {
+		var t finger.Template
+		if err := t.UnmarshalBinary(f.Template); err != nil {
+			return fmt.Errorf("enroll officer biometrics: finger %d: %w", f.Position, err)
+		}
+	}
+	plain, err := enc.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("enroll officer biometrics: %w", err)
+	}
+	sealed, err := seal.Seal(s.dataKey, plain, []byte("officer-biometrics|"+officerID))
+	if err != nil {
+		return fmt.Errorf("enroll officer biometrics: %w", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("enroll officer biometrics: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if _, err := tx.ExecContext(ctx, `INSERT INTO officer_biometrics(officer_id, profile, enrolled_by, enrolled_at) VALUES (?,?,?,?)
+		ON CONFLICT(officer_id) DO UPDATE SET profile = excluded.profile, enrolled_by = excluded.enrolled_by, enrolled_at = excluded.enrolled_at`,
+		officerID, sealed, supervisorID, s.now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("enroll officer biometrics %s: %w", officerID, err)
+	}
+	if _, err := s.audit.AppendTx(ctx, tx, audit.Entry{Actor: supervisorID, Action: "officer.biometrics", Subject: officerID,
+		Detail: fmt.Sprintf("%d faces, %d fingers", len(p.Faces), len(p.Fingers))}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("enroll officer biometrics: commit: %w", err)
+	}
+	return nil
+}
+
+// Load returns an officer's profile or ErrNoProfile.
+func (s *Store) Load(ctx context.Context, officerID string) (Profile, error) {
+	var sealed []byte
+	err := s.db.QueryRowContext(ctx, `SELECT profile FROM officer_biometrics WHERE officer_id = ?`, officerID).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Profile{}, ErrNoProfile
+	}
+	if err != nil {
+		return Profile{}, fmt.Errorf("officer biometrics %s: %w", officerID, err)
+	}
+	plain, err := seal.Open(s.dataKey, sealed, []byte("officer-biometrics|"+officerID))
+	if err != nil {
+		return Profile{}, fmt.Errorf("officer biometrics %s: %w", officerID, err)
+	}
+	var p Profile
+	if err := dec.Unmarshal(plain, &p); err != nil {
+		return Profile{}, fmt.Errorf("officer biometrics %s: %w", officerID, err)
+	}
+	return p, nil
+}
+
+// MaxFalseFlagRate is the share of honest enrollments the check may flag (issue 9: 0.1 %).
+const MaxFalseFlagRate = 0.001
+
+// FaceThreshold derives the operator check's face distance threshold from the engine's
+// calibration: its match threshold, which must have been set at a false-match rate of at most
+// MaxFalseFlagRate, plus margin (settings.Thresholds.OperatorFaceMargin; negative is stricter).
+func FaceThreshold(c match.Calibration, margin float64) (float64, error) {
+	if c.MatchThreshold <= 0 || c.MatchFMR <= 0 {
+		return 0, match.ErrUncalibrated
+	}
+	if c.MatchFMR > MaxFalseFlagRate {
+		return 0, fmt.Errorf("operator check: calibration's match FMR %g exceeds %g", c.MatchFMR, MaxFalseFlagRate)
+	}
+	return c.MatchThreshold + margin, nil
+}
+
+// Citizen is what the enrollment captured.
+type Citizen struct {
+	Face     []float32
+	Engine   string // the engine and model set the descriptor came from
+	ModelSet string
+	Fingers  []Finger
+}
+
+// FingerHit is a citizen finger that matched one of the officer's.
+type FingerHit struct {
+	CitizenPosition int     `json:"citizen_position"`
+	OfficerPosition int     `json:"officer_position"`
+	Score           float64 `json:"score"`
+}
+
+// Result is the operator check's outcome.
+type Result struct {
+	Flags           []string    `json:"flags"` // empty: nothing suspicious
+	FaceDistance    float64     `json:"face_distance"`
+	FaceThreshold   float64     `json:"face_threshold"`
+	FaceCompared    bool        `json:"face_compared"`
+	FingerHits      []FingerHit `json:"finger_hits"`
+	FingersCompared int         `json:"fingers_compared"`
+}
+
+// Checker runs the operator check.
+type Checker struct {
+	Profiles *Store
+	Audit    *audit.Log
+	// FaceThreshold is the distance at or below which the citizen's face counts as the officer's
+	// (see FaceThreshold).
+	FaceThreshold float64
+	// FingerThreshold is the finger score (0..100) at or above which a finger counts as the
+	// officer's (settings.Thresholds.OperatorFingerScore).
+	FingerThreshold float64
+}
+
+// Check compares the citizen with officerID's profile. A flagged result is audited
+// ("opcheck.flag", detail the flag codes).
+func (c *Checker) Check(ctx context.Context, officerID string, cit Citizen) (Result, error) {
+	res := Result{Flags: []string{}, FaceThreshold: c.FaceThreshold, FaceDistance: math.NaN()}
+	p, err := c.Profiles.Load(ctx, officerID)
+	switch {
+	case errors.Is(err, ErrNoProfile):
+		res.Flags = append(res.Flags, FlagUnenrolled)
+	case err != nil:
+		return Result{}, err
+	default:
+		if len(cit.Face) > 0 {
+			for _, f := range p.Faces {
+				if f.Engine != cit.Engine || f.ModelSet != cit.ModelSet {
+					continue
+				}
+				d, err := embedding.Distance(f.Descriptor, cit.Face)
+				if err != nil {
+					return Result{}, fmt.Errorf("operator check: face: %w", err)
+				}
+				res.FaceCompared = true
+				if math.IsNaN(res.FaceDistance) || d < res.FaceDistance {
+					res.FaceDistance = d
+				}
+			}
+			if res.FaceCompared && res.FaceDistance <= c.FaceThreshold {
+				res.Flags = append(res.Flags, FlagFace)
+			}
+		}
+		hits, n, err := c.fingers(p.Fingers, cit.Fingers)
+		if err != nil {
+			return Result{}, err
+		}
+		res.FingerHits, res.FingersCompared = hits, n
+		if len(hits) > 0 {
+			res.Flags = append(res.Flags, FlagFinger)
+		}
+	}
+	if !res.FaceCompared {
+		res.FaceDistance = 0
+	}
+	if len(res.Flags) > 0 && c.Audit != nil {
+		detail := fmt.Sprint(res.Flags)
+		if _, err := c.Audit.Append(ctx, audit.Entry{Actor: officerID, Action: "opcheck.flag", Subject: officerID, Detail: detail}); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
+}
+
+// fingers compares every citizen finger with every officer finger (an officer may present
+// another finger than the one named), scoring with biometric/finger's 1:1 matcher.
+func (c *Checker) fingers(officer, citizen []Finger) ([]FingerHit, int, error) {
+	if len(officer) == 0 || len(citizen) == 0 {
+		return []FingerHit{}, 0, nil
+	}
+	probes := make([]*finger.Probe, len(officer))
+	for i, f := range officer {
+		var t finger.Template
+		if err := t.UnmarshalBinary(f.Template); err != nil {
+			return nil, 0, fmt.Errorf("operator check: officer finger %d: %w", f.Position, err)
+		}
+		probes[i] = finger.NewProbe(&t)
+	}
+	hits := []FingerHit{}
+	n := 0
+	for _, cf := range citizen {
+		var t finger.Template
+		if err := t.UnmarshalBinary(cf.Template); err != nil {
+			return nil, 0, fmt.Errorf("operator check: citizen finger %d: %w", cf.Position, err)
+		}
+		q := finger.NewProbe(&t)
+		for i, p := range probes {
+			n++
+			if s := p.MatchProbe(q); s >= c.FingerThreshold {
+				hits = append(hits, FingerHit{CitizenPosition: cf.Position, OfficerPosition: officer[i].Position, Score: s})
+			}
+		}
+	}
+	return hits, n, nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package opcheck
+
+const raceEnabled = false
