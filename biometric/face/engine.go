@@ -132,8 +132,9 @@ func (e *Engine) release(r *goface.Recognizer) {
 	e.inflight.Done()
 }
 
-// recognize runs go-face on a BGR Mat (re-encoded as colour JPEG, the only input go-face reads).
-func (e *Engine) recognize(ctx context.Context, bgr gocv.Mat) ([]goface.Face, error) {
+// recognize runs go-face on a BGR Mat (re-encoded as colour JPEG, the only input go-face reads)
+// with HOG detection, or with dlib's CNN (MMOD) detector when cnn is set.
+func (e *Engine) recognize(ctx context.Context, bgr gocv.Mat, cnn ...bool) ([]goface.Face, error) {
 	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, bgr, []int{gocv.IMWriteJpegQuality, 95})
 	if err != nil {
 		return nil, fmt.Errorf("encode JPEG for go-face: %w", err)
@@ -144,7 +145,12 @@ func (e *Engine) recognize(ctx context.Context, bgr gocv.Mat) ([]goface.Face, er
 		return nil, err
 	}
 	defer e.release(r)
-	faces, err := r.Recognize(buf.GetBytes())
+	var faces []goface.Face
+	if len(cnn) > 0 && cnn[0] {
+		faces, err = r.RecognizeCNN(buf.GetBytes())
+	} else {
+		faces, err = r.Recognize(buf.GetBytes())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("go-face: %w", err)
 	}
@@ -184,19 +190,37 @@ func (e *Engine) AnalyzeFrame(ctx context.Context, frame gocv.Mat) (Analysis, er
 	if s < 1 {
 		scales = append(scales, 1)
 	}
-	return e.analyze(ctx, frame, scales)
+	return e.analyze(ctx, frame, scales, byArea, false)
 }
 
 // AnalyzePhoto finds the faces of a still photo (chip photo, enrolment or evaluation image):
 // large photos are reduced to at most 1000 px on the long side; small ones are tried as they are
-// and then enlarged 2× (LFW-sized faces of ~100 px are at the edge of what HOG finds).
+// and then enlarged 2× (LFW-sized faces of ~100 px are at the edge of what HOG finds); when HOG
+// finds nothing, dlib's CNN detector (slower, finds turned and dim faces) gets a last try. The
+// subject is the face that is both large and central (a portrait's subject is centred; a
+// bystander at the edge loses even when a little larger).
 func (e *Engine) AnalyzePhoto(ctx context.Context, photo gocv.Mat) (Analysis, error) {
 	long := math.Max(float64(photo.Cols()), float64(photo.Rows()))
 	s := math.Min(1, 1000/long)
-	return e.analyze(ctx, photo, []float64{s, 2 * s})
+	scales := []float64{s, 2 * s}
+	return e.analyze(ctx, photo, scales, byAreaAndCentre(photo.Cols(), photo.Rows()), true)
 }
 
-func (e *Engine) analyze(ctx context.Context, img gocv.Mat, scales []float64) (Analysis, error) {
+// maxCNNPixels bounds the image given to the CNN detector (~10 s per megapixel on 2 cores).
+const maxCNNPixels = 400_000
+
+func byArea(f Found) float64 { return float64(area(f.Rect)) }
+
+func byAreaAndCentre(w, h int) func(Found) float64 {
+	cx, cy, diag := float64(w)/2, float64(h)/2, math.Hypot(float64(w), float64(h))
+	return func(f Found) float64 {
+		fx, fy := float64(f.Rect.Min.X+f.Rect.Max.X)/2, float64(f.Rect.Min.Y+f.Rect.Max.Y)/2
+		d := math.Hypot(fx-cx, fy-cy) / (0.25 * diag)
+		return float64(area(f.Rect)) * math.Exp(-d*d)
+	}
+}
+
+func (e *Engine) analyze(ctx context.Context, img gocv.Mat, scales []float64, rank func(Found) float64, cnn bool) (Analysis, error) {
 	if img.Empty() {
 		return Analysis{}, errors.New("analyze: empty image")
 	}
@@ -229,45 +253,68 @@ func (e *Engine) analyze(ctx context.Context, img gocv.Mat, scales []float64) (A
 		if len(faces) == 0 {
 			continue
 		}
-		a.Scale = s
-		for _, f := range faces {
-			a.Faces = append(a.Faces, Found{Face: unscale(f, s), Descriptor: append([]float32(nil), f.Descriptor[:]...)})
-		}
-		sort.SliceStable(a.Faces, func(i, j int) bool { return area(a.Faces[i].Rect) > area(a.Faces[j].Rect) })
-		if e.opts.Mirror {
-			if err := e.mirror(ctx, work, s, &a.Faces[0]); err != nil {
-				return Analysis{}, err
-			}
-		}
+		return e.collect(ctx, a, work, s, faces, rank, false)
+	}
+	if !cnn {
 		return a, nil
+	}
+	// Last try: the CNN detector on an image of at most maxCNNPixels.
+	s := math.Min(scales[0], math.Sqrt(maxCNNPixels/float64(bgr.Cols()*bgr.Rows())))
+	work := gocv.NewMat()
+	defer work.Close()
+	gocv.Resize(bgr, &work, image.Pt(0, 0), s, s, gocv.InterpolationArea)
+	faces, err := e.recognize(ctx, work, true)
+	if err != nil || len(faces) == 0 {
+		return a, err
+	}
+	return e.collect(ctx, a, work, s, faces, rank, true)
+}
+
+func (e *Engine) collect(ctx context.Context, a Analysis, work gocv.Mat, s float64, faces []goface.Face, rank func(Found) float64, cnn bool) (Analysis, error) {
+	a.Scale = s
+	for _, f := range faces {
+		a.Faces = append(a.Faces, Found{Face: unscale(f, s), Descriptor: append([]float32(nil), f.Descriptor[:]...)})
+	}
+	sort.SliceStable(a.Faces, func(i, j int) bool { return rank(a.Faces[i]) > rank(a.Faces[j]) })
+	if e.opts.Mirror {
+		if err := e.mirror(ctx, work, s, &a.Faces[0], cnn); err != nil {
+			return Analysis{}, err
+		}
 	}
 	return a, nil
 }
 
-// mirror averages the subject's descriptor with the descriptor of the mirrored image's face at
-// the mirrored position (same person, other half of the network's view).
-func (e *Engine) mirror(ctx context.Context, work gocv.Mat, s float64, subj *Found) error {
+// mirror averages the subject's descriptor with the descriptor of the same face mirrored: the
+// region around the face (in the work image) is flipped and described again. Only that region
+// is searched, so the second pass costs a small HOG scan plus one descriptor.
+func (e *Engine) mirror(ctx context.Context, work gocv.Mat, s float64, subj *Found, cnn bool) error {
+	r := subj.Rect
+	box := image.Rect(int(float64(r.Min.X)*s), int(float64(r.Min.Y)*s), int(float64(r.Max.X)*s), int(float64(r.Max.Y)*s))
+	m := box.Dx() * 3 / 4
+	crop := image.Rect(box.Min.X-m, box.Min.Y-m, box.Max.X+m, box.Max.Y+m).Intersect(image.Rect(0, 0, work.Cols(), work.Rows()))
+	if crop.Empty() {
+		return nil
+	}
+	region := work.Region(crop)
+	defer region.Close()
 	flipped := gocv.NewMat()
 	defer flipped.Close()
-	gocv.Flip(work, &flipped, 1)
-	faces, err := e.recognize(ctx, flipped)
+	gocv.Flip(region, &flipped, 1)
+	faces, err := e.recognize(ctx, flipped, cnn)
 	if err != nil {
 		return err
 	}
-	w := work.Cols()
-	want := subj.Rect
+	// The subject's centre in the flipped crop.
+	wx := float64(crop.Max.X) - float64(box.Min.X+box.Max.X)/2
+	wy := float64(box.Min.Y+box.Max.Y)/2 - float64(crop.Min.Y)
 	best, bestD := -1, math.Inf(1)
 	for i, f := range faces {
-		r := unscale(f, s).Rect
-		// Mirror back: x → w/s − x.
-		cx := float64(w)/s - float64(r.Min.X+r.Max.X)/2
-		cy := float64(r.Min.Y+r.Max.Y) / 2
-		d := math.Hypot(cx-float64(want.Min.X+want.Max.X)/2, cy-float64(want.Min.Y+want.Max.Y)/2)
-		if d < bestD {
+		cx, cy := float64(f.Rectangle.Min.X+f.Rectangle.Max.X)/2, float64(f.Rectangle.Min.Y+f.Rectangle.Max.Y)/2
+		if d := math.Hypot(cx-wx, cy-wy); d < bestD {
 			best, bestD = i, d
 		}
 	}
-	if best < 0 || bestD > float64(want.Dx())/3 {
+	if best < 0 || bestD > float64(box.Dx())/3 {
 		return nil // mirrored face not found: keep the plain descriptor
 	}
 	for k := range subj.Descriptor {
@@ -422,3 +469,6 @@ func subImage(img image.Image, r image.Rectangle) image.Image {
 }
 
 var _ embedding.Embedder = (*Engine)(nil)
+
+// ShippedMirror is the mirror setting of the desk's shipped pipeline (its calibration is for it).
+const ShippedMirror = true
