@@ -15,8 +15,17 @@ import (
 // the given outputs need, checks that every op is one the executor runs, and writes the EDNN file
 // atomically (temp file + rename). The source files' SHA-256 go into the file's metadata.
 func Convert(srcDir, name string, outputs []string, dst string) error {
-	src := filepath.Join(srcDir, name+".json")
-	g, err := nn.LoadTFJS(src)
+	files := []string{name + ".json", name + ".bin"}
+	pkg := SourcePackage + " models/" + name + ".json"
+	var g *nn.Graph
+	var err error
+	if s, ok := Specs[name]; ok && s.ONNX != "" {
+		files = []string{s.ONNX}
+		pkg = ONNXPackage + " model/" + s.ONNX
+		g, err = nn.LoadONNX(filepath.Join(srcDir, s.ONNX))
+	} else {
+		g, err = nn.LoadTFJS(filepath.Join(srcDir, name+".json"))
+	}
 	if err != nil {
 		return fmt.Errorf("convert %s: %w", name, err)
 	}
@@ -26,8 +35,8 @@ func Convert(srcDir, name string, outputs []string, dst string) error {
 	if err := g.Prune(); err != nil {
 		return fmt.Errorf("convert %s: %w", name, err)
 	}
-	meta := map[string]string{"source": SourcePackage + " models/" + name + ".json", "converter": "enrolldesk/biometric/facenet"}
-	for _, f := range []string{name + ".json", name + ".bin"} {
+	meta := map[string]string{"source": pkg, "converter": "enrolldesk/biometric/facenet"}
+	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(srcDir, f))
 		if err != nil {
 			return fmt.Errorf("convert %s: %w", name, err)
@@ -64,15 +73,16 @@ func Convert(srcDir, name string, outputs []string, dst string) error {
 	return nil
 }
 
-// ConvertAll converts every embedding model of Specs and the auxiliary models.
-func ConvertAll(srcDir, modelsDir string) error {
+// ConvertAll converts every embedding model of Specs and the auxiliary models, reading the
+// sources from modelsDir/<Spec.SrcDir> and writing modelsDir/facenet/<name>.ednn.
+func ConvertAll(modelsDir string) error {
 	for name, s := range Specs {
-		if err := Convert(srcDir, name, []string{s.Output}, ModelFile(modelsDir, name)); err != nil {
+		if err := Convert(filepath.Join(modelsDir, s.SrcDir), name, []string{s.Output}, ModelFile(modelsDir, name)); err != nil {
 			return err
 		}
 	}
 	for _, name := range AuxModels {
-		if err := Convert(srcDir, name, nil, ModelFile(modelsDir, name)); err != nil {
+		if err := Convert(filepath.Join(modelsDir, HumanModelsDir), name, nil, ModelFile(modelsDir, name)); err != nil {
 			return err
 		}
 	}

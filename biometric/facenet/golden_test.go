@@ -48,7 +48,8 @@ func goldenInput(kind, size int, lo, hi float64) *nn.Tensor {
 }
 
 // TestGoldenTFJS: every converted model, run by the Go executor, reproduces the outputs that the
-// original TF.js model gave under @tensorflow/tfjs (CPU backend) on the same inputs, to 1e-4.
+// original model gave on the same inputs, to 1e-4: the TF.js models under @tensorflow/tfjs (CPU
+// backend), the ONNX model under onnxruntime-web.
 func TestGoldenTFJS(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("golden", "testdata", "golden.json"))
 	if err != nil {
@@ -58,7 +59,7 @@ func TestGoldenTFJS(t *testing.T) {
 	if err := json.Unmarshal(raw, &fx); err != nil {
 		t.Fatalf("golden fixture: %v", err)
 	}
-	want := append(append([]string{}, AuxModels...), "mobilefacenet", "mobileface", "faceres", "faceres-deep")
+	want := append(append([]string{}, AuxModels...), "mobilefacenet", "mobileface", "faceres", "faceres-deep", "frfeature")
 	for _, name := range want {
 		gm, ok := fx.Models[name]
 		if !ok || len(gm.Cases) == 0 {

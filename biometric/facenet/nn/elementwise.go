@@ -199,6 +199,13 @@ var binaryOps = map[string]func(x, y float32) float32{
 	"RealDiv": func(x, y float32) float32 { return x / y },
 	"Maximum": func(x, y float32) float32 { return max(x, y) },
 	"Minimum": func(x, y float32) float32 { return min(x, y) },
+	// Prelu: x where x ≥ 0, else slope·x (ONNX PRelu; the slope broadcasts per channel).
+	"Prelu": func(x, a float32) float32 {
+		if x < 0 {
+			return x * a
+		}
+		return x
+	},
 }
 
 var unaryOps = map[string]func(x float32) float32{
@@ -418,4 +425,41 @@ func squeeze(x *Tensor, dims []int) (*Tensor, error) {
 		shape = append(shape, d)
 	}
 	return &Tensor{Shape: shape, Data: x.Data}, nil
+}
+
+// reshapeONNX follows ONNX Reshape: 0 copies the input's dimension at that position, -1 infers.
+func reshapeONNX(x *Tensor, shapeT *Tensor) (*Tensor, error) {
+	shape := shapeT.ints()
+	for i, d := range shape {
+		if d == 0 {
+			if i >= len(x.Shape) {
+				return nil, fmt.Errorf("reshape: 0 at %d beyond rank %d", i, len(x.Shape))
+			}
+			shape[i] = x.Shape[i]
+		}
+	}
+	t := &Tensor{Shape: []int{len(shape)}, Data: make([]float32, len(shape))}
+	for i, d := range shape {
+		t.Data[i] = float32(d)
+	}
+	return reshape(x, t)
+}
+
+// toNCHW permutes a 4-D NHWC tensor into NCHW order.
+func toNCHW(x *Tensor) (*Tensor, error) {
+	if len(x.Shape) != 4 {
+		return nil, fmt.Errorf("to NCHW: rank %d", len(x.Shape))
+	}
+	n, h, w, c := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	out := NewTensor(n, c, h, w)
+	for b := 0; b < n; b++ {
+		for y := 0; y < h; y++ {
+			for xx := 0; xx < w; xx++ {
+				for ch := 0; ch < c; ch++ {
+					out.Data[((b*c+ch)*h+y)*w+xx] = x.Data[((b*h+y)*w+xx)*c+ch]
+				}
+			}
+		}
+	}
+	return out, nil
 }

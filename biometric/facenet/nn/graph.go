@@ -48,7 +48,7 @@ var supportedOps = map[string]int{
 	"Mean": 2, "Sum": 2, "Softmax": 1, "LeakyRelu": 1,
 	"Add": 2, "AddV2": 2, "Sub": 2, "Mul": 2, "RealDiv": 2, "Maximum": 2, "Minimum": 2,
 	"Relu": 1, "Relu6": 1, "Abs": 1, "Neg": 1, "Square": 1, "Sqrt": 1, "Rsqrt": 1, "Exp": 1,
-	"Sigmoid": 1, "Tanh": 1, "Identity": 1,
+	"Sigmoid": 1, "Tanh": 1, "Identity": 1, "Prelu": 2, "ToNCHW": 1, "ReshapeONNX": 2,
 }
 
 // Model is a compiled graph, safe for concurrent use by several goroutines.
@@ -69,7 +69,7 @@ type step struct {
 }
 
 // aliasOps return a tensor that shares its input's data.
-var aliasOps = map[string]bool{"Reshape": true, "Squeeze": true}
+var aliasOps = map[string]bool{"Reshape": true, "ReshapeONNX": true, "Squeeze": true}
 
 // baseName strips TensorFlow's ":0" output suffix.
 func baseName(in string) (string, error) {
@@ -332,6 +332,10 @@ func exec(n *Node, a []*Tensor, dst *Tensor) (*Tensor, error) {
 		return pad(a[0], a[1], a[2].Data[0])
 	case "Reshape":
 		return reshape(a[0], a[1])
+	case "ReshapeONNX":
+		return reshapeONNX(a[0], a[1])
+	case "ToNCHW":
+		return toNCHW(a[0])
 	case "Squeeze":
 		return squeeze(a[0], n.Dims)
 	case "Mean":

