@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"os"
 
+	"filippo.io/age"
 	"github.com/wailsapp/wails/v2"
 
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
+	"enrolldesk/reader/pa"
 )
 
 //go:embed all:frontend/dist
@@ -30,6 +32,9 @@ func main() {
 
 func run() error {
 	dataFlag := flag.String("data", "", "desk data directory (default $"+config.EnvDataDir+" or $XDG_DATA_HOME/enrolldesk)")
+	cscaDir := flag.String("csca", os.Getenv("ENROLLDESK_CSCA"), "CSCA trust store directory for passive authentication ($ENROLLDESK_CSCA)")
+	readerMatch := flag.String("reader", os.Getenv("ENROLLDESK_READER"), "use the PC/SC reader whose name contains this ($ENROLLDESK_READER; default the first)")
+	registryKey := flag.String("registry-recipient", os.Getenv("ENROLLDESK_REGISTRY_RECIPIENT"), "the registry's age public key that biometric blobs are sealed to ($ENROLLDESK_REGISTRY_RECIPIENT)")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	dir, err := config.DataDir(*dataFlag)
@@ -43,7 +48,22 @@ func run() error {
 	if _, err := fs.Stat(dist, "index.html"); err != nil {
 		return fmt.Errorf("frontend not built (run `make frontend`): %w", err)
 	}
-	desk, err := app.Open(context.Background(), dir, app.Options{})
+	opt := app.Options{}
+	card := &app.PCSCReader{Match: *readerMatch}
+	if *cscaDir != "" {
+		if card.Trust, err = pa.LoadTrustStore(*cscaDir); err != nil {
+			return fmt.Errorf("CSCA trust store: %w", err)
+		}
+	} else {
+		slog.Warn("no CSCA trust store (-csca): passive authentication cannot pass, every card will be refused")
+	}
+	opt.Card = card
+	if *registryKey != "" {
+		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
+			return fmt.Errorf("registry recipient: %w", err)
+		}
+	}
+	desk, err := app.Open(context.Background(), dir, opt)
 	if err != nil {
 		return err
 	}

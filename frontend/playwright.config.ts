@@ -37,7 +37,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf`,
+    command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf -vcard-face ../shared/testdata/faces/lfw/Amelie_Mauresmo/Amelie_Mauresmo_0001.jpg`,
     url: `http://127.0.0.1:${port}/api/methods`,
     timeout: 300_000,
     reuseExistingServer: false,

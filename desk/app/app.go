@@ -5,6 +5,9 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"enrolldesk/desk/enroll"
+	"enrolldesk/desk/officer"
 )
 
 // Deps are the backends the bound services drive. Auth, Provisioner are required; the rest may be
@@ -13,14 +16,27 @@ type Deps struct {
 	Auth        Authenticator
 	Provisioner Provisioner
 	Settings    Settings
+	Unlocker    Unlocker         // nil: the desk cannot sign approvals in this build
 	Now         func() time.Time // injectable clock; time.Now when nil
+
+	// The enrollment wizard and its panels; any may be nil (the screens then say what is missing).
+	Officers *officer.Registry
+	Workflow *enroll.Workflow
+	Card     CardReader
+	Face     FaceCapturer
+	Finger   FingerCapturer
+	Dedup    Deduper
+	Queue    QueueSource
 }
 
 // App owns the bound services. main.go binds App.Bound() and calls Start/Stop from Wails'
 // OnStartup/OnShutdown; Bridge serves the very same values over HTTP.
 type App struct {
-	Events  *Hub
-	Session *Session
+	Events     *Hub
+	Session    *Session
+	Enrollment *Enrollment
+	Queue      *Queue
+	Devices    *Devices
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -35,13 +51,21 @@ func New(d Deps) (*App, error) {
 		d.Now = time.Now
 	}
 	hub := &Hub{}
-	return &App{Events: hub, Session: newSession(d, hub)}, nil
+	s := newSession(d, hub)
+	return &App{
+		Events:  hub,
+		Session: s,
+		Enrollment: &Enrollment{session: s, officers: d.Officers, wf: d.Workflow, card: d.Card, face: d.Face,
+			finger: d.Finger, dedup: d.Dedup, events: hub, now: d.Now},
+		Queue:   &Queue{session: s, src: d.Queue},
+		Devices: &Devices{session: s, card: d.Card, face: d.Face, finger: d.Finger, events: hub},
+	}, nil
 }
 
 // Bound lists the structs whose exported methods the window may call: the Bind list of Wails'
 // options and the method set of Bridge. Nothing else is reachable from the UI.
 func (a *App) Bound() []any {
-	return []any{a.Session}
+	return []any{a.Session, a.Enrollment, a.Queue, a.Devices}
 }
 
 // Start is called from Wails' OnStartup (or by the bridge) with the application's context; the

@@ -60,3 +60,9 @@ type Settings interface {
 	Get(ctx context.Context, key string) (value string, found bool, err error)
 	Set(ctx context.Context, key, value string) error
 }
+
+// Unlocker opens the desk keys with the desk passphrase so approvals can be signed.
+type Unlocker interface {
+	UnlockDesk(ctx context.Context, passphrase string) error
+	Unlocked() bool
+}

@@ -27,17 +27,19 @@ type Fault struct {
 
 // Error codes the frontend translates (frontend/src/i18n.ts keeps one string per code and language).
 const (
-	CodeInvalid        = "invalid"         // the request itself is wrong (a field, a format)
-	CodeWrongPIN       = "wrong_pin"       // officer id or PIN does not match
-	CodeLocked         = "locked"          // too many wrong PINs; Params["until"] is RFC 3339
-	CodeUnauthorized   = "unauthorized"    // no officer logged in
-	CodeForbidden      = "forbidden"       // the officer's role may not do this
-	CodeNotProvisioned = "not_provisioned" // the desk has no identity yet
-	CodeProvisioned    = "already_provisioned"
-	CodeDeviceMissing  = "device_missing" // reader, camera or sensor not reachable
-	CodeUnavailable    = "unavailable"    // a feature whose backend is not wired in this build
-	CodeConflict       = "conflict"       // wrong step of the enrollment workflow
-	CodeInternal       = "internal"
+	CodeInvalid         = "invalid"         // the request itself is wrong (a field, a format)
+	CodeWrongPIN        = "wrong_pin"       // officer id or PIN does not match
+	CodeLocked          = "locked"          // too many wrong PINs; Params["until"] is RFC 3339
+	CodeUnauthorized    = "unauthorized"    // no officer logged in
+	CodeForbidden       = "forbidden"       // the officer's role may not do this
+	CodeNotProvisioned  = "not_provisioned" // the desk has no identity yet
+	CodeProvisioned     = "already_provisioned"
+	CodeDeviceMissing   = "device_missing" // reader, camera or sensor not reachable
+	CodeUnavailable     = "unavailable"    // a feature whose backend is not wired in this build
+	CodeConflict        = "conflict"       // wrong step of the enrollment workflow
+	CodeDeskLocked      = "desk_locked"    // the desk keys are not unlocked with the passphrase yet
+	CodeWrongPassphrase = "wrong_passphrase"
+	CodeInternal        = "internal"
 )
 
 // CodedError carries a Fault code through the layers below the bound methods.

@@ -35,6 +35,8 @@ type SessionState struct {
 	DeskID      string   `json:"deskId,omitempty"`
 	Officer     *Officer `json:"officer,omitempty"`
 	Language    string   `json:"language"`
+	// Unlocked tells whether the desk keys are open (approvals can be signed).
+	Unlocked bool `json:"unlocked"`
 }
 
 // Session is the bound service for first start, login, logout and the UI language.
@@ -42,6 +44,7 @@ type Session struct {
 	auth     Authenticator
 	prov     Provisioner
 	settings Settings
+	unlocker Unlocker
 	events   Emitter
 	now      func() time.Time
 	started  time.Time
@@ -54,7 +57,7 @@ type Session struct {
 }
 
 func newSession(d Deps, events Emitter) *Session {
-	return &Session{auth: d.Auth, prov: d.Provisioner, settings: d.Settings, events: events, now: d.Now,
+	return &Session{auth: d.Auth, prov: d.Provisioner, settings: d.Settings, unlocker: d.Unlocker, events: events, now: d.Now,
 		started: d.Now(), ctx: context.Background(), lang: LangVI}
 }
 
@@ -97,7 +100,8 @@ func (s *Session) state(ctx context.Context) (SessionState, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := SessionState{Provisioned: deskID != "", DeskID: deskID, Language: s.lang}
+	st := SessionState{Provisioned: deskID != "", DeskID: deskID, Language: s.lang,
+		Unlocked: s.unlocker != nil && s.unlocker.Unlocked()}
 	if s.officer != nil {
 		o := *s.officer
 		st.Officer = &o
@@ -236,6 +240,24 @@ func (s *Session) SetLanguage(lang string) Response {
 	s.mu.Lock()
 	s.lang = lang
 	s.mu.Unlock()
+	s.publish(ctx)
+	return s.State()
+}
+
+// UnlockDesk opens the desk keys with the desk passphrase, once per start, so that approved
+// records can be signed. Any logged-in officer may do it (the passphrase is the secret).
+func (s *Session) UnlockDesk(passphrase string) Response {
+	if _, err := s.current(); err != nil {
+		return fail("Session.UnlockDesk", err)
+	}
+	if s.unlocker == nil {
+		return fail("Session.UnlockDesk", coded(CodeUnavailable, errors.New("desk unlocking not wired"), nil))
+	}
+	ctx := s.context()
+	if err := s.unlocker.UnlockDesk(ctx, passphrase); err != nil {
+		return fail("Session.UnlockDesk", err)
+	}
+	slog.Info("desk unlocked")
 	s.publish(ctx)
 	return s.State()
 }

@@ -2,8 +2,16 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
+	"sync"
+
+	"filippo.io/age"
+
 	"database/sql"
 	"encoding/json"
+	"enrolldesk/desk/enroll"
+	"enrolldesk/sync/outbox"
+	"enrolldesk/sync/record"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -27,6 +35,18 @@ type Options struct {
 	// Policy overrides the lockout policy; zero means officer.DefaultPolicy.
 	Policy officer.Policy
 	Now    func() time.Time
+
+	// Devices and the de-duplication search; nil ones show as missing in the window.
+	Card   CardReader
+	Face   FaceCapturer
+	Finger FingerCapturer
+	Dedup  Deduper
+	// Registry is the registry's age recipient that biometric blobs are sealed to; without it
+	// the desk cannot be unlocked for approvals.
+	Registry age.Recipient
+	// FingerPolicy decides which fingers an approval needs; nil means both index fingers with
+	// quality ≥ 40.
+	FingerPolicy enroll.FingerPolicy
 }
 
 // Desk is the App wired to the desk's real backends over one store file.
@@ -55,8 +75,14 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 	}
 	log := audit.New(db, opt.Now)
 	officers := officer.NewRegistry(db, log, policy, opt.Now)
-	b := &backend{db: db, officers: officers, log: log, kdf: opt.KDF, now: opt.Now}
-	a, err := New(Deps{Auth: b, Provisioner: b, Settings: b, Now: opt.Now})
+	b := &backend{db: db, officers: officers, log: log, kdf: opt.KDF, now: opt.Now, registry: opt.Registry}
+	policy2 := opt.FingerPolicy
+	if policy2 == nil {
+		policy2 = enroll.BothIndexFingers{MinQuality: 40}
+	}
+	wf := &enroll.Workflow{Officers: officers, Audit: log, Out: b, Policy: policy2, Now: opt.Now}
+	a, err := New(Deps{Auth: b, Provisioner: b, Settings: b, Unlocker: b, Now: opt.Now,
+		Officers: officers, Workflow: wf, Card: opt.Card, Face: opt.Face, Finger: opt.Finger, Dedup: opt.Dedup, Queue: b})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -80,6 +106,63 @@ type backend struct {
 	log      *audit.Log
 	kdf      seal.Params
 	now      func() time.Time
+	registry age.Recipient
+
+	mu  sync.Mutex
+	out *outbox.Outbox // set once the desk is unlocked with its passphrase
+}
+
+// UnlockDesk opens the desk keys with the passphrase and opens the outbox that signs with them.
+func (b *backend) UnlockDesk(ctx context.Context, passphrase string) error {
+	if b.registry == nil {
+		return coded(CodeUnavailable, errors.New("the registry's public key is not configured"), nil)
+	}
+	keys, err := provision.Unlock(ctx, b.db, passphrase)
+	if errors.Is(err, provision.ErrWrongPassphrase) {
+		return coded(CodeWrongPassphrase, err, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("unlock desk: %w", err)
+	}
+	out, err := outbox.New(b.db, outbox.Config{DeskID: keys.ID, DeskKey: keys.SigningKey, DataKey: keys.DataKey, Registry: b.registry, Now: b.now})
+	if err != nil {
+		return fmt.Errorf("unlock desk: %w", err)
+	}
+	b.mu.Lock()
+	b.out = out
+	b.mu.Unlock()
+	if _, err := b.log.Append(ctx, audit.Entry{Actor: "desk", Action: "desk.unlock"}); err != nil {
+		return fmt.Errorf("unlock desk: audit: %w", err)
+	}
+	return nil
+}
+
+// Unlocked reports whether approvals can be signed.
+func (b *backend) Unlocked() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.out != nil
+}
+
+// Release implements enroll.Releaser through the unlocked outbox.
+func (b *backend) Release(ctx context.Context, c record.Content, blobs []record.Blob, key ed25519.PrivateKey) (*outbox.Appended, error) {
+	b.mu.Lock()
+	out := b.out
+	b.mu.Unlock()
+	if out == nil {
+		return nil, coded(CodeDeskLocked, errors.New("the desk keys are locked"), nil)
+	}
+	return out.Release(ctx, c, blobs, key)
+}
+
+// Counts implements QueueSource.
+func (b *backend) Counts(ctx context.Context) (outbox.Counts, error) {
+	return outbox.CountStates(ctx, b.db.DB)
+}
+
+// SyncState implements QueueSource.
+func (b *backend) SyncState(ctx context.Context) (outbox.SyncState, error) {
+	return outbox.ReadSyncState(ctx, b.db.DB)
 }
 
 func (b *backend) Login(ctx context.Context, id, pin string) (Officer, error) {

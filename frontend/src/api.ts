@@ -25,6 +25,7 @@ export interface SessionState {
   deskId?: string;
   officer?: Officer;
   language: string;
+  unlocked?: boolean;
 }
 
 export interface ProvisionRequest {

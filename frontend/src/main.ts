@@ -1,5 +1,8 @@
 import './style.css';
-import { api, onEvent, type SessionState } from './api';
+import { api, call, onEvent, type SessionState } from './api';
+import type { View } from './ui/ctx';
+import { enrollScreen, handleKey } from './ui/enroll';
+import { devicesPanel, queuePanel } from './ui/panels';
 import { field, h, inputValue } from './dom';
 import { formatDate } from './format';
 import { DEFAULT_LANG, type Key, type Lang, LANGS, isLang, t } from './i18n';
@@ -17,9 +20,23 @@ const root = document.getElementById('app') as HTMLElement;
 let session: SessionState | null = null;
 let lang: Lang = DEFAULT_LANG;
 let shown: Screen | null = null;
+let current: View = 'home';
 let reported = false;
 
 const tr = (key: Key, params?: Record<string, string>): string => t(lang, key, params);
+
+function ctx() {
+  return { lang, session, tr, navigate, applySession: apply };
+}
+
+function navigate(v: View): void {
+  current = v;
+  render();
+}
+
+document.addEventListener('keydown', (e) => {
+  if (current === 'enroll') handleKey(e);
+});
 
 function render(): void {
   const screen = screenFor(session);
@@ -35,10 +52,10 @@ function render(): void {
       case 'login':
         return loginScreen();
       case 'home':
-        return homeScreen();
+        return loggedIn();
     }
   })();
-  root.replaceChildren(header(), h('main', { 'data-screen': screen }, body));
+  root.replaceChildren(...[header(), screen === 'home' ? nav() : null, h('main', { 'data-screen': screen === 'home' ? current : screen }, body)].filter((x): x is HTMLElement => x !== null));
   root.querySelector<HTMLInputElement>('main input')?.focus();
   if (!reported && screen !== 'loading') {
     reported = true;
@@ -61,6 +78,20 @@ function header(): HTMLElement {
         'span',
         { class: 'who' },
         `${session.officer.name} · ${tr(session.officer.role === 'supervisor' ? 'role.supervisor' : 'role.officer')}`,
+        h(
+          'button',
+          {
+            type: 'button',
+            id: 'logout',
+            class: 'logout',
+            onclick: () =>
+              void api.logout().then((r) => {
+                current = 'home';
+                if (r.ok && r.data) apply(r.data);
+              }),
+          },
+          tr('home.logout'),
+        ),
       )
     : null;
   return h(
@@ -180,6 +211,48 @@ function provisionScreen(): HTMLElement {
   return form;
 }
 
+function loggedIn(): HTMLElement {
+  switch (current) {
+    case 'enroll':
+      return enrollScreen(ctx());
+    case 'queue':
+      return queuePanel(ctx());
+    case 'devices':
+      return devicesPanel(ctx());
+    default:
+      return homeScreen();
+  }
+}
+
+function nav(): HTMLElement {
+  const item = (v: View, k: Key): HTMLElement =>
+    h('button', { type: 'button', class: v === current ? 'tab active' : 'tab', 'data-view': v, onclick: () => navigate(v) }, tr(k));
+  return h('nav', {}, item('home', 'nav.home'), item('enroll', 'nav.enroll'), item('queue', 'nav.queue'), item('devices', 'nav.devices'));
+}
+
+function unlockPanel(): HTMLElement {
+  if (session?.unlocked) return h('p', { class: 'verdict ok', id: 'unlocked' }, tr('unlock.done'));
+  const form = h(
+    'form',
+    { class: 'unlock', id: 'unlock-form', novalidate: true },
+    h('h2', {}, tr('unlock.heading')),
+    h('p', { class: 'muted' }, tr('unlock.intro')),
+    field('unlock-passphrase', tr('unlock.passphrase'), 'password'),
+    h('div', { class: 'form-error', role: 'alert' }),
+    h('button', { type: 'submit' }, tr('unlock.submit')),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void call<SessionState>('Session', 'UnlockDesk', inputValue(form, 'unlock-passphrase')).then((r) => {
+      if (r.ok && r.data) {
+        apply(r.data);
+        render();
+      } else showError(form, faultMessage(lang, r.error));
+    });
+  });
+  return form;
+}
+
 function homeScreen(): HTMLElement {
   const o = session?.officer;
   return h(
@@ -189,19 +262,11 @@ function homeScreen(): HTMLElement {
     h('p', {}, tr('home.welcome', { name: o?.name ?? '' })),
     h('p', { class: 'muted' }, tr('home.today', { date: formatDate(new Date()) })),
     h('p', { class: 'empty', id: 'home-empty' }, tr('home.empty')),
+    unlockPanel(),
     h(
       'div',
       { class: 'actions' },
-      h('button', { type: 'button', class: 'primary', id: 'start-enrollment', disabled: true }, tr('home.start')),
-      h(
-        'button',
-        {
-          type: 'button',
-          id: 'logout',
-          onclick: () => void api.logout().then((r) => r.ok && r.data && apply(r.data)),
-        },
-        tr('home.logout'),
-      ),
+      h('button', { type: 'button', class: 'primary', id: 'start-enrollment', onclick: () => navigate('enroll') }, tr('home.start')),
     ),
   );
 }

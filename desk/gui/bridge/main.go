@@ -16,9 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"filippo.io/age"
+
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
 	"enrolldesk/desk/seal"
+	"enrolldesk/reader/pa"
 )
 
 func main() {
@@ -33,6 +36,10 @@ func run() error {
 	data := flag.String("data", "", "desk data directory")
 	static := flag.String("static", "frontend/dist", "built frontend directory")
 	fastKDF := flag.Bool("fast-kdf", false, "cheap argon2id costs for test desks (never for real data)")
+	virtualCard := flag.String("vcard-face", "", "serve a virtual CCCD with this face JPEG to vpcd (starting pcscd if needed) and trust its test CSCA")
+	cscaDir := flag.String("csca", "", "CSCA trust store directory for passive authentication")
+	readerMatch := flag.String("reader", "", "use the PC/SC reader whose name contains this")
+	registryKey := flag.String("registry-recipient", "", "the registry's age public key (age1...) that biometric blobs are sealed to")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -45,6 +52,26 @@ func run() error {
 	opt := app.Options{}
 	if *fastKDF {
 		opt.KDF = seal.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
+	}
+	card := &app.PCSCReader{Match: *readerMatch}
+	if *cscaDir != "" {
+		if card.Trust, err = pa.LoadTrustStore(*cscaDir); err != nil {
+			return fmt.Errorf("CSCA trust store: %w", err)
+		}
+	}
+	if *virtualCard != "" {
+		trust, stopCard, err := startVirtualCard(ctx, *virtualCard)
+		if err != nil {
+			return err
+		}
+		defer stopCard()
+		card.Trust, card.Match = trust, vpcdReader
+	}
+	opt.Card = card
+	if *registryKey != "" {
+		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
+			return fmt.Errorf("registry recipient: %w", err)
+		}
 	}
 	desk, err := app.Open(ctx, dir, opt)
 	if err != nil {

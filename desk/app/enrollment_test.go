@@ -1,0 +1,212 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"enrolldesk/desk/officer"
+	"enrolldesk/sync/record"
+)
+
+func viewOf(t *testing.T, r Response) EnrollmentView {
+	t.Helper()
+	if !r.OK {
+		t.Fatalf("call failed: %+v", r.Error)
+	}
+	js, _ := json.Marshal(r.Data)
+	var v EnrollmentView
+	if err := json.Unmarshal(js, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func loggedIn(t *testing.T, d *Desk) {
+	t.Helper()
+	if r := d.Session.Provision(supervisor); !r.OK {
+		t.Fatal(r.Error)
+	}
+	if r := d.Session.Login(supervisor.SupervisorID, supervisor.SupervisorPIN); !r.OK {
+		t.Fatal(r.Error)
+	}
+}
+
+func TestEnrollmentNeedsALoggedInOfficer(t *testing.T) {
+	d, _ := openDesk(t)
+	for name, r := range map[string]Response{
+		"Start":     d.Enrollment.Start(),
+		"Current":   d.Enrollment.Current(),
+		"ReadCard":  d.Enrollment.ReadCard(CardKey{CAN: "123456"}),
+		"Queue":     d.Queue.Status(),
+		"Devices":   d.Devices.Status(),
+		"Unlock":    d.Session.UnlockDesk("x"),
+		"Approve":   d.Enrollment.Approve("246813"),
+		"Reject":    d.Enrollment.Reject("other"),
+		"SubmitFrm": d.Enrollment.SubmitForm(FormInput{}),
+	} {
+		if r.OK || r.Error.Code != CodeUnauthorized {
+			t.Errorf("%s without login: %+v", name, r.Error)
+		}
+	}
+}
+
+func TestWizardWithoutDevicesSaysWhatIsMissing(t *testing.T) {
+	d, _ := openDesk(t)
+	loggedIn(t, d)
+	v := viewOf(t, d.Enrollment.Start())
+	if !v.Active || v.Step != StepCard || len(v.Problems) != 1 || v.Problems[0].Code != "card.missing" {
+		t.Fatalf("fresh enrollment %+v", v)
+	}
+	// No reader in this desk: a clear device_missing naming the reader, after the key is checked.
+	if f := wantFault(t, d.Enrollment.ReadCard(CardKey{IDNumber: "0011990123", DateOfBirth: "15/03/1999", DateOfExpiry: "15/03/2024"}), CodeInvalid); f.Params["field"] != "idNumber" {
+		t.Fatalf("short ID number blamed on %q", f.Params["field"])
+	}
+	if f := wantFault(t, d.Enrollment.ReadCard(CardKey{IDNumber: "001199012345", DateOfBirth: "31/02/1999", DateOfExpiry: "15/03/2024"}), CodeInvalid); f.Params["field"] != "dateOfBirth" {
+		t.Fatalf("impossible birth date blamed on %q", f.Params["field"])
+	}
+	if f := wantFault(t, d.Enrollment.ReadCard(CardKey{CAN: "12345"}), CodeInvalid); f.Params["field"] != "can" {
+		t.Fatalf("5-digit CAN blamed on %q", f.Params["field"])
+	}
+	if f := wantFault(t, d.Enrollment.ReadCard(CardKey{CAN: "482915"}), CodeDeviceMissing); f.Params["device"] != "reader" {
+		t.Fatalf("missing reader fault params %v", f.Params)
+	}
+	if f := wantFault(t, d.Enrollment.CaptureFace(), CodeDeviceMissing); f.Params["device"] != "camera" {
+		t.Fatalf("missing camera fault params %v", f.Params)
+	}
+	if f := wantFault(t, d.Enrollment.CaptureFinger(2), CodeDeviceMissing); f.Params["device"] != "sensor" {
+		t.Fatalf("missing sensor fault params %v", f.Params)
+	}
+	wantFault(t, d.Enrollment.CaptureFinger(11), CodeInvalid)
+	// Steps after the card are refused until a chip is read.
+	wantFault(t, d.Enrollment.Goto(StepFace), CodeConflict)
+	wantFault(t, d.Enrollment.SubmitForm(FormInput{Mobile: "0912345678", Consent: true}), CodeConflict)
+	wantFault(t, d.Enrollment.DeclareFingerException(2, "bandaged"), CodeConflict)
+
+	var devs []DeviceStatus
+	r := d.Devices.Reconnect()
+	js, _ := json.Marshal(r.Data)
+	if err := json.Unmarshal(js, &devs); err != nil || len(devs) != 3 {
+		t.Fatalf("devices %s, %v", js, err)
+	}
+	for _, dv := range devs {
+		if dv.State != DeviceMissing {
+			t.Errorf("%s is %s in a desk without devices", dv.Kind, dv.State)
+		}
+	}
+}
+
+func TestFormIsValidatedFieldByField(t *testing.T) {
+	d, _ := openDesk(t)
+	loggedIn(t, d)
+	d.Enrollment.Start()
+	for _, c := range []struct {
+		in    FormInput
+		field string
+	}{
+		{FormInput{Mobile: "0212345678", Consent: true}, "mobile"},              // 02x is a landline
+		{FormInput{Mobile: "091234567", Consent: true}, "mobile"},               // 9 digits
+		{FormInput{Mobile: "0912345678", Email: "an@", Consent: true}, "email"}, // no domain
+		{FormInput{Mobile: "0912345678", Documents: []string{"x"}, Consent: true}, "documents"},
+		{FormInput{Mobile: "0912345678", HasRepresentative: true, RepresentativeID: "12", RepresentativeTel: "0912345678", Consent: true}, "representativeId"},
+		{FormInput{Mobile: "0912345678", HasRepresentative: true, RepresentativeID: "001099012345", RepresentativeTel: "123", Consent: true}, "representativeMobile"},
+		{FormInput{Mobile: "+84 912 345 678"}, "consent"},
+	} {
+		r := d.Enrollment.SubmitForm(c.in)
+		if f := wantFault(t, r, CodeInvalid); f.Params["field"] != c.field {
+			t.Errorf("%+v blamed on %q, want %q", c.in, f.Params["field"], c.field)
+		}
+	}
+}
+
+func TestRejectAndCloseAreAudited(t *testing.T) {
+	d, _ := openDesk(t)
+	loggedIn(t, d)
+	d.Enrollment.Start()
+	wantFault(t, d.Enrollment.Reject("because"), CodeInvalid)
+	v := viewOf(t, d.Enrollment.Reject("citizen-withdrew"))
+	if v.Step != StepDone || v.Rejected != "citizen-withdrew" {
+		t.Fatalf("after reject: %+v", v)
+	}
+	wantFault(t, d.Enrollment.Reject("other"), CodeConflict)
+	entries, err := d.Audit.Since(context.Background(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := entries[len(entries)-1]
+	if last.Action != "enrollment.reject" || last.Detail != "citizen-withdrew" || last.Actor != supervisor.SupervisorID {
+		t.Fatalf("last audit entry %+v", last)
+	}
+	if v := viewOf(t, d.Enrollment.Close()); v.Active {
+		t.Fatalf("closed enrollment still active: %+v", v)
+	}
+}
+
+func TestUnlockDeskOpensTheOutbox(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	d, err := Open(context.Background(), t.TempDir(), Options{KDF: fastKDF, Registry: id.Recipient(), Policy: officer.DefaultPolicy, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Start(context.Background())
+	loggedIn(t, d)
+	if st := stateOf(t, d.Session.State()); st.Unlocked {
+		t.Fatal("desk unlocked before the passphrase")
+	}
+	wantFault(t, d.Session.UnlockDesk("not the passphrase"), CodeWrongPassphrase)
+	if st := stateOf(t, d.Session.UnlockDesk(supervisor.Passphrase)); !st.Unlocked {
+		t.Fatal("desk still locked after the right passphrase")
+	}
+	// The release path is live: an empty content is refused by the outbox, not by a lock.
+	if _, err := d.App.Enrollment.wf.Out.Release(context.Background(), record.Content{}, nil, nil); err == nil {
+		t.Fatal("release of an empty record accepted")
+	} else if ce, ok := err.(*CodedError); ok && ce.Code == CodeDeskLocked {
+		t.Fatalf("release still locked: %v", err)
+	}
+	q := d.Queue.Status()
+	js, _ := json.Marshal(q.Data)
+	var qs QueueStatus
+	if err := json.Unmarshal(js, &qs); err != nil || !q.OK || qs.Queued != 0 || qs.LastSynced != "" {
+		t.Fatalf("queue of a new desk: %s %+v", js, q.Error)
+	}
+}
+
+func TestUnlockWithoutRegistryKeyIsUnavailable(t *testing.T) {
+	d, _ := openDesk(t)
+	loggedIn(t, d)
+	wantFault(t, d.Session.UnlockDesk(supervisor.Passphrase), CodeUnavailable)
+}
+
+func TestCardKeyConversion(t *testing.T) {
+	for _, c := range []struct {
+		in        CardKey
+		doc, b, e string
+		field     string
+	}{
+		{CardKey{IDNumber: "001199012345", DateOfBirth: "15/03/1999", DateOfExpiry: "15/03/2024"}, "199012345", "990315", "240315", ""},
+		{CardKey{IDNumber: "001 199 012 345", DateOfBirth: "15/03/1999", DateOfExpiry: "15/03/2024"}, "199012345", "990315", "240315", ""},
+		{CardKey{IDNumber: "00119901234a", DateOfBirth: "15/03/1999", DateOfExpiry: "15/03/2024"}, "", "", "", "idNumber"},
+		{CardKey{IDNumber: "001199012345", DateOfBirth: "15/13/1999", DateOfExpiry: "15/03/2024"}, "", "", "", "dateOfBirth"},
+		{CardKey{IDNumber: "001199012345", DateOfBirth: "15/03/1999", DateOfExpiry: "32/03/2024"}, "", "", "", "dateOfExpiry"},
+	} {
+		k, err := c.in.BACKey()
+		if c.field != "" {
+			ce, ok := err.(*CodedError)
+			if !ok || ce.Params["field"] != c.field {
+				t.Errorf("%+v: error %v, want field %s", c.in, err, c.field)
+			}
+			continue
+		}
+		if err != nil || k.DocumentNumber != c.doc || k.DateOfBirth != c.b || k.DateOfExpiry != c.e {
+			t.Errorf("%+v: %+v %v", c.in, k, err)
+		}
+	}
+}

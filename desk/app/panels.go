@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"enrolldesk/sync/outbox"
+)
+
+// QueueSource reads the outbox's counts and sync state (sync/outbox; no keys needed).
+type QueueSource interface {
+	Counts(ctx context.Context) (outbox.Counts, error)
+	SyncState(ctx context.Context) (outbox.SyncState, error)
+}
+
+// QueueStatus is what the queue and sync panel shows.
+type QueueStatus struct {
+	Queued      int    `json:"queued"`
+	Sent        int    `json:"sent"`
+	Acked       int    `json:"acked"`
+	LastSynced  string `json:"lastSynced,omitempty"`  // RFC 3339; empty: never
+	LastAttempt string `json:"lastAttempt,omitempty"` // RFC 3339
+	LastError   string `json:"lastError,omitempty"`   // the registry's refusal or the network error
+}
+
+// Queue is the bound service of the queue and sync panel.
+type Queue struct {
+	session *Session
+	src     QueueSource
+}
+
+// Status returns the outbox counts and the last sync outcome. It works with the network down.
+func (q *Queue) Status() Response {
+	if _, err := q.session.current(); err != nil {
+		return fail("Queue.Status", err)
+	}
+	if q.src == nil {
+		return fail("Queue.Status", coded(CodeUnavailable, fmt.Errorf("no outbox in this build"), nil))
+	}
+	ctx := q.session.context()
+	c, err := q.src.Counts(ctx)
+	if err != nil {
+		return fail("Queue.Status", err)
+	}
+	s, err := q.src.SyncState(ctx)
+	if err != nil {
+		return fail("Queue.Status", err)
+	}
+	st := QueueStatus{Queued: c.Queued, Sent: c.Sent, Acked: c.Acked, LastError: s.LastError}
+	if !s.LastSynced.IsZero() {
+		st.LastSynced = s.LastSynced.UTC().Format(time.RFC3339)
+	}
+	if !s.LastAttempt.IsZero() {
+		st.LastAttempt = s.LastAttempt.UTC().Format(time.RFC3339)
+	}
+	return ok(st)
+}
+
+// Devices is the bound service of the device panel.
+type Devices struct {
+	session *Session
+	card    CardReader
+	face    FaceCapturer
+	finger  FingerCapturer
+	events  Emitter
+}
+
+func (d *Devices) statuses(ctx context.Context) []DeviceStatus {
+	out := make([]DeviceStatus, 0, 3)
+	if d.card != nil {
+		out = append(out, d.card.Status(ctx))
+	} else {
+		out = append(out, DeviceStatus{Kind: "reader", State: DeviceMissing, Detail: "no card reader configured"})
+	}
+	if d.face != nil {
+		out = append(out, d.face.Status(ctx))
+	} else {
+		out = append(out, DeviceStatus{Kind: "camera", State: DeviceMissing, Detail: "no camera configured"})
+	}
+	if d.finger != nil {
+		out = append(out, d.finger.Status(ctx))
+	} else {
+		out = append(out, DeviceStatus{Kind: "sensor", State: DeviceMissing, Detail: "no fingerprint sensor configured"})
+	}
+	return out
+}
+
+// Status checks the reader, the camera and the sensor now.
+func (d *Devices) Status() Response {
+	if _, err := d.session.current(); err != nil {
+		return fail("Devices.Status", err)
+	}
+	return ok(d.statuses(d.session.context()))
+}
+
+// Reconnect checks the devices again (each check opens the device afresh) and tells every window.
+func (d *Devices) Reconnect() Response {
+	if _, err := d.session.current(); err != nil {
+		return fail("Devices.Reconnect", err)
+	}
+	st := d.statuses(d.session.context())
+	d.events.Emit(EventDevices, st)
+	return ok(st)
+}

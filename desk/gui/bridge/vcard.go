@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"time"
+
+	"enrolldesk/reader/pa"
+	"enrolldesk/reader/pcsc"
+	"enrolldesk/reader/vcard"
+)
+
+// The virtual desk peripherals for end-to-end runs: pcscd (started when its socket is absent) and
+// a virtual CCCD served to vsmartcard-vpcd, signed by a fresh test CSCA whose trust store the
+// desk loads. The citizen is printed by the e2e suite from the same constants.
+
+const (
+	pcscdSocket = "/run/pcscd/pcscd.comm"
+	// vpcdReader is vpcd's FRIENDLYNAME in /etc/reader.conf.d/vpcd.
+	vpcdReader = "Virtual PCD"
+)
+
+// e2eCitizen is the sample CCCD holder with an ID number consistent with her sex and century
+// (Circular 07/2016/TT-BCA art. 7: digit 4 is 1 for a woman born 1900–1999).
+func e2eCitizen(facePath string) (*vcard.Citizen, error) {
+	c := vcard.SampleCitizen()
+	c.IDNumber = "001199012345"
+	c.VN.IDNumber = c.IDNumber
+	var err error
+	if c.FaceJPEG, c.FaceWidth, c.FaceHeight, err = vcard.LoadFace(facePath, 22000); err != nil {
+		return nil, fmt.Errorf("virtual card face: %w", err)
+	}
+	return c, nil
+}
+
+// startVirtualCard starts pcscd if needed, personalises the card, serves it to vpcd and returns
+// the trust store for passive authentication and a stop function.
+func startVirtualCard(ctx context.Context, facePath string) (*pa.TrustStore, func(), error) {
+	stopPCSCD, err := ensurePCSCD()
+	if err != nil {
+		return nil, nil, err
+	}
+	pki, err := vcard.NewPKI(vcard.PKIOptions{})
+	if err != nil {
+		stopPCSCD()
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "enrolldesk-csca-")
+	if err != nil {
+		stopPCSCD()
+		return nil, nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := pki.WriteTrustStore(dir); err != nil {
+		stopPCSCD()
+		return nil, nil, err
+	}
+	trust, err := pa.LoadTrustStore(dir)
+	if err != nil {
+		stopPCSCD()
+		return nil, nil, err
+	}
+	citizen, err := e2eCitizen(facePath)
+	if err != nil {
+		stopPCSCD()
+		return nil, nil, err
+	}
+	// PACE with brainpoolP256r1 (parameter id 13, BSI TR-03110 part 3 table 4), as cmd/vcard serves.
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: 13})
+	if err != nil {
+		stopPCSCD()
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// vpcd accepts one card connection; reconnect when the reader side resets it.
+		for cctx.Err() == nil {
+			if err := card.Serve(cctx, vcard.DefaultVPCD); err != nil && cctx.Err() == nil {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	}()
+	stop := func() {
+		cancel()
+		<-done
+		stopPCSCD()
+	}
+	return trust, stop, nil
+}
+
+// ensurePCSCD starts `pcscd --foreground` unless one answers on its socket, and waits for vpcd's
+// reader. The returned function stops only a pcscd this process started.
+func ensurePCSCD() (func(), error) {
+	stop := func() {}
+	if !socketAlive() {
+		if _, err := os.Stat("/etc/reader.conf.d/vpcd"); err != nil {
+			return nil, fmt.Errorf("vsmartcard-vpcd is not installed: %w", err)
+		}
+		cmd := exec.Command("pcscd", "--foreground")
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start pcscd: %w", err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		stop = func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := pcsc.Establish()
+		if err == nil {
+			_, err = c.FindReader(vpcdReader)
+			_ = c.Release()
+			if err == nil {
+				return stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, errors.Join(errors.New("vpcd reader not available within 10 s"), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func socketAlive() bool {
+	c, err := net.DialTimeout("unix", pcscdSocket, time.Second)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
