@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 )
 
 // Curve is y² = x³ + ax + b over GF(p) with a base point G of prime order N (cofactor 1).
@@ -16,8 +17,12 @@ type Curve struct {
 	P, A, B *big.Int
 	Gx, Gy  *big.Int
 	N       *big.Int
-	// Size is the byte length of a field element.
+	// Size is the byte length of a field element (32: this package's field code is 256-bit).
 	Size int
+
+	once  sync.Once
+	f     *field
+	aMont fe
 }
 
 // Point is an affine point; the point at infinity has Inf set.
@@ -147,132 +152,113 @@ func (c *Curve) finish(l *big.Int, p Point, x2 *big.Int) Point {
 }
 
 // ScalarMult returns k·p. It runs a Montgomery ladder over the bits of k mod N (the same sequence
-// of group operations for every bit) in Jacobian coordinates, so that the only field inversion is
-// the final conversion back to affine.
+// of group operations for every bit) in Jacobian coordinates over Montgomery-form limbs, so that
+// the only field inversion is the final conversion back to affine.
 func (c *Curve) ScalarMult(k *big.Int, p Point) Point {
+	f := c.field()
 	kk := new(big.Int).Mod(k, c.N)
-	r0 := jac{x: big.NewInt(1), y: big.NewInt(1), z: new(big.Int)}
-	r1 := c.toJac(p)
+	r0 := jac{}
+	r1 := c.toJac(f, p)
+	a := c.aMont
 	for i := c.N.BitLen() - 1; i >= 0; i-- {
 		if kk.Bit(i) == 0 {
-			r1 = c.jacAdd(r0, r1)
-			r0 = c.jacDouble(r0)
+			r1 = jacAdd(f, a, r0, r1)
+			r0 = jacDouble(f, a, r0)
 		} else {
-			r0 = c.jacAdd(r0, r1)
-			r1 = c.jacDouble(r1)
+			r0 = jacAdd(f, a, r0, r1)
+			r1 = jacDouble(f, a, r1)
 		}
 	}
-	return c.fromJac(r0)
+	return c.fromJac(f, r0)
 }
 
-// jac is a point in Jacobian coordinates (X/Z², Y/Z³); Z = 0 is the point at infinity.
-type jac struct{ x, y, z *big.Int }
+// field returns the curve's Montgomery constants, computed once.
+func (c *Curve) field() *field {
+	c.once.Do(func() {
+		c.f = newField(c.P)
+		c.aMont = c.f.toMont(c.A)
+	})
+	return c.f
+}
 
-func (c *Curve) toJac(p Point) jac {
+// jac is a point in Jacobian coordinates (X/Z², Y/Z³); Z = 0 (the zero value) is infinity.
+type jac struct{ x, y, z fe }
+
+func (c *Curve) toJac(f *field, p Point) jac {
 	if p.Inf {
-		return jac{x: big.NewInt(1), y: big.NewInt(1), z: new(big.Int)}
+		return jac{}
 	}
-	return jac{x: new(big.Int).Set(p.X), y: new(big.Int).Set(p.Y), z: big.NewInt(1)}
+	return jac{x: f.toMont(p.X), y: f.toMont(p.Y), z: f.one}
 }
 
-func (c *Curve) fromJac(p jac) Point {
-	if p.z.Sign() == 0 {
+func (c *Curve) fromJac(f *field, p jac) Point {
+	if p.z.isZero() {
 		return Point{Inf: true}
 	}
-	zi := new(big.Int).ModInverse(p.z, c.P)
-	zi2 := new(big.Int).Mul(zi, zi)
-	zi2.Mod(zi2, c.P)
-	x := new(big.Int).Mul(p.x, zi2)
-	x.Mod(x, c.P)
-	zi2.Mul(zi2, zi)
-	y := new(big.Int).Mul(p.y, zi2)
-	y.Mod(y, c.P)
-	return Point{X: x, Y: y}
+	zi := new(big.Int).ModInverse(f.fromMont(p.z), c.P)
+	zim := f.toMont(zi)
+	zi2 := f.mul(zim, zim)
+	x := f.mul(p.x, zi2)
+	y := f.mul(p.y, f.mul(zi2, zim))
+	return Point{X: f.fromMont(x), Y: f.fromMont(y)}
 }
 
-func (c *Curve) mod(x *big.Int) *big.Int { return x.Mod(x, c.P) }
-
 // jacDouble is "dbl-2007-bl" of the Explicit-Formulas Database (any a).
-func (c *Curve) jacDouble(p jac) jac {
-	if p.z.Sign() == 0 || p.y.Sign() == 0 {
-		return jac{x: big.NewInt(1), y: big.NewInt(1), z: new(big.Int)}
+func jacDouble(f *field, a fe, p jac) jac {
+	if p.z.isZero() || p.y.isZero() {
+		return jac{}
 	}
-	xx := c.mod(new(big.Int).Mul(p.x, p.x))
-	yy := c.mod(new(big.Int).Mul(p.y, p.y))
-	yyyy := c.mod(new(big.Int).Mul(yy, yy))
-	zz := c.mod(new(big.Int).Mul(p.z, p.z))
-	t := new(big.Int).Add(p.x, yy)
-	s := new(big.Int).Mul(t, t)
-	s.Sub(s, xx)
-	s.Sub(s, yyyy)
-	s.Lsh(s, 1)
-	c.mod(s)
-	m := new(big.Int).Mul(xx, big.NewInt(3))
-	zz2 := new(big.Int).Mul(zz, zz)
-	zz2.Mul(zz2, c.A)
-	m.Add(m, zz2)
-	c.mod(m)
-	x3 := new(big.Int).Mul(m, m)
-	x3.Sub(x3, new(big.Int).Lsh(s, 1))
-	c.mod(x3)
-	y3 := new(big.Int).Sub(s, x3)
-	y3.Mul(y3, m)
-	y3.Sub(y3, new(big.Int).Lsh(yyyy, 3))
-	c.mod(y3)
-	z3 := new(big.Int).Add(p.y, p.z)
-	z3.Mul(z3, z3)
-	z3.Sub(z3, yy)
-	z3.Sub(z3, zz)
-	c.mod(z3)
+	xx := f.mul(p.x, p.x)
+	yy := f.mul(p.y, p.y)
+	yyyy := f.mul(yy, yy)
+	zz := f.mul(p.z, p.z)
+	t := f.add(p.x, yy)
+	s := f.sub(f.sub(f.mul(t, t), xx), yyyy)
+	s = f.add(s, s)
+	m := f.add(f.add(xx, xx), xx)
+	m = f.add(m, f.mul(a, f.mul(zz, zz)))
+	x3 := f.sub(f.mul(m, m), f.add(s, s))
+	y8 := f.add(yyyy, yyyy)
+	y8 = f.add(y8, y8)
+	y8 = f.add(y8, y8)
+	y3 := f.sub(f.mul(m, f.sub(s, x3)), y8)
+	yz := f.add(p.y, p.z)
+	z3 := f.sub(f.sub(f.mul(yz, yz), yy), zz)
 	return jac{x3, y3, z3}
 }
 
 // jacAdd is "add-2007-bl" of the Explicit-Formulas Database.
-func (c *Curve) jacAdd(p, q jac) jac {
-	if p.z.Sign() == 0 {
+func jacAdd(f *field, a fe, p, q jac) jac {
+	if p.z.isZero() {
 		return q
 	}
-	if q.z.Sign() == 0 {
+	if q.z.isZero() {
 		return p
 	}
-	z1z1 := c.mod(new(big.Int).Mul(p.z, p.z))
-	z2z2 := c.mod(new(big.Int).Mul(q.z, q.z))
-	u1 := c.mod(new(big.Int).Mul(p.x, z2z2))
-	u2 := c.mod(new(big.Int).Mul(q.x, z1z1))
-	s1 := new(big.Int).Mul(p.y, q.z)
-	s1.Mul(s1, z2z2)
-	c.mod(s1)
-	s2 := new(big.Int).Mul(q.y, p.z)
-	s2.Mul(s2, z1z1)
-	c.mod(s2)
-	h := c.mod(new(big.Int).Sub(u2, u1))
-	r := c.mod(new(big.Int).Lsh(new(big.Int).Sub(s2, s1), 1))
-	if h.Sign() == 0 {
-		if r.Sign() == 0 {
-			return c.jacDouble(p)
+	z1z1 := f.mul(p.z, p.z)
+	z2z2 := f.mul(q.z, q.z)
+	u1 := f.mul(p.x, z2z2)
+	u2 := f.mul(q.x, z1z1)
+	s1 := f.mul(f.mul(p.y, q.z), z2z2)
+	s2 := f.mul(f.mul(q.y, p.z), z1z1)
+	h := f.sub(u2, u1)
+	r := f.sub(s2, s1)
+	r = f.add(r, r)
+	if h.isZero() {
+		if r.isZero() {
+			return jacDouble(f, a, p)
 		}
-		return jac{x: big.NewInt(1), y: big.NewInt(1), z: new(big.Int)}
+		return jac{}
 	}
-	i := new(big.Int).Lsh(h, 1)
-	i.Mul(i, i)
-	c.mod(i)
-	j := c.mod(new(big.Int).Mul(h, i))
-	v := c.mod(new(big.Int).Mul(u1, i))
-	x3 := new(big.Int).Mul(r, r)
-	x3.Sub(x3, j)
-	x3.Sub(x3, new(big.Int).Lsh(v, 1))
-	c.mod(x3)
-	y3 := new(big.Int).Sub(v, x3)
-	y3.Mul(y3, r)
-	t := new(big.Int).Mul(s1, j)
-	y3.Sub(y3, t.Lsh(t, 1))
-	c.mod(y3)
-	z3 := new(big.Int).Add(p.z, q.z)
-	z3.Mul(z3, z3)
-	z3.Sub(z3, z1z1)
-	z3.Sub(z3, z2z2)
-	z3.Mul(z3, h)
-	c.mod(z3)
+	i := f.add(h, h)
+	i = f.mul(i, i)
+	j := f.mul(h, i)
+	v := f.mul(u1, i)
+	x3 := f.sub(f.sub(f.mul(r, r), j), f.add(v, v))
+	s1j := f.mul(s1, j)
+	y3 := f.sub(f.mul(r, f.sub(v, x3)), f.add(s1j, s1j))
+	zs := f.add(p.z, q.z)
+	z3 := f.mul(f.sub(f.sub(f.mul(zs, zs), z1z1), z2z2), h)
 	return jac{x3, y3, z3}
 }
 

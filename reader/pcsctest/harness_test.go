@@ -28,13 +28,24 @@ const pcscdSocket = "/run/pcscd/pcscd.comm"
 const readerName = "Virtual PCD"
 
 func TestMain(m *testing.M) {
+	// Other processes (the GUI's end-to-end bridge, cmd/vcard) may use vpcd too: hold the
+	// machine-wide lock for the whole run, pcscd's lifetime included.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	release, err := vcard.AcquireVPCD(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pcsctest:", err)
+		os.Exit(1)
+	}
 	stop, err := startPCSCD()
 	if err != nil {
+		release()
 		fmt.Fprintln(os.Stderr, "pcsctest:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
 	stop()
+	release()
 	os.Exit(code)
 }
 

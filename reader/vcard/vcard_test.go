@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -82,5 +84,31 @@ func TestLoadOrCreatePKI(t *testing.T) {
 	}
 	if !a.CSCA.Equal(b.CSCA) || !a.DS.Equal(b.DS) || b.DS.CheckSignatureFrom(b.CSCA) != nil {
 		t.Fatal("PKI not persisted")
+	}
+}
+
+// TestVPCDLockExcludesOtherProcesses checks the lock against util-linux flock(1) in another process.
+func TestVPCDLockExcludesOtherProcesses(t *testing.T) {
+	old := LockPath
+	LockPath = filepath.Join(t.TempDir(), "vpcd.lock")
+	defer func() { LockPath = old }()
+	rel1, err := AcquireVPCD(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel2, err := AcquireVPCD(context.Background()) // re-entrant within the process
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("flock", "-n", LockPath, "true").Run(); err == nil {
+		t.Fatal("another process took the lock while held")
+	}
+	rel1()
+	if err := exec.Command("flock", "-n", LockPath, "true").Run(); err == nil {
+		t.Fatal("lock released while a holder remains")
+	}
+	rel2()
+	if err := exec.Command("flock", "-n", LockPath, "true").Run(); err != nil {
+		t.Fatalf("lock not released: %v", err)
 	}
 }

@@ -26,6 +26,13 @@ const (
 // the card is pulled (Options.PullAfter), which returns ErrPulled. Closing the connection is what
 // vpcd sees as the card leaving the reader.
 func (c *Card) Serve(ctx context.Context, addr string) error {
+	// vpcd has one card slot: hold the machine-wide lock while connected, so that two processes
+	// never insert cards into the same reader.
+	release, err := AcquireVPCD(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
