@@ -637,7 +637,10 @@ type Filter struct {
 }
 
 // List returns items oldest first.
-func (q *Queue) List(ctx context.Context, f Filter) ([]Item, error) {
+func (q *Queue) List(ctx context.Context, f Filter) ([]Item, error) { return List(ctx, q.db, f) }
+
+// List returns a store's items oldest first (needs no keys).
+func List(ctx context.Context, db *store.DB, f Filter) ([]Item, error) {
 	where := []string{"1"}
 	var args []any
 	if f.State != "" {
@@ -652,11 +655,11 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Item, error) {
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
-	return q.list(ctx, strings.Join(where, " AND ")+" ORDER BY submitted_at, item_id LIMIT ?", append(args, f.Limit)...)
+	return list(ctx, db, strings.Join(where, " AND ")+" ORDER BY submitted_at, item_id LIMIT ?", append(args, f.Limit)...)
 }
 
-func (q *Queue) list(ctx context.Context, where string, args ...any) ([]Item, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT item_id, officer_id, state, needs_review, exceptions, flags, submitted_at, day,
+func list(ctx context.Context, db *store.DB, where string, args ...any) ([]Item, error) {
+	rows, err := db.QueryContext(ctx, `SELECT item_id, officer_id, state, needs_review, exceptions, flags, submitted_at, day,
 		coalesce(decided_by, ''), coalesce(decided_at, ''), reason_code, reason_note, coalesce(seq, 0) FROM review_items WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list review items: %w", err)
@@ -719,7 +722,7 @@ func (q *Queue) Open(ctx context.Context, viewer, itemID string) (*Detail, error
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("open item: commit: %w", err)
 	}
-	items, err := q.list(ctx, "item_id = ?", itemID)
+	items, err := list(ctx, q.db, "item_id = ?", itemID)
 	if err != nil || len(items) != 1 {
 		return nil, fmt.Errorf("open item %s: %w", itemID, errors.Join(err, store.ErrNotFound))
 	}
@@ -742,7 +745,12 @@ type DayCount struct {
 
 // Counts returns per-officer counts for the office days from..to inclusive (YYYY-MM-DD).
 func (q *Queue) Counts(ctx context.Context, from, to string) ([]DayCount, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT day, officer_id, count(*),
+	return Counts(ctx, q.db, from, to)
+}
+
+// Counts returns a store's per-officer counts for the office days from..to (needs no keys).
+func Counts(ctx context.Context, db *store.DB, from, to string) ([]DayCount, error) {
+	rows, err := db.QueryContext(ctx, `SELECT day, officer_id, count(*),
 		sum(state = 'pending'), sum(state = 'released'), sum(state = 'rejected'), sum(exceptions > 0), sum(flags != '')
 		FROM review_items WHERE day BETWEEN ? AND ? GROUP BY day, officer_id ORDER BY day, officer_id`, from, to)
 	if err != nil {
