@@ -4,6 +4,7 @@ import (
 	"enrolldesk/biometric/finger"
 	"enrolldesk/desk/cli"
 	"enrolldesk/desk/deskcli"
+	"enrolldesk/desk/ops"
 	"enrolldesk/reader/cardcli"
 	hqsync "enrolldesk/sync"
 )
@@ -15,5 +16,6 @@ func Commands() [][]cli.Command {
 		cardcli.Commands(),
 		finger.Commands(),
 		hqsync.Commands(),
+		ops.Commands(),
 	}
 }
