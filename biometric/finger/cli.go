@@ -48,6 +48,8 @@ func runEval(ctx context.Context, env *cli.Env, args []string) error {
 	fs := env.NewFlagSet("finger eval")
 	gen := fs.String("synth", "", "also evaluate a generated set FINGERSxIMPRESSIONS, e.g. 200x8")
 	seed := fs.Uint64("seed", 1, "population seed of the generated set")
+	maxEER := fs.Float64("max-eer", 0, "fail when a set's EER exceeds this many percent (0: no target)")
+	maxFMR1000 := fs.Float64("max-fmr1000", 0, "fail when a set's FNMR at FMR 0.1 % exceeds this many percent (0: no target)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: enrolldesk finger eval [--synth 200x8 [--seed N]] [DIR...]")
 		fs.PrintDefaults()
@@ -59,6 +61,7 @@ func runEval(ctx context.Context, env *cli.Env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: no folder given", cli.ErrUsage)
 	}
+	var missed []string
 	if *gen != "" {
 		var nf, ni int
 		if _, err := fmt.Sscanf(*gen, "%dx%d", &nf, &ni); err != nil || nf < 2 || ni < 2 || nf*ni > 100000 {
@@ -69,6 +72,7 @@ func runEval(ctx context.Context, env *cli.Env, args []string) error {
 			return fmt.Errorf("generated set: %w", err)
 		}
 		fmt.Fprint(env.Stdout, r.Report(fmt.Sprintf("synth seed %d, %dx%d", *seed, nf, ni)))
+		missed = append(missed, checkTargets(fmt.Sprintf("synth %dx%d", nf, ni), r, *maxEER, *maxFMR1000)...)
 	}
 	for _, dir := range fs.Args() {
 		s, err := LoadDir(dir)
@@ -80,8 +84,23 @@ func runEval(ctx context.Context, env *cli.Env, args []string) error {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
 		fmt.Fprint(env.Stdout, r.Report(dir))
+		missed = append(missed, checkTargets(filepath.Base(dir), r, *maxEER, *maxFMR1000)...)
+	}
+	if len(missed) > 0 {
+		return fmt.Errorf("targets missed: %s", strings.Join(missed, "; "))
 	}
 	return nil
+}
+
+func checkTargets(name string, r *EvalResult, maxEER, maxFMR1000 float64) []string {
+	var m []string
+	if maxEER > 0 && 100*r.EER > maxEER {
+		m = append(m, fmt.Sprintf("%s EER %.2f %% > %.2f %%", name, 100*r.EER, maxEER))
+	}
+	if maxFMR1000 > 0 && 100*r.FMR1000 > maxFMR1000 {
+		m = append(m, fmt.Sprintf("%s FMR1000 %.2f %% > %.2f %%", name, 100*r.FMR1000, maxFMR1000))
+	}
+	return m
 }
 
 func runCapture(ctx context.Context, env *cli.Env, args []string) error {
