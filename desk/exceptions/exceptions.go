@@ -10,6 +10,7 @@ package exceptions
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -20,6 +21,7 @@ import (
 
 	"enrolldesk/desk/audit"
 	"enrolldesk/desk/settings"
+	"enrolldesk/sync/record"
 )
 
 // Reason is why a finger was not captured.
@@ -40,8 +42,8 @@ var Reasons = []Reason{Missing, Bandaged, Unreadable}
 type Exception struct {
 	Position int    `json:"position"`
 	Reason   Reason `json:"reason"`
-	// Evidence references the evidence photo: "sha256:" and the hex SHA-256 of the photo blob the
-	// record carries (record.KindPortrait-like blob of kind "exception-photo").
+	// Evidence references the evidence photo: "sha256:" and the hex SHA-256 of the photo blob
+	// (KindEvidencePhoto) the record carries; see Declare.
 	Evidence string `json:"evidence"`
 }
 
@@ -270,4 +272,43 @@ func ForItem(ctx context.Context, q Querier, itemID string) ([]Declared, error) 
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// KindEvidencePhoto is the record blob kind of an exception's evidence photo. The signed record
+// thus says which finger was not captured and why: the blob's Position is the finger and its
+// Format carries the reason as a media-type parameter (RFC 6838 §4.3), e.g.
+// "image/jpeg; reason=bandaged".
+const KindEvidencePhoto = "exception-photo"
+
+// EvidenceRef is the reference of an evidence photo: "sha256:" and its hex SHA-256.
+func EvidenceRef(photo []byte) string {
+	h := sha256.Sum256(photo)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// Declare builds an exception and the record blob of its evidence photo (a JPEG of the hand),
+// consistent with each other; the workflow adds the blob to the record's blobs.
+func Declare(position int, reason Reason, photoJPEG []byte) (Exception, record.Blob) {
+	return Exception{Position: position, Reason: reason, Evidence: EvidenceRef(photoJPEG)},
+		record.Blob{Kind: KindEvidencePhoto, Format: "image/jpeg; reason=" + string(reason), Position: position, Data: photoJPEG}
+}
+
+// CheckAgainstBlobs checks that every exception's evidence photo travels with the record: a blob
+// of KindEvidencePhoto for the same finger, with the declared reason, whose SHA-256 is the
+// evidence reference.
+func CheckAgainstBlobs(exc []Exception, blobs []record.Blob) error {
+	for _, e := range exc {
+		found := false
+		for _, b := range blobs {
+			if b.Kind == KindEvidencePhoto && b.Position == e.Position && EvidenceRef(b.Data) == e.Evidence &&
+				strings.HasSuffix(b.Format, "reason="+string(e.Reason)) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("%s: the evidence photo is not among the record's blobs (use exceptions.Declare)", FingerName(e.Position))
+		}
+	}
+	return nil
 }

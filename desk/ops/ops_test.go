@@ -109,7 +109,7 @@ func TestADayAtTheDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 	cal := match.Calibration{MatchThreshold: 0.4, MatchFMR: 0.001}
-	ev := "sha256:" + fmt.Sprintf("%064x", 1)
+	hand := []byte("\xff\xd8\xff\xe0 photo of the bandaged hand")
 	for i := 0; i < 4; i++ {
 		if err := o.AllowEnrollment(ctx, opstest.Officer); err != nil {
 			var fe *freeze.FrozenError
@@ -120,7 +120,8 @@ func TestADayAtTheDesk(t *testing.T) {
 		}
 		// The finger step: the right index is bandaged.
 		caps := []exceptions.Capture{{Position: 7, Quality: 80}, {Position: 1, Quality: 70}}
-		exc := []exceptions.Exception{{Position: 2, Reason: exceptions.Bandaged, Evidence: ev}}
+		x, photoBlob := exceptions.Declare(2, exceptions.Bandaged, hand)
+		exc := []exceptions.Exception{x}
 		res, err := o.ValidateFingers(ctx, caps, nil)
 		if err != nil || res.OK() || res.Errors[0].Code != exceptions.CodeMissing || res.Errors[0].Position != 2 {
 			t.Fatalf("without the exception: %+v %v", res, err)
@@ -143,7 +144,7 @@ func TestADayAtTheDesk(t *testing.T) {
 			Form: record.Form{Mobile: "0912345678"}, Consent: record.Consent{Given: true, Version: "v1", At: int64(i)},
 			Chip: record.ChipVerdict{Access: "PACE", PA: record.Pass, AA: record.Absent, CA: record.Pass},
 			Face: record.FaceResult{Decision: "match", Liveness: record.Pass}, Dedup: record.Dedup{Decision: "unique"}}
-		oc, err := o.Submit(ctx, c, []record.Blob{{Kind: record.KindPortrait, Format: "image/jpeg", Data: []byte{1, 2, byte(i)}}}, key, exc, chk.Flags)
+		oc, err := o.Submit(ctx, c, []record.Blob{{Kind: record.KindPortrait, Format: "image/jpeg", Data: []byte{1, 2, byte(i)}}, photoBlob}, key, exc, chk.Flags)
 		if err != nil || oc.State != review.StatePending {
 			t.Fatalf("submit %d: %+v %v", i, oc, err)
 		}

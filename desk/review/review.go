@@ -242,6 +242,9 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (Outcome, error) {
 			return Outcome{}, fmt.Errorf("submit: exception for %s: %w", exceptions.FingerName(e.Position), err)
 		}
 	}
+	if err := exceptions.CheckAgainstBlobs(s.Exceptions, s.Blobs); err != nil {
+		return Outcome{}, fmt.Errorf("submit: %w", err)
+	}
 	st, err := q.policies.Load(ctx)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("submit: %w", err)

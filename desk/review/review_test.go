@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -84,6 +85,9 @@ func (e *env) policy(t *testing.T, mut func(*settings.Policy)) {
 
 var citizenN int
 
+// photo stands for a JPEG of the citizen's hand (any bytes: only its hash is checked here).
+var photo = []byte("\xff\xd8\xff\xe0 hand photo")
+
 func content(officerID string) (record.Content, []record.Blob) {
 	citizenN++
 	c := record.Content{
@@ -104,6 +108,10 @@ func content(officerID string) (record.Content, []record.Blob) {
 func (e *env) submit(t *testing.T, officerID string, exc []exceptions.Exception, flags ...string) Outcome {
 	t.Helper()
 	c, b := content(officerID)
+	for _, x := range exc {
+		_, blob := exceptions.Declare(x.Position, x.Reason, photo)
+		b = append(b, blob)
+	}
 	o, err := e.q.Submit(context.Background(), Submission{Content: c, Blobs: b, OfficerKey: e.keys[officerID], Exceptions: exc, Flags: flags})
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +298,7 @@ func TestPolicyDecidesWhatWaits(t *testing.T) {
 		t.Fatalf("released record %+v", recs)
 	}
 	// An exception or a flag still holds the record for the supervisor.
-	ev := "sha256:" + fmt.Sprintf("%064x", 7)
+	ev := exceptions.EvidenceRef(photo)
 	x := e.submit(t, opstest.Officer, []exceptions.Exception{{Position: 7, Reason: exceptions.Bandaged, Evidence: ev}})
 	if x.State != StatePending || !reflect.DeepEqual(x.Why, []string{"exceptions"}) {
 		t.Fatalf("exception outcome %+v", x)
@@ -310,6 +318,21 @@ func TestPolicyDecidesWhatWaits(t *testing.T) {
 		Exceptions: []exceptions.Exception{{Position: 2, Reason: exceptions.Missing}}}); err == nil {
 		t.Fatal("exception without evidence accepted")
 	}
+	// The evidence reference must name a photo the record carries, for that finger and reason.
+	exc, blob := exceptions.Declare(2, exceptions.Missing, photo)
+	for _, bad := range []struct {
+		name  string
+		blobs []record.Blob
+	}{
+		{"no photo blob", b},
+		{"photo of another finger", append(append([]record.Blob(nil), b...), record.Blob{Kind: blob.Kind, Format: blob.Format, Position: 3, Data: photo})},
+		{"another reason", append(append([]record.Blob(nil), b...), record.Blob{Kind: blob.Kind, Format: "image/jpeg; reason=bandaged", Position: 2, Data: photo})},
+	} {
+		if _, err := e.q.Submit(ctx, Submission{Content: c, Blobs: bad.blobs, OfficerKey: e.keys[opstest.Officer],
+			Exceptions: []exceptions.Exception{exc}}); err == nil {
+			t.Fatalf("%s: accepted", bad.name)
+		}
+	}
 	n, err := e.q.PendingCount(ctx)
 	if err != nil || n != 2 {
 		t.Fatalf("pending %d %v", n, err)
@@ -318,6 +341,13 @@ func TestPolicyDecidesWhatWaits(t *testing.T) {
 	y := e.submit(t, opstest.Officer, []exceptions.Exception{{Position: 2, Reason: exceptions.Missing, Evidence: ev}})
 	if y.State != StateReleased || y.Seq != 2 {
 		t.Fatalf("exception with approval off: %+v", y)
+	}
+	// The signed record says which finger was not captured and why.
+	recs = e.outboxRecords(t)
+	i := slices.IndexFunc(recs[1].Blobs, func(r record.BlobRef) bool { return r.Kind == exceptions.KindEvidencePhoto })
+	if i < 0 || recs[1].Blobs[i].Position != 2 || recs[1].Blobs[i].Format != "image/jpeg; reason=missing" ||
+		"sha256:"+hex.EncodeToString(recs[1].Blobs[i].Plain[:]) != ev {
+		t.Fatalf("record blobs %+v", recs[1].Blobs)
 	}
 }
 
