@@ -59,3 +59,24 @@ func TestQRExpiry(t *testing.T) {
 		t.Fatal("short QR accepted")
 	}
 }
+
+func FuzzParseQR(f *testing.F) {
+	f.Add("001099012345|013456789|Nguyễn Thị Hương|15031999|Nữ|Hà Nội|20042021")
+	f.Add("001099012345||A|29022000|Nam|x|01012024")
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := reader.ParseQR(s)
+		if err != nil {
+			return
+		}
+		for _, k := range q.Keys() {
+			if _, err := k.MRZInformation(); err != nil {
+				t.Fatalf("derived key unusable: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzKeyFromMRZ(f *testing.F) {
+	f.Add("I<UTOD231458907<<<<<<<<<<<<<<<7408122F1204159UTO<<<<<<<<<<<6ERIKSSON<<ANNA<MARIA<<<<<<<<<<")
+	f.Fuzz(func(t *testing.T, s string) { _, _ = reader.KeyFromMRZ(s) })
+}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -493,23 +494,32 @@ func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []b
 	return true, nil
 }
 
-// activeAuth runs ICAO Doc 9303 part 11 §6.1 with an ECDSA key: INTERNAL AUTHENTICATE with an
-// 8-byte challenge; the chip answers r||s (plain format, BSI TR-03111 §5.2.1) over SHA-256 of it.
-// RSA keys (ISO/IEC 9796-2 message recovery) are reported unavailable.
+// activeAuth runs ICAO Doc 9303 part 11 §6.1: INTERNAL AUTHENTICATE with an 8-byte challenge. An
+// ECDSA chip answers r||s (plain format, BSI TR-03111 §5.2.1) over SHA-256 of it; an RSA chip an
+// ISO/IEC 9796-2 scheme 1 signature (verify9796).
 func (s *session) activeAuth(ctx context.Context, k *lds.AAKey) error {
-	pub, ok := k.Key.(*ecdsa.PublicKey)
-	if !ok {
-		s.verdict.Addf(pa.CheckActiveAuth, pa.Unavailable, "AA key type %T not supported by this build", k.Key)
-		return nil
-	}
 	challenge := make([]byte, 8)
 	if _, err := io.ReadFull(s.o.Rand, challenge); err != nil {
 		return err
+	}
+	switch k.Key.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey:
+	default:
+		s.verdict.Addf(pa.CheckActiveAuth, pa.Unavailable, "AA key type %T not supported by this build", k.Key)
+		return nil
 	}
 	sig, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0x88, Data: challenge, Ne: iso7816.MaxShortNe})
 	if err != nil {
 		return fmt.Errorf("active authentication: %w", err)
 	}
+	if rpub, ok := k.Key.(*rsa.PublicKey); ok {
+		if err := verify9796(rpub, challenge, sig); err != nil {
+			return err
+		}
+		s.verdict.Add(pa.CheckActiveAuth, pa.Passed, "RSA, ISO/IEC 9796-2 scheme 1")
+		return nil
+	}
+	pub := k.Key.(*ecdsa.PublicKey)
 	size := (pub.Curve.Params().BitSize + 7) / 8
 	if len(sig) != 2*size {
 		return fmt.Errorf("%w: signature of %d bytes", errAAFailed, len(sig))

@@ -272,3 +272,32 @@ func TestChipAuthentication(t *testing.T) {
 		t.Fatalf("skipped: %+v %v", c, err)
 	}
 }
+
+func TestActiveAuthenticationRSA(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	card := f.card(t, vcard.Options{AARSA: true})
+	_, v, err := reader.Read(context.Background(), card, reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := v.Get(pa.CheckActiveAuth); c.Status != pa.Passed || !strings.Contains(c.Reason, "9796") {
+		t.Fatalf("AA: %+v", c)
+	}
+	// A chip whose AA key is not the one in DG15 fails (the DG15 key comes from another card).
+	other := f.card(t, vcard.Options{AARSA: true})
+	card.AAKeyRSA = other.AAKeyRSA
+	_, v, err = reader.Read(context.Background(), card, reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := v.Get(pa.CheckActiveAuth); c.Status != pa.Failed || v.Genuine() {
+		t.Fatalf("AA with a foreign key: %+v", c)
+	}
+	// The same for ECDSA.
+	card = f.card(t, vcard.Options{})
+	card.AAKey = f.card(t, vcard.Options{}).AAKey
+	_, v, err = reader.Read(context.Background(), card, reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
+	if c, _ := v.Get(pa.CheckActiveAuth); err != nil || c.Status != pa.Failed {
+		t.Fatalf("ECDSA AA with a foreign key: %+v %v", c, err)
+	}
+}

@@ -157,3 +157,14 @@ func TestAuthenticateRoundTrip(t *testing.T) {
 		t.Fatal("SSC differs between sides")
 	}
 }
+
+func FuzzFinish(f *testing.F) {
+	f.Add(d3Resp)
+	f.Add(make([]byte, 40))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		term := &Terminal{Kenc: d2Kenc, Kmac: d2Kmac, RndIFD: d3RndIFD, KIFD: d3KIFD, RndIC: d3RndIC}
+		if _, err := term.Finish(b); err == nil && !bytes.Equal(b, d3Resp) {
+			t.Fatalf("forged response %X accepted", b)
+		}
+	})
+}

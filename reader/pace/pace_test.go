@@ -245,3 +245,37 @@ func BenchmarkScalarMultBrainpool(b *testing.B) {
 		BrainpoolP256r1.ScalarMult(k, BrainpoolP256r1.G())
 	}
 }
+
+func FuzzParseCardAccess(f *testing.F) {
+	f.Add(g1CardAccess)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		infos, err := ParseCardAccess(b)
+		if err != nil {
+			return
+		}
+		for _, i := range infos {
+			if _, err := i.Alg(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+func FuzzParseDynAuth(f *testing.F) {
+	f.Add(h("7C12801095A3A016522EE98D01E76CB6B98B42C3"))
+	f.Add(h("7C00"))
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseDynAuth(b) })
+}
+
+// FuzzChipMap feeds arbitrary mapping keys to the chip side: invalid points must be refused.
+func FuzzChipMap(f *testing.F) {
+	f.Add(g1PKMapPCD)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		infos, _ := ParseCardAccess(g1CardAccess)
+		chip := &Chip{Info: infos[0], Password: g1MRZHash}
+		if _, err := chip.Nonce(); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = chip.Map(b)
+	})
+}

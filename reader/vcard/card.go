@@ -12,6 +12,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -84,6 +86,8 @@ type Options struct {
 	Forge        Forgery
 	// PullAfter makes Serve drop the connection (card pulled out) after N APDUs; 0 never.
 	PullAfter int
+	// AARSA gives the chip a 1024-bit RSA active authentication key (ISO/IEC 9796-2) instead of ECDSA.
+	AARSA bool
 	// CloneChip answers chip authentication with a static key other than the one in DG14, as a
 	// clone that copied the data but not the private key would.
 	CloneChip bool
@@ -106,9 +110,11 @@ type Card struct {
 	pace  *pace.Info
 	chip  *pace.Chip
 
-	// AAKey signs active authentication challenges; CAKey is the chip authentication key of DG14.
-	AAKey *ecdsa.PrivateKey
-	CAKey *ecdh.PrivateKey
+	// AAKey signs active authentication challenges (ECDSA, or RSA with ISO/IEC 9796-2 when AARSA
+	// is set); CAKey is the chip authentication key of DG14.
+	AAKey    *ecdsa.PrivateKey
+	AAKeyRSA *rsa.PrivateKey
+	CAKey    *ecdh.PrivateKey
 
 	// session state, reset on power-up
 	appSelected bool
@@ -159,7 +165,15 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	aaSPKI, err := x509.MarshalPKIXPublicKey(&card.AAKey.PublicKey)
+	var aaSPKI []byte
+	if o.AARSA {
+		if card.AAKeyRSA, err = rsa.GenerateKey(rand.Reader, 1024); err != nil {
+			return nil, err
+		}
+		aaSPKI, err = x509.MarshalPKIXPublicKey(&card.AAKeyRSA.PublicKey)
+	} else {
+		aaSPKI, err = x509.MarshalPKIXPublicKey(&card.AAKey.PublicKey)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -406,6 +420,16 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 		}
 		if len(cmd.Data) != 8 {
 			return st(iso7816.SWWrongLength)
+		}
+		if c.AAKeyRSA != nil {
+			k := (c.AAKeyRSA.N.BitLen() + 7) / 8
+			m1 := make([]byte, k-sha1.Size-2)
+			_, _ = rand.Read(m1)
+			sig, err := aaSign9796(c.AAKeyRSA, m1, cmd.Data)
+			if err != nil {
+				return st(iso7816.SWUnknown)
+			}
+			return iso7816.Response{Data: sig, SW: iso7816.SWOK}
 		}
 		h := sha256.Sum256(cmd.Data)
 		r, s, err := ecdsa.Sign(rand.Reader, c.AAKey, h[:])
