@@ -229,3 +229,31 @@ func DecodeRefusal(b []byte) (*Refusal, error) {
 	}
 	return &r, nil
 }
+
+// PathProvision is where a desk enrols (no client certificate yet).
+const PathProvision = "/v1/provision"
+
+// ProvisionRequest asks the registry to register a desk key and issue its TLS client certificate.
+type ProvisionRequest struct {
+	Version   int    `cbor:"v"`
+	DeskID    string `cbor:"desk"`
+	PublicKey []byte `cbor:"pub"`   // the desk's Ed25519 key: signs records and authenticates TLS
+	Token     string `cbor:"token"` // from the registry operator, for this desk id
+	Proof     []byte `cbor:"proof"` // Ed25519 signature over ProvisionProofMessage: proves possession
+}
+
+// ProvisionResponse is the desk's enrolment bundle.
+type ProvisionResponse struct {
+	Version     int    `cbor:"v"`
+	DeskID      string `cbor:"desk"`
+	Certificate []byte `cbor:"cert"`   // X.509 DER, CN = desk id, issued by CA
+	CA          []byte `cbor:"ca"`     // the registry CA certificate, DER
+	ReceiptKey  []byte `cbor:"rkey"`   // Ed25519 key that signs receipts
+	SealTo      string `cbor:"sealto"` // age X25519 recipient for biometric blobs
+}
+
+// ProvisionProofMessage is what the desk signs to prove it holds its key.
+func ProvisionProofMessage(deskID, token string, pub []byte) []byte {
+	m := []byte("enrolldesk provision v1\x00" + deskID + "\x00" + token + "\x00")
+	return append(m, pub...)
+}

@@ -22,7 +22,9 @@ type Server struct {
 	Store Store
 	// Key signs receipts.
 	Key ed25519.PrivateKey
-	Log *slog.Logger
+	// Identity, when set, enables desk provisioning (POST /v1/provision).
+	Identity *Identity
+	Log      *slog.Logger
 	// RequireClientCert refuses requests that did not come over mutual TLS with a desk
 	// certificate; when false (plain-HTTP tests), desks are authenticated by their record
 	// signatures alone.
@@ -38,6 +40,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+protocol.PathBatches, s.handleBatch)
 	mux.HandleFunc("GET "+protocol.PathDeskHead, s.handleHead)
+	if s.Identity != nil {
+		mux.HandleFunc("POST "+protocol.PathProvision, s.handleProvision)
+	}
 	return mux
 }
 

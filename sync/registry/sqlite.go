@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver
@@ -48,6 +49,9 @@ CREATE TABLE IF NOT EXISTS blobs (
 // SQLiteStore is the default registry storage: one SQLite file, WAL, synchronous=FULL.
 type SQLiteStore struct {
 	db *sql.DB
+	// wmu queues writers in the process: SQLite has one writer at a time, and its busy handler
+	// (sleep and retry) is unfair under load, which starves some desks for seconds.
+	wmu sync.Mutex
 }
 
 // OpenSQLite opens (creating if needed) the registry database at path.
@@ -157,6 +161,8 @@ func (s *SQLiteStore) Append(ctx context.Context, deskID string, expect Head, en
 	if len(entries) == 0 {
 		return expect, nil
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Head{}, fmt.Errorf("store batch: begin: %w", err)

@@ -1,0 +1,79 @@
+// Command registry is the HQ receiver of desk records (see sync/registry).
+//
+//	registry serve -data DIR [-listen 127.0.0.1:8443] [-hosts 127.0.0.1,localhost] [-postgres DSN]
+//	registry token -data DIR DESK_ID     prints the desk's provisioning token and the CA fingerprint
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"enrolldesk/sync/registry"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: registry serve|token [flags]")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fs := flag.NewFlagSet("registry "+args[0], flag.ContinueOnError)
+	data := fs.String("data", "", "registry data directory (identity, SQLite store)")
+	switch args[0] {
+	case "serve":
+		listen := fs.String("listen", "127.0.0.1:8443", "address to listen on")
+		hosts := fs.String("hosts", "127.0.0.1,localhost", "names and addresses for the server certificate")
+		pg := fs.String("postgres", "", "PostgreSQL connection string (default: SQLite in -data)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *data == "" {
+			return fmt.Errorf("serve: -data is required")
+		}
+		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+		cfg := registry.Config{Dir: *data, Listen: *listen, Hosts: strings.Split(*hosts, ","), Log: log}
+		if *pg != "" {
+			st, err := registry.OpenPostgres(ctx, *pg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			cfg.Store = st
+		}
+		svc, err := registry.Start(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("registry %s\nCA sha256 %s\n", svc.URL, svc.Identity.CAFingerprint())
+		<-ctx.Done()
+		return svc.Close()
+	case "token":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *data == "" || fs.NArg() != 1 {
+			return fmt.Errorf("usage: registry token -data DIR DESK_ID")
+		}
+		id, err := registry.LoadOrCreateIdentity(*data)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("desk %s\ntoken %s\nCA sha256 %s\n", fs.Arg(0), id.ProvisioningToken(fs.Arg(0)), id.CAFingerprint())
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (serve, token)", args[0])
+	}
+}

@@ -1,0 +1,170 @@
+package hqsync_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"enrolldesk/desk/store"
+	hqsync "enrolldesk/sync"
+	"enrolldesk/sync/internal/synctest"
+	"enrolldesk/sync/outbox"
+	"enrolldesk/sync/protocol"
+	"enrolldesk/sync/registry"
+)
+
+func startRegistry(t *testing.T) *registry.Service {
+	t.Helper()
+	svc, err := registry.Start(context.Background(), registry.Config{Dir: t.TempDir(), Listen: "127.0.0.1:0",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+type provisioned struct {
+	key ed25519.PrivateKey
+	enr *hqsync.Enrollment
+	ob  *outbox.Outbox
+	up  *outbox.Uploader
+}
+
+func provisionDesk(t *testing.T, svc *registry.Service, id string) *provisioned {
+	t.Helper()
+	ctx := context.Background()
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	enr, err := hqsync.Provision(ctx, svc.URL, svc.Identity.CAFingerprint(), svc.Identity.ProvisioningToken(id), id, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The enrollment survives storage.
+	b, err := enr.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enr, err = hqsync.ParseEnrollment(b, key.Public().(ed25519.PublicKey)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	rcp, err := enr.Recipient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataKey := make([]byte, 32)
+	rand.Read(dataKey)
+	ob, err := outbox.New(db, outbox.Config{DeskID: id, DeskKey: key, DataKey: dataKey, Registry: rcp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := enr.Client(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &provisioned{key: key, enr: enr, ob: ob, up: &outbox.Uploader{Outbox: ob, Client: c, MaxRecords: 4}}
+}
+
+func TestMutualTLSProvisionAndSync(t *testing.T) {
+	ctx := context.Background()
+	svc := startRegistry(t)
+	a := provisionDesk(t, svc, "desk-hcm-0001")
+	b := provisionDesk(t, svc, "desk-hcm-0002")
+	for i := 0; i < 9; i++ {
+		blobs, _ := synctest.Blobs(i)
+		if _, err := a.ob.Release(ctx, synctest.Content(i), blobs, a.key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.up.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := svc.Store.Head(ctx, "desk-hcm-0001"); h.Seq != 9 {
+		t.Fatalf("registry head %d", h.Seq)
+	}
+	// HTTP/2 over TLS 1.3 with the desk certificate.
+	hc, _ := a.enr.HTTPClient(a.key)
+	resp, err := hc.Get(svc.URL + "/v1/desks/desk-hcm-0001/head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 || resp.StatusCode != 200 {
+		t.Fatalf("proto %s, TLS %v, status %d", resp.Proto, resp.TLS != nil, resp.StatusCode)
+	}
+	// Desk B's certificate cannot read or write desk A's chain.
+	resp, err = func() (*http.Response, error) {
+		hcb, _ := b.enr.HTTPClient(b.key)
+		return hcb.Get(svc.URL + "/v1/desks/desk-hcm-0001/head")
+	}()
+	if err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("desk B reading A's head: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	ps, _ := a.ob.Next(ctx, 0, 2, 0)
+	bt := &protocol.Batch{Version: 1, DeskID: "desk-hcm-0001"}
+	for _, p := range ps {
+		bt.Records = append(bt.Records, protocol.BatchRecord{Envelope: p.Envelope, Blobs: p.Blobs})
+	}
+	cb := *b.up.Client
+	if _, err := cb.Send(ctx, bt); err == nil || !strings.Contains(err.Error(), string(protocol.ReasonDeskMismatch)) {
+		t.Fatalf("desk B sending A's batch: %v", err)
+	}
+	// Without a client certificate: no batches.
+	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}} //nolint:gosec // test
+	body, _ := protocol.EncMode.Marshal(bt)
+	resp, err = anon.Post(svc.URL+protocol.PathBatches, protocol.MediaType, bytes.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("anonymous batch: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// A certificate from another CA is refused in the handshake.
+	other := startRegistry(t)
+	c := provisionDesk(t, other, "desk-hcm-0001")
+	hcc, _ := c.enr.HTTPClient(c.key)
+	hcc.Transport.(*http.Transport).TLSClientConfig.RootCAs = nil
+	hcc.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true
+	hcc.Timeout = 5 * time.Second
+	if resp, err := hcc.Get(svc.URL + "/v1/desks/desk-hcm-0001/head"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("foreign CA accepted: %d", resp.StatusCode)
+	}
+}
+
+func TestProvisionRefusals(t *testing.T) {
+	ctx := context.Background()
+	svc := startRegistry(t)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	fp := svc.Identity.CAFingerprint()
+	if _, err := hqsync.Provision(ctx, svc.URL, fp, svc.Identity.ProvisioningToken("desk-x"), "desk-y", key); err == nil {
+		t.Fatal("token of another desk accepted")
+	}
+	wrongPin := strings.Repeat("ab", 32)
+	if _, err := hqsync.Provision(ctx, svc.URL, wrongPin, svc.Identity.ProvisioningToken("desk-x"), "desk-x", key); err == nil || !strings.Contains(err.Error(), "pinned CA") {
+		t.Fatalf("wrong CA pin: %v", err)
+	}
+	if _, err := hqsync.Provision(ctx, svc.URL, fp, svc.Identity.ProvisioningToken("desk-x"), "desk-x", key); err != nil {
+		t.Fatal(err)
+	}
+	// Same desk again with the same key: fine (a re-install); with another key: refused.
+	if _, err := hqsync.Provision(ctx, svc.URL, fp, svc.Identity.ProvisioningToken("desk-x"), "desk-x", key); err != nil {
+		t.Fatal(err)
+	}
+	_, key2, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := hqsync.Provision(ctx, svc.URL, fp, svc.Identity.ProvisioningToken("desk-x"), "desk-x", key2); err == nil {
+		t.Fatal("desk re-keyed with its token")
+	}
+}
