@@ -87,6 +87,10 @@ func init() {
 		Template: Arcface112, Dim: 512, About: "Faceplugin fr_feature (ONNX), 112x112", ONNX: "fr_feature.onnx", SrcDir: FacepluginDir}
 }
 
+// DefaultModel is the engine the desk ships: the best on the worst population slice at FMR
+// 0.1 % (docs/face-engines.md).
+const DefaultModel = "frfeature"
+
 // Auxiliary models converted alongside (passive-liveness candidates for the face pipeline).
 var AuxModels = []string{"liveness", "antispoof"}
 

@@ -342,6 +342,9 @@ func ParseONNX(b []byte) (*Graph, error) {
 			return nil, fmt.Errorf("parse onnx: node %d (%s) has %d outputs", i, n.op, len(n.outputs))
 		}
 		name := n.outputs[0]
+		if len(n.inputs) == 0 {
+			return nil, fmt.Errorf("parse onnx: node %q (%s) has no inputs", name, n.op)
+		}
 		switch n.op {
 		case "Conv":
 			node, err := importConv(n, inits, addConst)
@@ -381,14 +384,20 @@ func ParseONNX(b []byte) (*Graph, error) {
 				}
 				shape = &Tensor{Shape: []int{2}, Data: []float32{0, -1}}
 			} else {
+				if len(n.inputs) != 2 {
+					return nil, fmt.Errorf("parse onnx: reshape %q: needs data and shape", name)
+				}
 				t, ok := constOf(n.inputs[1])
-				if len(n.inputs) != 2 || !ok {
+				if !ok {
 					return nil, fmt.Errorf("parse onnx: reshape %q: shape must be a constant", name)
 				}
 				shape = &Tensor{Shape: []int{len(t.data)}, Data: append([]float32{}, t.data...)}
 			}
 			g.Nodes = append(g.Nodes, Node{Name: name, Op: "ReshapeONNX", Inputs: []string{tr, addConst(name+"/shape", shape)}})
 		case "Gemm":
+			if len(n.inputs) < 2 || len(n.inputs) > 3 {
+				return nil, fmt.Errorf("parse onnx: gemm %q: needs 2 or 3 inputs", name)
+			}
 			t, ok := constOf(n.inputs[1])
 			if !ok || len(t.dims) != 2 {
 				return nil, fmt.Errorf("parse onnx: gemm %q: B must be a constant matrix", name)
