@@ -95,3 +95,37 @@ func TestMessagesNameTheFinger(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidate derives captures and exceptions from arbitrary bytes: Validate must never panic,
+// and an accepted capture must meet the policy or be held for the supervisor.
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte{2, 80, 7, 60}, []byte{})
+	f.Add([]byte{7, 60, 1, 70}, []byte{2, 1})
+	f.Add([]byte{}, []byte{1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0, 9, 0, 10, 0})
+	reasons := []Reason{Missing, Bandaged, Unreadable, "x"}
+	p := settings.Defaults().Policy.Fingers
+	f.Fuzz(func(t *testing.T, caps, excs []byte) {
+		var cs []Capture
+		for i := 0; i+1 < len(caps) && i < 40; i += 2 {
+			cs = append(cs, Capture{Position: int(caps[i]) % 12, Quality: int(caps[i+1]) % 101})
+		}
+		var es []Exception
+		for i := 0; i+1 < len(excs) && i < 40; i += 2 {
+			es = append(es, Exception{Position: int(excs[i]) % 12, Reason: reasons[int(excs[i+1])%len(reasons)], Evidence: ev})
+		}
+		r := Validate(p, 40, cs, es)
+		if !r.OK() {
+			return
+		}
+		seen := map[int]bool{}
+		for _, u := range r.Used {
+			if seen[u] {
+				t.Fatalf("finger %d used twice", u)
+			}
+			seen[u] = true
+		}
+		if len(r.Used) < p.MinFingers && !r.NeedsSupervisor {
+			t.Fatalf("accepted %v with %d fingers and no supervisor", r.Used, len(r.Used))
+		}
+	})
+}
