@@ -34,6 +34,7 @@ func run() error {
 	dataFlag := flag.String("data", "", "desk data directory (default $"+config.EnvDataDir+" or $XDG_DATA_HOME/enrolldesk)")
 	cscaDir := flag.String("csca", os.Getenv("ENROLLDESK_CSCA"), "CSCA trust store directory for passive authentication ($ENROLLDESK_CSCA)")
 	readerMatch := flag.String("reader", os.Getenv("ENROLLDESK_READER"), "use the PC/SC reader whose name contains this ($ENROLLDESK_READER; default the first)")
+	sensorPath := flag.String("sensor", os.Getenv("ENROLLDESK_SENSOR"), "fingerprint sensor serial device, e.g. /dev/ttyUSB0 ($ENROLLDESK_SENSOR)")
 	registryKey := flag.String("registry-recipient", os.Getenv("ENROLLDESK_REGISTRY_RECIPIENT"), "the registry's age public key that biometric blobs are sealed to ($ENROLLDESK_REGISTRY_RECIPIENT)")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
@@ -58,6 +59,12 @@ func run() error {
 		slog.Warn("no CSCA trust store (-csca): passive authentication cannot pass, every card will be refused")
 	}
 	opt.Card = card
+	var fingers *app.SensorFinger
+	if *sensorPath != "" {
+		fingers = &app.SensorFinger{Path: *sensorPath}
+		defer fingers.Close()
+		opt.Finger = fingers
+	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
 			return fmt.Errorf("registry recipient: %w", err)
@@ -68,6 +75,9 @@ func run() error {
 		return err
 	}
 	defer desk.Close()
+	if fingers != nil {
+		fingers.Prompt = app.FingerPrompter(desk.Events)
+	}
 	slog.Info("desk starting", "data_dir", dir)
 	if err := wails.Run(app.WailsOptions(desk.App, dist)); err != nil {
 		return fmt.Errorf("window: %w", err)

@@ -8,6 +8,8 @@ import { defineConfig } from '@playwright/test';
 // fresh desk data directory. No browser is ever downloaded.
 const port = Number(process.env.E2E_PORT ?? 35117);
 const dataDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-'));
+// A second desk with no devices at all (03-missing-devices): no reader by that name, no sensor.
+const bareDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-bare-'));
 
 export default defineConfig({
   testDir: 'e2e',
@@ -36,12 +38,23 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf -vcard-face ../shared/testdata/faces/lfw/Amelie_Mauresmo/Amelie_Mauresmo_0001.jpg`,
-    url: `http://127.0.0.1:${port}/api/methods`,
-    timeout: 300_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf -vcard-face ../shared/testdata/faces/lfw/Amelie_Mauresmo/Amelie_Mauresmo_0001.jpg -fpsim`,
+      url: `http://127.0.0.1:${port}/api/methods`,
+      timeout: 300_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 1} -data ${bareDir} -static frontend/dist -fast-kdf -reader "No such reader" -sensor /dev/ttyUSB-enrolldesk-absent`,
+      url: `http://127.0.0.1:${port + 1}/api/methods`,
+      timeout: 300_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
+
 });

@@ -379,6 +379,9 @@ func (e *Enrollment) CaptureFace() Response {
 	e.mu.Lock()
 	s, err := e.active()
 	photo := e.chipPhoto
+	if err == nil && e.view.Chip == nil {
+		err = coded(CodeConflict, enroll.ErrNoChip, nil)
+	}
 	e.mu.Unlock()
 	if err != nil {
 		return fail("Enrollment.CaptureFace", err)
@@ -435,6 +438,9 @@ func (e *Enrollment) CaptureFinger(position int) Response {
 	}
 	e.mu.Lock()
 	_, err := e.active()
+	if err == nil && e.view.Chip == nil {
+		err = coded(CodeConflict, enroll.ErrNoChip, nil)
+	}
 	e.mu.Unlock()
 	if err != nil {
 		return fail("Enrollment.CaptureFinger", err)

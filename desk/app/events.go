@@ -20,6 +20,7 @@ const (
 	EventCard    = "enroll:card"     // data: CardProgress
 	EventDevices = "devices:changed" // data: []DeviceStatus
 	EventQueue   = "queue:changed"   // data: QueueStatus
+	EventFinger  = "enroll:finger"   // data: FingerPrompt
 )
 
 // Hub fans events out to every attached emitter (the window, bridge clients). The zero value is
@@ -57,5 +58,20 @@ func (h *Hub) Emit(name string, data any) {
 	h.mu.Unlock()
 	for _, s := range sinks {
 		s.Emit(name, data)
+	}
+}
+
+// FingerPrompt is the EventFinger payload: which finger to place, the attempt, and why the last
+// impression was refused ("" on the first).
+type FingerPrompt struct {
+	Position int    `json:"position"`
+	Attempt  int    `json:"attempt"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// FingerPrompter returns a SensorFinger.Prompt that emits EventFinger on the hub.
+func FingerPrompter(h *Hub) func(position, attempt int, reason string) {
+	return func(position, attempt int, reason string) {
+		h.Emit(EventFinger, FingerPrompt{Position: position, Attempt: attempt, Reason: reason})
 	}
 }

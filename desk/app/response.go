@@ -39,6 +39,7 @@ const (
 	CodeConflict        = "conflict"       // wrong step of the enrollment workflow
 	CodeDeskLocked      = "desk_locked"    // the desk keys are not unlocked with the passphrase yet
 	CodeWrongPassphrase = "wrong_passphrase"
+	CodeFingerRetry     = "finger_retry" // the impressions were poor or inconsistent: place the finger again
 	CodeInternal        = "internal"
 )
 

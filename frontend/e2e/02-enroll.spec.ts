@@ -1,8 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
 
 // The enrollment wizard against the real backend and the real virtual CCCD (pcscd + vpcd + the
-// bridge's virtual card, signed by a test CSCA the desk trusts). This desk has no camera and no
-// fingerprint sensor, so those steps must say so clearly and let the officer go on or reject.
+// bridge's virtual card, signed by a test CSCA the desk trusts) and the R30x sensor simulator on
+// a pty. This desk has no camera, so the face step must say so and let the officer go on or reject.
 test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.lan', pin: '246813' };
@@ -80,11 +80,13 @@ test('face step: a missing camera is reported with what to do', async () => {
   await shot(page, '07-face-no-camera');
 });
 
-test('fingers step: a missing sensor is reported; an exception can be recorded', async () => {
+test('fingers step: the sensor captures a finger with its quality; an exception can be recorded', async () => {
   await page.getByRole('button', { name: 'Tiếp tục' }).click();
   await expect(page.locator('#wizard')).toHaveAttribute('data-step', 'fingers');
   await page.locator('[data-finger="2"]').getByRole('button', { name: 'Lấy vân tay' }).click();
-  await expect(page.locator('#wizard-error')).toHaveText('Không tìm thấy máy quét vân tay. Kiểm tra cáp USB rồi bấm Thử lại.');
+  await expect(page.locator('#finger-prompt')).toContainText('Đặt ngón trỏ phải lên máy quét');
+  await expect(page.locator('[data-finger="2"] .finger-status')).toHaveText(/^Chất lượng \d+\/100$/, { timeout: 60_000 });
+  await expect(page.locator('#wizard-error')).toHaveText('');
   await page.locator('#reason-7').selectOption('bandaged');
   await page.locator('[data-finger="7"]').getByRole('button', { name: 'Ghi nhận' }).click();
   await expect(page.locator('[data-finger="7"] .finger-status')).toHaveText('Không lấy được vì: Đang băng bó');
@@ -118,7 +120,9 @@ test('form step: Vietnamese mobile numbers are validated; Esc goes back a step',
 test('review step: what blocks approval is listed; a rejection is recorded with its reason', async () => {
   const problems = page.locator('#problems');
   await expect(problems).toContainText('Chưa chụp ảnh khuôn mặt.');
-  await expect(problems).toContainText('Chưa lấy đủ vân tay hai ngón trỏ (hoặc ghi nhận lý do).');
+  await expect(problems).toContainText('Chưa tra cứu trùng lặp sinh trắc học.');
+  // Right index captured and left index declared: the finger policy is met.
+  await expect(problems).not.toContainText('vân tay');
   await expect(page.getByRole('button', { name: 'Duyệt và ký' })).toBeDisabled();
   await expect(page.locator('#review-step')).toContainText('0912.345.678');
   await shot(page, '10-review');
@@ -140,7 +144,7 @@ test('queue and device panels work offline and name each device', async () => {
   await expect(page.locator('[data-device="camera"] .state')).toHaveText(
     'Không tìm thấy: kiểm tra cáp USB rồi bấm Kết nối lại.',
   );
-  await expect(page.locator('[data-device="sensor"]')).toHaveAttribute('data-state', 'missing');
+  await expect(page.locator('[data-device="sensor"]')).toHaveAttribute('data-state', 'ready');
   await page.locator('#reconnect').click();
   await expect(page.locator('[data-device="reader"]')).toContainText('Virtual PCD');
   await shot(page, '13-devices');

@@ -39,6 +39,8 @@ func run() error {
 	virtualCard := flag.String("vcard-face", "", "serve a virtual CCCD with this face JPEG to vpcd (starting pcscd if needed) and trust its test CSCA")
 	cscaDir := flag.String("csca", "", "CSCA trust store directory for passive authentication")
 	readerMatch := flag.String("reader", "", "use the PC/SC reader whose name contains this")
+	fpsim := flag.Bool("fpsim", false, "serve a simulated R30x fingerprint sensor on a pty (generated fingers, fast link)")
+	sensorPath := flag.String("sensor", "", "fingerprint sensor serial device")
 	registryKey := flag.String("registry-recipient", "", "the registry's age public key (age1...) that biometric blobs are sealed to")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
@@ -68,6 +70,22 @@ func run() error {
 		card.Trust, card.Match = trust, vpcdReader
 	}
 	opt.Card = card
+	var fingers *app.SensorFinger
+	if *sensorPath != "" {
+		fingers = &app.SensorFinger{Path: *sensorPath}
+	}
+	if *fpsim {
+		path, stopSim, err := startSensorSim()
+		if err != nil {
+			return err
+		}
+		defer stopSim()
+		fingers = &app.SensorFinger{Path: path}
+	}
+	if fingers != nil {
+		defer fingers.Close()
+		opt.Finger = fingers
+	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
 			return fmt.Errorf("registry recipient: %w", err)
@@ -78,6 +96,9 @@ func run() error {
 		return err
 	}
 	defer desk.Close()
+	if fingers != nil {
+		fingers.Prompt = app.FingerPrompter(desk.Events)
+	}
 	desk.Start(ctx)
 	b, err := app.NewBridge(desk.App, os.DirFS(*static))
 	if err != nil {

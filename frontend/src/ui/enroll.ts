@@ -30,6 +30,7 @@ let progress: number | null = null;
 let host: HTMLElement | null = null;
 let ctxRef: Ctx | null = null;
 let unsubscribe: (() => void) | null = null;
+let unsubscribeFinger: (() => void) | null = null;
 
 const en = <T>(method: string, ...args: unknown[]): Promise<Response<T>> => call<T>('Enrollment', method, ...args);
 
@@ -58,6 +59,13 @@ export function enrollScreen(ctx: Ctx): HTMLElement {
     progress = p.percent;
     const bar = host?.querySelector<HTMLProgressElement>('#card-progress');
     if (bar) bar.value = p.percent;
+  });
+  unsubscribeFinger?.();
+  unsubscribeFinger = onEvent<{ position: number; attempt: number; reason?: string }>('enroll:finger', (p) => {
+    const el = host?.querySelector<HTMLElement>('#finger-prompt');
+    if (!el || !ctxRef) return;
+    const which = ctxRef.tr(`fingerlc.${p.position}` as Key);
+    el.textContent = `${ctxRef.tr('fingers.place', { finger: which, attempt: String(p.attempt) })}${p.reason ? ` ${ctxRef.tr('fingers.again')}` : ''}`;
   });
   void (async () => {
     const cur = await en<EnrollmentView>('Current');
@@ -213,6 +221,18 @@ function chipPanel(ctx: Ctx, v: EnrollmentView): HTMLElement | null {
   );
 }
 
+/** busy disables the step's buttons while a device works and says what the citizen must do. */
+function busy(button: HTMLButtonElement, hint: Key, params: Record<string, string>): void {
+  if (!host || !ctxRef) return;
+  for (const b of host.querySelectorAll<HTMLButtonElement>('button')) b.disabled = true;
+  const prompt = host.querySelector<HTMLElement>('#finger-prompt');
+  if (prompt) {
+    prompt.hidden = false;
+    prompt.textContent = ctxRef.tr(hint, params);
+  }
+  button.setAttribute('aria-busy', 'true');
+}
+
 function retryable(ctx: Ctx, label: Key, id: string, onClick: () => void): HTMLElement {
   return h('button', { type: 'button', class: 'primary', id, onclick: onClick }, ctx.tr(label));
 }
@@ -263,7 +283,22 @@ function fingersStep(ctx: Ctx, v: EnrollmentView): HTMLElement {
       { 'data-finger': String(pos) },
       h('th', {}, ctx.tr(`finger.${pos}` as Key)),
       h('td', { class: 'finger-status' }, status),
-      h('td', {}, h('button', { type: 'button', class: 'primary', onclick: () => void act('CaptureFinger', pos) }, ctx.tr('fingers.capture'))),
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            onclick: (e: Event) => {
+              busy(e.target as HTMLButtonElement, 'fingers.place', { finger: ctx.tr(`fingerlc.${pos}` as Key), attempt: '1' });
+              void act('CaptureFinger', pos);
+            },
+          },
+          ctx.tr('fingers.capture'),
+        ),
+      ),
       h(
         'td',
         {},
@@ -277,6 +312,7 @@ function fingersStep(ctx: Ctx, v: EnrollmentView): HTMLElement {
     { id: 'fingers-step' },
     h('h2', {}, ctx.tr('fingers.heading')),
     h('p', { class: 'muted' }, ctx.tr('fingers.intro')),
+    h('p', { class: 'notice', id: 'finger-prompt', 'aria-live': 'polite', hidden: true }),
     h('table', { class: 'data fingers' }, ...rows),
     h('div', { class: 'actions' }, h('button', { type: 'button', id: 'fingers-done', onclick: () => void act('FingersDone') }, ctx.tr('fingers.done'))),
   );
