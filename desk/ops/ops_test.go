@@ -18,6 +18,7 @@ import (
 	"filippo.io/age"
 
 	"enrolldesk/biometric/face/match"
+	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/export"
 	"enrolldesk/desk/freeze"
@@ -219,5 +220,23 @@ func TestADayAtTheDesk(t *testing.T) {
 	}
 	if _, err := f.Audit.Verify(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestFingerPolicyForTheWorkflow(t *testing.T) {
+	f := opstest.New(t)
+	p := FingerPolicy{Settings: settings.New(f.DB, f.Audit, f.Clock.Now)}
+	err := p.Check([]enroll.Finger{{Position: 7, Quality: 90}, {Position: 1, Quality: 20}}, nil)
+	var pe *exceptions.PolicyError
+	if !errors.As(err, &pe) || len(pe.Errors) != 1 || pe.Errors[0].Position != 2 || pe.Errors[0].Code != exceptions.CodeMissing {
+		t.Fatalf("right index owed: %v", err)
+	}
+	if err := p.Check([]enroll.Finger{{Position: 7, Quality: 90}, {Position: 1, Quality: 60}},
+		[]enroll.FingerException{{Position: 2, Reason: "bandaged"}}); err != nil {
+		t.Fatalf("declared: %v", err)
+	}
+	if err := p.Check([]enroll.Finger{{Position: 2, Quality: 90}, {Position: 7, Quality: 60}},
+		[]enroll.FingerException{{Position: 3, Reason: "sore"}}); err == nil {
+		t.Fatal("unknown reason accepted")
 	}
 }
