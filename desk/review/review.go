@@ -316,8 +316,8 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (Outcome, error) {
 }
 
 // finishRelease appends an item already committed as 'releasing' and marks it released. If the
-// append fails the item goes back to 'pending' (nothing was appended: the outbox's transaction
-// rolled back), so it can be approved again.
+// append fails the item goes back to 'pending' for a supervisor (nothing was appended: the
+// outbox's transaction rolled back, and the officer's key is gone by then).
 func (q *Queue) finishRelease(ctx context.Context, itemID, officerID string, c record.Content, blobs []record.Blob,
 	key ed25519.PrivateKey, approver string) (*outbox.Appended, error) {
 	actor := officerID
@@ -328,7 +328,7 @@ func (q *Queue) finishRelease(ctx context.Context, itemID, officerID string, c r
 	c.OfficerKey = key.Public().(ed25519.PublicKey)
 	app, err := q.out.Release(ctx, c, blobs, key)
 	if err != nil {
-		if _, uerr := q.db.ExecContext(ctx, `UPDATE review_items SET state = 'pending' WHERE item_id = ? AND state = 'releasing'`, itemID); uerr != nil {
+		if _, uerr := q.db.ExecContext(ctx, `UPDATE review_items SET state = 'pending', needs_review = 1 WHERE item_id = ? AND state = 'releasing'`, itemID); uerr != nil {
 			return nil, errors.Join(fmt.Errorf("release %s: %w", itemID, err), uerr)
 		}
 		return nil, fmt.Errorf("release %s: %w", itemID, err)

@@ -411,3 +411,24 @@ func TestCountsByOfficeDay(t *testing.T) {
 		t.Fatalf("counts %+v", counts)
 	}
 }
+
+func TestFailedReleaseWaitsForSupervisor(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.policy(t, func(p *settings.Policy) { p.SupervisorApproval = false })
+	c, _ := content(opstest.Officer)
+	huge := []record.Blob{{Kind: record.KindPortrait, Format: "image/jpeg", Data: make([]byte, record.MaxBlobSize+1)}}
+	if _, err := e.q.Submit(ctx, Submission{Content: c, Blobs: huge, OfficerKey: e.keys[opstest.Officer]}); err == nil {
+		t.Fatal("a record the outbox refused was reported released")
+	}
+	items, err := e.q.List(ctx, Filter{})
+	if err != nil || len(items) != 1 || items[0].State != StatePending || !items[0].NeedsReview {
+		t.Fatalf("items %+v %v", items, err)
+	}
+	if n := len(e.outboxRecords(t)); n != 0 {
+		t.Fatalf("%d records in the outbox", n)
+	}
+	if err := e.q.Reject(ctx, opstest.Supervisor, opstest.SupervisorPIN, items[0].ItemID, "poor-capture", ""); err != nil {
+		t.Fatal(err)
+	}
+}
