@@ -42,6 +42,7 @@ func TestHeadTurnPasses(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	yaws := []float64{0, 5, 12, 20, 25, 15, 5, -5, -15, -22, -25, -10, 0}
 	r := Evaluate(Default(), track(yaws, 150*time.Millisecond, rng))
+	t.Logf("parallax %.3f", r.Parallax)
 	if !r.Live || !r.ActivePassed || !r.PassivePassed || r.Reason != "" {
 		t.Fatalf("real turn: %+v", r)
 	}
