@@ -152,23 +152,9 @@ func ParseSOD(b []byte) (*SecurityObject, error) {
 	if err != nil {
 		return nil, fmt.Errorf("EF.SOD: %w", err)
 	}
-	var ci contentInfo
-	if rest, err := asn1.Unmarshal(v, &ci); err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("EF.SOD: ContentInfo: %v (%d trailing bytes)", err, len(rest))
-	}
-	if !ci.ContentType.Equal(OIDSignedData) {
-		return nil, fmt.Errorf("EF.SOD: content type %v, want signedData", ci.ContentType)
-	}
-	var sd signedData
-	if rest, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("EF.SOD: SignedData: %v", err)
-	}
-	if len(sd.SignerInfos) != 1 {
-		return nil, fmt.Errorf("EF.SOD: %d signer infos, want 1 (ICAO Doc 9303 part 10 §4.6.2)", len(sd.SignerInfos))
-	}
-	s := &SecurityObject{EContent: sd.EncapContentInfo.EContent, EContentType: sd.EncapContentInfo.EContentType}
-	if len(s.EContent) == 0 {
-		return nil, errors.New("EF.SOD: no encapsulated content")
+	s, err := ParseCMS(v)
+	if err != nil {
+		return nil, fmt.Errorf("EF.SOD: %w", err)
 	}
 	var lso ldsSecurityObject
 	if rest, err := asn1.Unmarshal(s.EContent, &lso); err != nil || len(rest) != 0 {
@@ -187,16 +173,41 @@ func ParseSOD(b []byte) (*SecurityObject, error) {
 		}
 		s.DGHashes[d.Number] = d.Hash
 	}
+	return s, nil
+}
+
+// ParseCMS decodes a CMS ContentInfo holding SignedData with exactly one signer and signed
+// attributes (RFC 5652), as EF.SOD and ICAO master lists use it. It checks structure only.
+func ParseCMS(v []byte) (*SecurityObject, error) {
+	var err error
+	var ci contentInfo
+	if rest, err := asn1.Unmarshal(v, &ci); err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("CMS: ContentInfo: %v (%d trailing bytes)", err, len(rest))
+	}
+	if !ci.ContentType.Equal(OIDSignedData) {
+		return nil, fmt.Errorf("CMS: content type %v, want signedData", ci.ContentType)
+	}
+	var sd signedData
+	if rest, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("CMS: SignedData: %v", err)
+	}
+	if len(sd.SignerInfos) != 1 {
+		return nil, fmt.Errorf("CMS: %d signer infos, want 1 (ICAO Doc 9303 part 10 §4.6.2)", len(sd.SignerInfos))
+	}
+	s := &SecurityObject{EContent: sd.EncapContentInfo.EContent, EContentType: sd.EncapContentInfo.EContentType}
+	if len(s.EContent) == 0 {
+		return nil, errors.New("CMS: no encapsulated content")
+	}
 	if len(sd.Certificates.Bytes) > 0 {
 		rest := sd.Certificates.Bytes
 		for len(rest) > 0 {
 			var raw asn1.RawValue
 			if rest, err = asn1.Unmarshal(rest, &raw); err != nil {
-				return nil, fmt.Errorf("EF.SOD: certificates: %w", err)
+				return nil, fmt.Errorf("CMS: certificates: %w", err)
 			}
 			c, err := x509.ParseCertificate(raw.FullBytes)
 			if err != nil {
-				return nil, fmt.Errorf("EF.SOD: document signer certificate: %w", err)
+				return nil, fmt.Errorf("CMS: document signer certificate: %w", err)
 			}
 			s.Certificates = append(s.Certificates, c)
 		}
@@ -206,20 +217,20 @@ func ParseSOD(b []byte) (*SecurityObject, error) {
 	case si.SID.Tag == asn1.TagSequence && si.SID.Class == asn1.ClassUniversal:
 		var ias issuerAndSerial
 		if _, err := asn1.Unmarshal(si.SID.FullBytes, &ias); err != nil {
-			return nil, fmt.Errorf("EF.SOD: signer identifier: %w", err)
+			return nil, fmt.Errorf("CMS: signer identifier: %w", err)
 		}
 		s.SignerIssuer, s.SignerSerial = ias.Issuer.FullBytes, ias.Serial
 	case si.SID.Tag == 0 && si.SID.Class == asn1.ClassContextSpecific:
 		s.SignerSKI = si.SID.Bytes
 	default:
-		return nil, errors.New("EF.SOD: unknown signer identifier")
+		return nil, errors.New("CMS: unknown signer identifier")
 	}
 	if s.DigestAlg, err = HashByOID(si.DigestAlgorithm.Algorithm); err != nil {
-		return nil, fmt.Errorf("EF.SOD: signer: %w", err)
+		return nil, fmt.Errorf("CMS: signer: %w", err)
 	}
 	s.SigAlgOID, s.SigAlgParams, s.Signature = si.SignatureAlgorithm.Algorithm, si.SignatureAlgorithm.Parameters, si.Signature
 	if len(si.SignedAttrs.FullBytes) == 0 {
-		return nil, errors.New("EF.SOD: no signed attributes (required by ICAO Doc 9303 part 10 §4.6.2.2)")
+		return nil, errors.New("CMS: no signed attributes (required by ICAO Doc 9303 part 10 §4.6.2.2)")
 	}
 	// The signature covers the attributes DER-encoded with the SET OF tag, not the [0] (RFC 5652 §5.4).
 	s.SignedAttrs = append([]byte{0x31}, si.SignedAttrs.FullBytes[1:]...)
@@ -227,16 +238,16 @@ func ParseSOD(b []byte) (*SecurityObject, error) {
 	for len(rest) > 0 {
 		var a attribute
 		if rest, err = asn1.Unmarshal(rest, &a); err != nil {
-			return nil, fmt.Errorf("EF.SOD: signed attribute: %w", err)
+			return nil, fmt.Errorf("CMS: signed attribute: %w", err)
 		}
 		switch {
 		case a.Type.Equal(OIDAttrMessageDigst):
 			if _, err := asn1.Unmarshal(a.Values.Bytes, &s.MessageDigest); err != nil {
-				return nil, fmt.Errorf("EF.SOD: message digest attribute: %w", err)
+				return nil, fmt.Errorf("CMS: message digest attribute: %w", err)
 			}
 		case a.Type.Equal(OIDAttrContentType):
 			if _, err := asn1.Unmarshal(a.Values.Bytes, &s.ContentType); err != nil {
-				return nil, fmt.Errorf("EF.SOD: content type attribute: %w", err)
+				return nil, fmt.Errorf("CMS: content type attribute: %w", err)
 			}
 		case a.Type.Equal(OIDAttrSigningTime):
 			_, _ = asn1.Unmarshal(a.Values.Bytes, &s.SigningTime)
@@ -280,13 +291,29 @@ func BuildSOD(p SODParams) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	ci, err := BuildCMS(OIDLDSSecurityObj, econtent, p)
+	if err != nil {
+		return nil, err
+	}
+	return tlv.Encode(0x77, ci), nil
+}
+
+// BuildCMS signs econtent of the given type into a CMS ContentInfo / SignedData with signed
+// attributes content-type and message-digest, one signer named by issuer and serial number, and
+// the signer's certificate included (RFC 5652). Only p.HashAlg, Signer, Cert and
+// MessageDigestOverride are used.
+func BuildCMS(eType asn1.ObjectIdentifier, econtent []byte, p SODParams) ([]byte, error) {
+	hOID, err := oidByHash(p.HashAlg)
+	if err != nil {
+		return nil, err
+	}
 	md := p.HashAlg.New()
 	md.Write(econtent)
 	digest := md.Sum(nil)
 	if p.MessageDigestOverride != nil {
 		digest = p.MessageDigestOverride
 	}
-	ctVal, _ := asn1.Marshal(OIDLDSSecurityObj)
+	ctVal, _ := asn1.Marshal(eType)
 	mdVal, _ := asn1.Marshal(digest)
 	attrs := []attribute{
 		{Type: OIDAttrContentType, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: ctVal}},
@@ -327,7 +354,7 @@ func BuildSOD(p SODParams) ([]byte, error) {
 	sd := signedData{
 		Version:          3,
 		DigestAlgorithms: []pkix.AlgorithmIdentifier{{Algorithm: hOID}},
-		EncapContentInfo: encapContentInfo{EContentType: OIDLDSSecurityObj, EContent: econtent},
+		EncapContentInfo: encapContentInfo{EContentType: eType, EContent: econtent},
 		Certificates:     asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: p.Cert.Raw},
 		SignerInfos:      []signerInfo{si},
 	}
@@ -335,11 +362,7 @@ func BuildSOD(p SODParams) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	cib, err := asn1.Marshal(contentInfo{ContentType: OIDSignedData, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdb}})
-	if err != nil {
-		return nil, err
-	}
-	return tlv.Encode(0x77, cib), nil
+	return asn1.Marshal(contentInfo{ContentType: OIDSignedData, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sdb}})
 }
 
 func sigAlgFor(c *x509.Certificate, h crypto.Hash) (pkix.AlgorithmIdentifier, error) {

@@ -21,20 +21,26 @@ type TrustStore struct {
 	CRLs  []*x509.RevocationList
 }
 
-// LoadTrustStore reads every certificate (.pem, .crt, .cer, .der) and CRL (.crl) in dir. PEM files
-// may hold several certificates. An empty store is an error: passive authentication without a
-// trust anchor proves nothing.
+// LoadTrustStore reads every certificate (.pem, .crt, .cer, .der), CRL (.crl) and ICAO CSCA master
+// list (.ml, verified by AddMasterList after the certificates) in dir. PEM files may hold several
+// certificates. An empty store is an error: passive authentication without a trust anchor proves
+// nothing.
 func LoadTrustStore(dir string) (*TrustStore, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("trust store: %w", err)
 	}
 	ts := &TrustStore{}
+	var lists []string
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
 		}
 		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if ext == ".ml" {
+			lists = append(lists, e.Name())
+			continue
+		}
 		if ext != ".pem" && ext != ".crt" && ext != ".cer" && ext != ".der" && ext != ".crl" {
 			continue
 		}
@@ -44,6 +50,15 @@ func LoadTrustStore(dir string) (*TrustStore, error) {
 		}
 		if err := ts.add(b, ext == ".crl"); err != nil {
 			return nil, fmt.Errorf("trust store: %s: %w", e.Name(), err)
+		}
+	}
+	for _, name := range lists {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("trust store: %w", err)
+		}
+		if err := ts.AddMasterList(b, time.Now()); err != nil {
+			return nil, fmt.Errorf("trust store: %s: %w", name, err)
 		}
 	}
 	if len(ts.CSCAs) == 0 {

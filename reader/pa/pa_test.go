@@ -1,6 +1,7 @@
 package pa_test
 
 import (
+	"crypto/x509"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -74,4 +75,47 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestMasterList(t *testing.T) {
+	a, _ := vcard.NewPKI(vcard.PKIOptions{})
+	b, _ := vcard.NewPKI(vcard.PKIOptions{Country: "UT"})
+	c, _ := vcard.NewPKI(vcard.PKIOptions{Country: "ZZ"})
+	ml, err := a.MasterList(a.CSCA, b.CSCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "icao.ml"), ml, 0o644))
+	ts, err := pa.LoadTrustStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// DER sorts the SET OF, so the order of the list is not the order given.
+	if len(ts.CSCAs) != 2 || !(ts.CSCAs[0].Equal(b.CSCA) || ts.CSCAs[1].Equal(b.CSCA)) || !(ts.CSCAs[0].Equal(a.CSCA) || ts.CSCAs[1].Equal(a.CSCA)) {
+		t.Fatalf("%d CSCAs", len(ts.CSCAs))
+	}
+	// Altered content: the message digest no longer matches.
+	bad := append([]byte(nil), ml...)
+	i := strings.Index(string(bad), string(b.CSCA.RawSubject))
+	bad[i+20] ^= 1
+	if err := (&pa.TrustStore{}).AddMasterList(bad, time.Now()); err == nil {
+		t.Fatal("altered master list accepted")
+	}
+	// Signed by a CSCA that is neither in the list nor in the store.
+	foreign, _ := c.MasterList(a.CSCA, b.CSCA)
+	if err := (&pa.TrustStore{}).AddMasterList(foreign, time.Now()); err == nil || !strings.Contains(err.Error(), "not issued") {
+		t.Fatalf("foreign signer: %v", err)
+	}
+	// ...but accepted when that CSCA is already trusted.
+	if err := (&pa.TrustStore{CSCAs: []*x509.Certificate{c.CSCA}}).AddMasterList(foreign, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzAddMasterList(f *testing.F) {
+	a, _ := vcard.NewPKI(vcard.PKIOptions{})
+	ml, _ := a.MasterList(a.CSCA)
+	f.Add(ml)
+	f.Fuzz(func(t *testing.T, b []byte) { _ = (&pa.TrustStore{}).AddMasterList(b, time.Now()) })
 }

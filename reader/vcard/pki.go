@@ -13,6 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"enrolldesk/reader/lds"
+	"enrolldesk/reader/pa"
 )
 
 // PKI is a test country signing CA and one document signer under it, generated with crypto/x509
@@ -189,4 +192,30 @@ func savePair(dir, name string, c *x509.Certificate, k crypto.Signer) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, name+"-key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
+}
+
+// MasterList builds an ICAO CSCA master list of cscas, signed by a fresh master list signer
+// certificate issued by this PKI's CSCA (ICAO Doc 9303 part 12 §9).
+func (p *PKI) MasterList(cscas ...*x509.Certificate) ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{Country: p.CSCA.Subject.Country, Organization: []string{"enrolldesk test"}, CommonName: "Test Master List Signer"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(1, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.CSCA, &key.PublicKey, p.CSCAKey)
+	if err != nil {
+		return nil, err
+	}
+	signer, _ := x509.ParseCertificate(der)
+	content, err := pa.MasterListBytes(cscas)
+	if err != nil {
+		return nil, err
+	}
+	return lds.BuildCMS(pa.OIDCSCAMasterList, content, lds.SODParams{HashAlg: crypto.SHA256, Signer: key, Cert: signer})
 }
