@@ -56,40 +56,49 @@ func (e *epilogue) apply(out []float32, channels int) {
 	if e == nil || (e.bias == nil && e.act == "") {
 		return
 	}
-	for base := 0; base < len(out); base += channels {
-		row := out[base : base+channels]
-		if e.bias != nil {
-			b := e.bias[:channels]
-			for j := range row {
-				row[j] += b[j]
-			}
+	bias := e.bias
+	if bias == nil {
+		bias = make([]float32, channels)
+	}
+	bias = bias[:channels]
+	alpha := e.alpha
+	if e.act == "Prelu" && len(alpha) != channels {
+		alpha = make([]float32, channels)
+		for j := range alpha {
+			alpha[j] = e.alpha[0]
 		}
+	}
+	for base := 0; base+channels <= len(out); base += channels {
+		row := out[base : base+channels]
 		switch e.act {
+		case "":
+			for j, b := range bias {
+				row[j] += b
+			}
 		case "Relu":
-			for j, v := range row {
-				if v < 0 {
-					row[j] = 0
-				}
+			for j, b := range bias {
+				row[j] = max(row[j]+b, 0)
 			}
 		case "Relu6":
-			for j, v := range row {
-				row[j] = min(max(v, 0), 6)
+			for j, b := range bias {
+				row[j] = min(max(row[j]+b, 0), 6)
 			}
 		case "Prelu":
-			for j, v := range row {
+			al := alpha[:channels]
+			for j, b := range bias {
+				v := row[j] + b
 				if v < 0 {
-					a := e.alpha[0]
-					if len(e.alpha) == channels {
-						a = e.alpha[j]
-					}
-					row[j] = v * a
+					v *= al[j]
 				}
+				row[j] = v
 			}
 		case "LeakyRelu":
-			for j, v := range row {
+			for j, b := range bias {
+				v := row[j] + b
 				if v < 0 {
-					row[j] = v * e.leaky
+					v *= e.leaky
 				}
+				row[j] = v
 			}
 		}
 	}

@@ -145,6 +145,13 @@ func binLoop(op string, d, x, y []float32, swapped bool) {
 	}
 	y = y[:len(x)]
 	switch {
+	case op == "Prelu" && !swapped:
+		for i, a := range x {
+			if a < 0 {
+				a *= y[i]
+			}
+			d[i] = a
+		}
 	case op == "Add" || op == "AddV2":
 		for i, a := range x {
 			d[i] = a + y[i]

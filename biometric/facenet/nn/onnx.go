@@ -423,7 +423,59 @@ func ParseONNX(b []byte) (*Graph, error) {
 			return nil, fmt.Errorf("parse onnx: op %s (node %q) not supported", n.op, name)
 		}
 	}
+	fusePrelu(g)
 	return g, nil
+}
+
+// fusePrelu folds a PRelu with a constant per-channel slope into the convolution that feeds it
+// (when nothing else reads the convolution's output): the fused kernels apply bias and PReLU in
+// one pass over the output (see epilogue).
+func fusePrelu(g *Graph) {
+	uses := map[string]int{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			uses[in]++
+		}
+	}
+	for _, o := range g.Outputs {
+		uses[o]++
+	}
+	byName := map[string]int{}
+	for i, n := range g.Nodes {
+		byName[n.Name] = i
+	}
+	drop := map[int]bool{}
+	for i, n := range g.Nodes {
+		if n.Op != "Prelu" || len(n.Inputs) != 2 {
+			continue
+		}
+		if _, ok := g.Consts[n.Inputs[1]]; !ok {
+			continue
+		}
+		ci, ok := byName[n.Inputs[0]]
+		if !ok || uses[n.Inputs[0]] != 1 {
+			continue
+		}
+		c := &g.Nodes[ci]
+		if (c.Op != "_FusedConv2D" && c.Op != "FusedDepthwiseConv2dNative") || len(c.Fused) != 1 || c.Fused[0] != "BiasAdd" {
+			continue
+		}
+		c.Fused = []string{"BiasAdd", "Prelu"}
+		c.Inputs = append(c.Inputs, n.Inputs[1])
+		// The convolution takes over the PReLU's name, so its consumers need no change.
+		c.Name = n.Name
+		drop[i] = true
+	}
+	if len(drop) == 0 {
+		return
+	}
+	nodes := g.Nodes[:0]
+	for i, n := range g.Nodes {
+		if !drop[i] {
+			nodes = append(nodes, n)
+		}
+	}
+	g.Nodes = nodes
 }
 
 func parseValueInfo(b []byte) (Input, error) {

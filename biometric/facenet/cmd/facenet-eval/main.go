@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"enrolldesk/biometric/face"
+	"enrolldesk/biometric/face/match"
 	"enrolldesk/biometric/facenet"
 	"enrolldesk/biometric/facenet/eval"
 )
@@ -38,10 +39,12 @@ func main() {
 	mirror := flag.Bool("mirror", false, "facenet engines also embed the mirrored chip")
 	workers := flag.Int("workers", 2, "images analysed at once")
 	jsonOut := flag.String("json", "", "also write the rows as JSON to this file")
+	check := flag.Bool("check", false, "exit 1 unless the shipped engine meets issue 10's targets")
+	calib := flag.String("calibration", "", "write a match.Calibration per engine (all images pooled, match at FMR 0.1 %, review at FMR 1 %) as JSON to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *data, *models, *slicesDir, strings.Split(*engines, ","), *mirror, *workers, *jsonOut); err != nil {
+	if err := run(ctx, *data, *models, *slicesDir, strings.Split(*engines, ","), *mirror, *workers, *jsonOut, *check, *calib); err != nil {
 		fmt.Fprintln(os.Stderr, "facenet-eval:", err)
 		os.Exit(1)
 	}
@@ -51,7 +54,7 @@ type result struct {
 	desc map[string][]float32 // engine → descriptor (absent: failure to acquire)
 }
 
-func run(ctx context.Context, dataRoot, models, slicesDir string, engines []string, mirror bool, workers int, jsonOut string) error {
+func run(ctx context.Context, dataRoot, models, slicesDir string, engines []string, mirror bool, workers int, jsonOut string, check bool, calibOut string) error {
 	slices, err := eval.LoadSlices(slicesDir)
 	if err != nil {
 		return err
@@ -150,12 +153,35 @@ feed:
 		names = append(names, n.Name())
 	}
 	var rows []eval.Row
+	var calibs []match.Calibration
+	modelSet := map[string]string{dlibName: det.Models().ID}
+	for _, n := range nets {
+		modelSet[n.Name()] = n.ModelSetID()
+	}
 	for _, en := range names {
 		desc := map[string][]float32{}
 		for i, im := range all {
 			if d, ok := results[i].desc[en]; ok {
 				desc[im.Path] = d
 			}
+		}
+		if calibOut != "" {
+			// Pairs within each dataset, pooled over the datasets.
+			var pooledScores match.Scores
+			for _, ims := range datasets {
+				s, err := eval.Scores(ims, desc)
+				if err != nil {
+					return err
+				}
+				pooledScores.Genuine = append(pooledScores.Genuine, s.Genuine...)
+				pooledScores.Impostor = append(pooledScores.Impostor, s.Impostor...)
+			}
+			c, err := match.Calibrate(pooledScores, modelSet[en], en, eval.TargetFMR, 0.01,
+				fmt.Sprintf("facenet-eval %s: %d images of %s", time.Now().UTC().Format("2006-01-02"), len(all), strings.Join(sortedKeys(datasets), ", ")))
+			if err != nil {
+				return err
+			}
+			calibs = append(calibs, c)
 		}
 		pooled := map[string]float64{}
 		for ds, ims := range datasets {
@@ -194,6 +220,21 @@ feed:
 	fmt.Printf("Measured %s on %d images, %d workers, %s total.\n\n", time.Now().UTC().Format("2006-01-02"), len(all), workers, time.Since(start).Round(time.Second))
 	if err := eval.WriteMarkdown(os.Stdout, rows, perFace); err != nil {
 		return err
+	}
+	if calibOut != "" {
+		b, err := json.MarshalIndent(calibs, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(calibOut, b, 0o644); err != nil {
+			return err
+		}
+	}
+	if check {
+		if err := checkTargets(rows, facenetName(nets)); err != nil {
+			return err
+		}
+		fmt.Println("\ncheck: the shipped engine meets the targets (FNMR ≤ 5 % at FMR 0.1 % on both Asian slices, not worse than dlib on all of LFW)")
 	}
 	if jsonOut != "" {
 		b, err := json.MarshalIndent(rows, "", " ")
@@ -249,4 +290,64 @@ func analyse(ctx context.Context, det *face.Engine, nets []*facenet.Engine, path
 		r.desc[n.Name()] = d
 	}
 	return r, times, nil
+}
+
+func sortedKeys(m map[string][]eval.Image) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// facenetName is the engine name of the shipped model among the measured engines.
+func facenetName(nets []*facenet.Engine) string {
+	for _, n := range nets {
+		if n.Spec().Name == facenet.DefaultModel {
+			return n.Name()
+		}
+	}
+	return ""
+}
+
+// checkTargets: issue 10's acceptance on the shipped engine: FNMR ≤ 5 % at FMR 0.1 % on the two
+// Asian slices; on all of LFW, FNMR at FMR 0.1 % and EER no worse than dlib's.
+func checkTargets(rows []eval.Row, shipped string) error {
+	if shipped == "" {
+		return fmt.Errorf("check: the shipped engine %s was not measured", facenet.DefaultModel)
+	}
+	get := func(engine, slice string) (eval.Row, error) {
+		for _, r := range rows {
+			if r.Engine == engine && r.Slice == slice {
+				return r, nil
+			}
+		}
+		return eval.Row{}, fmt.Errorf("check: no row for %s on %s", engine, slice)
+	}
+	var failures []string
+	for _, sl := range []string{"east-asian", "lfw-east-southeast-asian"} {
+		r, err := get(shipped, sl)
+		if err != nil {
+			return err
+		}
+		if r.AtTarget.FNMR > 0.05 {
+			failures = append(failures, fmt.Sprintf("%s: FNMR %.2f %% > 5 %% at FMR 0.1 %%", sl, 100*r.AtTarget.FNMR))
+		}
+	}
+	s, err := get(shipped, "lfw-all")
+	if err != nil {
+		return err
+	}
+	d, err := get(dlibName, "lfw-all")
+	if err != nil {
+		return err
+	}
+	if s.AtTarget.FNMR > d.AtTarget.FNMR {
+		failures = append(failures, fmt.Sprintf("lfw-all: FNMR %.2f %% worse than dlib's %.2f %%", 100*s.AtTarget.FNMR, 100*d.AtTarget.FNMR))
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("check failed: %s", strings.Join(failures, "; "))
+	}
+	return nil
 }
