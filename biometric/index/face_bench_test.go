@@ -55,12 +55,14 @@ func runFaceBench(b *testing.B, n, nq int) {
 	fb := getFaceBench(b, n, nq)
 	b.ReportAllocs()
 	b.ResetTimer()
+	c0 := cpuTime()
 	for i := 0; b.Loop(); i++ {
 		hits, err := fb.g.Search(fb.qs[i%len(fb.qs)], 5)
 		if err != nil || len(hits) != 5 {
 			b.Fatalf("search: %d hits, %v", len(hits), err)
 		}
 	}
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1e3/float64(b.N), "cpu_ms/op")
 	b.ReportMetric(fb.recall*100, "recall@1_%")
 	b.ReportMetric(fb.heap, "B/person")
 }

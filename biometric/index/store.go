@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"enrolldesk/biometric/finger"
 	"enrolldesk/desk/store"
 )
 
@@ -29,15 +30,16 @@ const loadBatch = 4096
 // Index ties the in-memory galleries to the desk store: every change is committed to SQLite first
 // and applied to memory after the commit, so memory never holds what the file does not.
 type Index struct {
-	db    *store.DB
-	seal  Sealer
-	Faces *FaceGallery
-	Now   func() time.Time
+	db      *store.DB
+	seal    Sealer
+	Faces   *FaceGallery
+	Fingers *FingerGallery
+	Now     func() time.Time
 }
 
-// Open loads the face gallery from db into a new gallery, batch by batch, and returns the index.
+// Open loads the face and finger galleries from db, batch by batch, and returns the index.
 // seal opens the stored blobs (the desk's data key).
-func Open(ctx context.Context, db *store.DB, seal Sealer, fo FaceOptions) (*Index, error) {
+func Open(ctx context.Context, db *store.DB, seal Sealer, fo FaceOptions, fg FingerOptions) (*Index, error) {
 	if db == nil || seal == nil {
 		return nil, errors.New("open gallery index: nil store or sealer")
 	}
@@ -51,6 +53,16 @@ func Open(ctx context.Context, db *store.DB, seal Sealer, fo FaceOptions) (*Inde
 	}
 	ix.Faces = NewFaceGallery(fo)
 	if err := ix.loadFaces(ctx); err != nil {
+		return nil, err
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM finger_gallery`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("open gallery index: count fingers: %w", err)
+	}
+	if fg.Capacity < n {
+		fg.Capacity = n
+	}
+	ix.Fingers = NewFingerGallery(fg)
+	if err := ix.loadFingers(ctx); err != nil {
 		return nil, err
 	}
 	return ix, nil
@@ -190,5 +202,118 @@ func (ix *Index) AddFaces(ctx context.Context, es []FaceEntry, o Origin) error {
 			return err // unreachable: putFace checked the same things
 		}
 	}
+	return nil
+}
+
+func (ix *Index) loadFingers(ctx context.Context) error {
+	var after int64
+	for {
+		rows, err := ix.db.QueryContext(ctx,
+			`SELECT rowid, entry_id, person_id, position, template FROM finger_gallery WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+			after, loadBatch)
+		if err != nil {
+			return fmt.Errorf("load finger gallery: %w", err)
+		}
+		got := 0
+		for rows.Next() {
+			var e FingerEntry
+			var blob []byte
+			if err := rows.Scan(&after, &e.ID, &e.Person, &e.Position, &blob); err != nil {
+				rows.Close()
+				return fmt.Errorf("load finger gallery: %w", err)
+			}
+			plain, err := ix.seal.Open(blob, fingerAD(e.ID))
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("load finger gallery: entry %q: %w", e.ID, err)
+			}
+			e.Template = new(finger.Template)
+			if err := e.Template.UnmarshalBinary(plain); err != nil {
+				rows.Close()
+				return fmt.Errorf("load finger gallery: entry %q: %w", e.ID, err)
+			}
+			if err := ix.Fingers.Add(e); err != nil {
+				rows.Close()
+				return fmt.Errorf("load finger gallery: %w", err)
+			}
+			got++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load finger gallery: %w", err)
+		}
+		if got < loadBatch {
+			return nil
+		}
+	}
+}
+
+func fingerAD(id string) []byte { return []byte("finger\x00" + id) }
+
+func checkFingerEntry(e *FingerEntry) error {
+	if e.ID == "" || e.Person == "" || e.Template == nil {
+		return errors.New("finger entry needs an id, a person and a template")
+	}
+	if e.Position < 0 || e.Position > 10 {
+		return fmt.Errorf("finger entry %q: position %d (ISO/IEC 19794-2: 0..10)", e.ID, e.Position)
+	}
+	return nil
+}
+
+func (ix *Index) putFinger(ctx context.Context, x execer, e FingerEntry, o Origin) error {
+	if err := checkFingerEntry(&e); err != nil {
+		return err
+	}
+	if !o.valid() {
+		return fmt.Errorf("finger entry %q: origin %q", e.ID, o)
+	}
+	raw, err := e.Template.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("finger entry %q: %w", e.ID, err)
+	}
+	blob, err := ix.seal.Seal(raw, fingerAD(e.ID))
+	if err != nil {
+		return fmt.Errorf("finger entry %q: %w", e.ID, err)
+	}
+	if _, err := x.ExecContext(ctx, `INSERT INTO finger_gallery (entry_id, person_id, position, origin, template, added_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (entry_id) DO UPDATE SET person_id = excluded.person_id, position = excluded.position,
+			origin = excluded.origin, template = excluded.template, added_at = excluded.added_at`,
+		e.ID, e.Person, e.Position, string(o), blob, ix.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("store finger entry %q: %w", e.ID, err)
+	}
+	return nil
+}
+
+// AddFingers stores templates in one transaction (replacing entries with the same IDs), then adds
+// them to the gallery.
+func (ix *Index) AddFingers(ctx context.Context, es []FingerEntry, o Origin) error {
+	tx, err := ix.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store fingers: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, e := range es {
+		if err := ix.putFinger(ctx, tx, e, o); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store fingers: commit: %w", err)
+	}
+	for _, e := range es {
+		if err := ix.Fingers.Add(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveFinger deletes a template from the store and then from the gallery.
+func (ix *Index) RemoveFinger(ctx context.Context, id string) error {
+	if _, err := ix.db.ExecContext(ctx, `DELETE FROM finger_gallery WHERE entry_id = ?`, id); err != nil {
+		return fmt.Errorf("remove finger entry %q: %w", id, err)
+	}
+	ix.Fingers.Remove(id)
 	return nil
 }

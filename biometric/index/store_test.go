@@ -35,7 +35,7 @@ func TestFaceStoreRoundTripAndIncrementalLoad(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), store.FileName)
 	db := openTestStore(t, path)
-	ix, err := Open(ctx, db, mustSealer(t, testKey(1)), FaceOptions{})
+	ix, err := Open(ctx, db, mustSealer(t, testKey(1)), FaceOptions{}, FingerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestFaceStoreRoundTripAndIncrementalLoad(t *testing.T) {
 
 	db.Close()
 	db2 := openTestStore(t, path)
-	ix2, err := Open(ctx, db2, mustSealer(t, testKey(1)), FaceOptions{})
+	ix2, err := Open(ctx, db2, mustSealer(t, testKey(1)), FaceOptions{}, FingerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +88,13 @@ func TestFaceStoreRoundTripAndIncrementalLoad(t *testing.T) {
 	}
 
 	// A wrong data key, or a blob moved to another row, does not load.
-	if _, err := Open(ctx, db2, mustSealer(t, testKey(2)), FaceOptions{}); err == nil {
+	if _, err := Open(ctx, db2, mustSealer(t, testKey(2)), FaceOptions{}, FingerOptions{}); err == nil {
 		t.Fatal("opened with the wrong key")
 	}
 	if _, err := db2.ExecContext(ctx, `UPDATE face_gallery SET descriptor = (SELECT descriptor FROM face_gallery WHERE entry_id = ?) WHERE entry_id = ?`, es[1].ID, es[2].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(ctx, db2, mustSealer(t, testKey(1)), FaceOptions{}); err == nil {
+	if _, err := Open(ctx, db2, mustSealer(t, testKey(1)), FaceOptions{}, FingerOptions{}); err == nil {
 		t.Fatal("a blob moved to another row was accepted")
 	}
 }
@@ -102,7 +102,7 @@ func TestFaceStoreRoundTripAndIncrementalLoad(t *testing.T) {
 func TestFaceStoreRejectsBadEntries(t *testing.T) {
 	ctx := context.Background()
 	db := openTestStore(t, filepath.Join(t.TempDir(), store.FileName))
-	ix, err := Open(ctx, db, mustSealer(t, testKey(1)), FaceOptions{})
+	ix, err := Open(ctx, db, mustSealer(t, testKey(1)), FaceOptions{}, FingerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,283 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"sort"
+	"sync"
+
+	"enrolldesk/biometric/finger"
+)
+
+// FingerEntry is one enrolled finger template. Position is the ISO/IEC 19794-2 finger position
+// code (0 unknown, 1 right thumb … 10 left little finger).
+type FingerEntry struct {
+	ID       string
+	Person   string
+	Position int
+	Template *finger.Template
+}
+
+// FingerHit is one candidate: Score is finger.Probe.MatchProbe's score in [0, 100]; PreScore is
+// the pair-code pre-selection score (per mille of the candidate's pair cells found in the probe).
+type FingerHit struct {
+	ID       string
+	Person   string
+	Position int
+	Score    float64
+	PreScore int
+}
+
+// FingerOptions tunes a FingerGallery. Zero values pick the defaults.
+type FingerOptions struct {
+	Shortlist int // candidates re-scored by the 1:1 matcher (DefaultShortlist)
+	Workers   int // parallel workers (GOMAXPROCS)
+	Capacity  int
+}
+
+// DefaultShortlist is how many pre-selected candidates the full 1:1 matcher re-scores. Search
+// costs one pair-code scan of the gallery (linear, ~1 KB per template) plus this many 1:1
+// comparisons, whatever the gallery size.
+const DefaultShortlist = 256
+
+// FingerGallery is an in-memory 1:N index over finger templates: pair-code pre-selection (see
+// pairs.go) followed by the prepared-probe 1:1 matcher of biometric/finger on the shortlist. Locking
+// is read-mostly as in FaceGallery.
+type FingerGallery struct {
+	mu        sync.RWMutex
+	shortlist int
+	workers   int
+	codes     []uint64 // n·pairWords
+	counts    []int32  // bit count of each code
+	probes    []*finger.Probe
+	templates []*finger.Template
+	ids       []string
+	persons   []string
+	positions []uint8
+	slot      map[string]int
+}
+
+// NewFingerGallery returns an empty gallery.
+func NewFingerGallery(o FingerOptions) *FingerGallery {
+	if o.Shortlist <= 0 {
+		o.Shortlist = DefaultShortlist
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	c := max(o.Capacity, 0)
+	return &FingerGallery{
+		shortlist: o.Shortlist, workers: o.Workers,
+		codes: make([]uint64, 0, c*pairWords), counts: make([]int32, 0, c),
+		probes: make([]*finger.Probe, 0, c), templates: make([]*finger.Template, 0, c),
+		ids: make([]string, 0, c), persons: make([]string, 0, c), positions: make([]uint8, 0, c),
+		slot: make(map[string]int, c),
+	}
+}
+
+// Add inserts an entry (replacing one with the same ID). The template is prepared for matching
+// here, once, outside the lock.
+func (g *FingerGallery) Add(e FingerEntry) error {
+	if e.ID == "" || e.Template == nil {
+		return errors.New("finger gallery add: empty id or nil template")
+	}
+	if e.Position < 0 || e.Position > 10 {
+		return fmt.Errorf("finger gallery add %q: finger position %d (ISO/IEC 19794-2: 0..10)", e.ID, e.Position)
+	}
+	code := encodePairs(e.Template, false)
+	probe := finger.NewProbe(e.Template)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i, ok := g.slot[e.ID]
+	if !ok {
+		i = len(g.ids)
+		g.slot[e.ID] = i
+		g.codes = append(g.codes, code[:]...)
+		g.counts = append(g.counts, 0)
+		g.probes = append(g.probes, nil)
+		g.templates = append(g.templates, nil)
+		g.ids = append(g.ids, e.ID)
+		g.persons = append(g.persons, "")
+		g.positions = append(g.positions, 0)
+	}
+	copy(g.codes[i*pairWords:], code[:])
+	g.counts[i] = int32(code.count())
+	g.probes[i] = probe
+	g.templates[i] = e.Template
+	g.persons[i] = e.Person
+	g.positions[i] = uint8(e.Position)
+	return nil
+}
+
+// Remove deletes the entry with this ID and reports whether it was there.
+func (g *FingerGallery) Remove(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i, ok := g.slot[id]
+	if !ok {
+		return false
+	}
+	last := len(g.ids) - 1
+	if i != last {
+		copy(g.codes[i*pairWords:(i+1)*pairWords], g.codes[last*pairWords:])
+		g.counts[i] = g.counts[last]
+		g.probes[i] = g.probes[last]
+		g.templates[i] = g.templates[last]
+		g.ids[i] = g.ids[last]
+		g.persons[i] = g.persons[last]
+		g.positions[i] = g.positions[last]
+		g.slot[g.ids[i]] = i
+	}
+	g.probes[last], g.templates[last], g.ids[last], g.persons[last] = nil, nil, "", ""
+	g.codes = g.codes[:last*pairWords]
+	g.counts = g.counts[:last]
+	g.probes = g.probes[:last]
+	g.templates = g.templates[:last]
+	g.ids = g.ids[:last]
+	g.persons = g.persons[:last]
+	g.positions = g.positions[:last]
+	delete(g.slot, id)
+	return true
+}
+
+// Len is the number of entries.
+func (g *FingerGallery) Len() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.ids)
+}
+
+// Get returns the entry with this ID.
+func (g *FingerGallery) Get(id string) (FingerEntry, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	i, ok := g.slot[id]
+	if !ok {
+		return FingerEntry{}, false
+	}
+	return FingerEntry{ID: id, Person: g.persons[i], Position: int(g.positions[i]), Template: g.templates[i]}, true
+}
+
+// preScore is the pre-selection score of a candidate: the per-mille share of its pair cells that
+// the (soft) probe code also has. Normalising by the candidate's own count keeps dense templates
+// (many minutiae, many spurious) from crowding out the genuine one.
+func preScore(and, count int32) int32 { return and * 1000 / (count + 8) }
+
+// preselect returns the slots of the r best pre-scores among [lo, hi).
+func (g *FingerGallery) preselect(pc *pairCode, lo, hi, r int) []cand {
+	t := topR{h: make([]cand, 0, r), r: r}
+	for s := lo; s < hi; s++ {
+		c := g.codes[s*pairWords : (s+1)*pairWords : (s+1)*pairWords]
+		var and int
+		for w, x := range pc {
+			and += bits.OnesCount64(x & c[w])
+		}
+		// topR keeps the smallest d: store the negated score.
+		d := -preScore(int32(and), g.counts[s])
+		if d < t.worst() {
+			t.push(cand{d: d, slot: int32(s)})
+		}
+	}
+	return t.h
+}
+
+// parallel runs f over [0, n) split into one contiguous range per worker.
+func parallel(workers, n int, f func(w, lo, hi int)) {
+	if workers < 2 || n < 2 {
+		f(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for w := range workers {
+		lo, hi := min(w*per, n), min((w+1)*per, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(w, lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// minParallelFinger is the gallery size from which the pair-code scan is split over the workers.
+const minParallelFinger = 2048
+
+// Search returns up to k candidates with a positive 1:1 score, best first: the pair-code scan picks
+// the shortlist, the prepared-probe matcher scores it.
+func (g *FingerGallery) Search(t *finger.Template, k int) ([]FingerHit, error) {
+	if t == nil {
+		return nil, errors.New("finger search: nil template")
+	}
+	if k <= 0 {
+		return nil, nil
+	}
+	pc := encodePairs(t, true)
+	probe := finger.NewProbe(t)
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	n := len(g.ids)
+	if n == 0 {
+		return nil, nil
+	}
+	w := g.workers
+	if n < minParallelFinger {
+		w = 1
+	}
+	parts := make([][]cand, w)
+	parallel(w, n, func(i, lo, hi int) { parts[i] = g.preselect(&pc, lo, hi, g.shortlist) })
+	var short []cand
+	for _, p := range parts {
+		short = append(short, p...)
+	}
+	if len(short) > g.shortlist {
+		sort.Slice(short, func(i, j int) bool { return short[i].d < short[j].d })
+		short = short[:g.shortlist]
+	}
+	hits := make([]FingerHit, len(short))
+	parallel(g.workers, len(short), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := short[i].slot
+			hits[i] = FingerHit{ID: g.ids[s], Person: g.persons[s], Position: int(g.positions[s]),
+				Score: probe.MatchProbe(g.probes[s]), PreScore: int(-short[i].d)}
+		}
+	})
+	return topHits(hits, k), nil
+}
+
+// SearchBrute is the reference: the prepared-probe 1:1 matcher against every entry, on all
+// workers. The benchmarks compare Search's cost and hit rate with it.
+func (g *FingerGallery) SearchBrute(t *finger.Template, k int) ([]FingerHit, error) {
+	if t == nil {
+		return nil, errors.New("finger brute search: nil template")
+	}
+	if k <= 0 {
+		return nil, nil
+	}
+	probe := finger.NewProbe(t)
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	hits := make([]FingerHit, len(g.ids))
+	parallel(g.workers, len(g.ids), func(_, lo, hi int) {
+		for s := lo; s < hi; s++ {
+			hits[s] = FingerHit{ID: g.ids[s], Person: g.persons[s], Position: int(g.positions[s]), Score: probe.MatchProbe(g.probes[s])}
+		}
+	})
+	return topHits(hits, k), nil
+}
+
+func topHits(hits []FingerHit, k int) []FingerHit {
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		return hits[i].ID < hits[j].ID
+	})
+	n := 0
+	for n < len(hits) && n < k && hits[n].Score > 0 {
+		n++
+	}
+	return append([]FingerHit(nil), hits[:n]...)
+}
