@@ -47,7 +47,7 @@ func TestQueueAndVerifyChainCommands(t *testing.T) {
 	if err := ob.MarkSent(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
-	if err := ob.Ack(ctx, 2, hashes[1].Hash, nil); err != nil {
+	if err := ob.Ack(ctx, 2, hashes[1].Hash, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) (int, string, string) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,9 +45,11 @@ type Receipt struct {
 	Raw []byte
 }
 
-// Head asks the registry for the desk's stored chain head.
-func (c *Client) Head(ctx context.Context) (*Receipt, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.BaseURL, "/")+"/v1/desks/"+url.PathEscape(c.DeskID)+"/head", nil)
+// Head asks the registry for the desk's stored chain head; knownLog is the size of the last log
+// checkpoint the desk verified, so that the receipt carries a consistency proof from it.
+func (c *Client) Head(ctx context.Context, knownLog uint64) (*Receipt, error) {
+	u := strings.TrimSuffix(c.BaseURL, "/") + "/v1/desks/" + url.PathEscape(c.DeskID) + "/head?known=" + strconv.FormatUint(knownLog, 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("registry head: %w", err)
 	}
@@ -79,7 +82,7 @@ func (c *Client) do(req *http.Request, what string) (*Receipt, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, protocol.MaxReceiptBytes))
 	if err != nil {
 		return nil, fmt.Errorf("%s: read answer: %w", what, err)
 	}

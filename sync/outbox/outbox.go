@@ -303,8 +303,9 @@ var ErrForeignHead = errors.New("registry head does not match the desk's chain")
 
 // Ack records a verified receipt: every record up to seq becomes acked and its raw blobs are
 // purged, in one transaction. The receipt's head hash must equal the desk's record at seq. A
-// receipt older than the last one changes nothing.
-func (o *Outbox) Ack(ctx context.Context, seq uint64, head record.Hash, receipt []byte) error {
+// receipt older than the last one changes nothing. checkpoint, when not nil, is the registry log
+// checkpoint the desk verified with this receipt; it replaces the stored one.
+func (o *Outbox) Ack(ctx context.Context, seq uint64, head record.Hash, receipt, checkpoint []byte) error {
 	tx, err := o.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("outbox ack: begin: %w", err)
@@ -340,8 +341,9 @@ func (o *Outbox) Ack(ctx context.Context, seq uint64, head record.Hash, receipt 
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM outbox`).Scan(&last); err != nil {
 		return fmt.Errorf("outbox ack: %w", err)
 	}
-	q := `UPDATE sync_state SET acked_seq = ?, sent_seq = MAX(sent_seq, ?), receipt = ?, last_attempt_at = ?, last_error = ''`
-	args := []any{seq, seq, receipt, now}
+	q := `UPDATE sync_state SET acked_seq = ?, sent_seq = MAX(sent_seq, ?), receipt = ?, checkpoint = COALESCE(?, checkpoint),
+		last_attempt_at = ?, last_error = ''`
+	args := []any{seq, seq, receipt, checkpoint, now}
 	if seq == last {
 		q += `, last_synced_at = ?`
 		args = append(args, now)
@@ -361,4 +363,13 @@ func (o *Outbox) NoteError(ctx context.Context, msg string) error {
 		return fmt.Errorf("outbox note error: %w", err)
 	}
 	return nil
+}
+
+// Checkpoint returns the registry log checkpoint the desk last verified (nil: none yet).
+func (o *Outbox) Checkpoint(ctx context.Context) ([]byte, error) {
+	var cp []byte
+	if err := o.db.QueryRowContext(ctx, `SELECT checkpoint FROM sync_state`).Scan(&cp); err != nil {
+		return nil, fmt.Errorf("outbox checkpoint: %w", err)
+	}
+	return cp, nil
 }

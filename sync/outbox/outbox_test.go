@@ -115,13 +115,13 @@ func TestAppendVerifyAck(t *testing.T) {
 	if err := f.ob.MarkSent(ctx, 6); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.ob.Ack(ctx, 4, ps[0].Hash, []byte("receipt")); !errors.Is(err, outbox.ErrForeignHead) {
+	if err := f.ob.Ack(ctx, 4, ps[0].Hash, []byte("receipt"), nil); !errors.Is(err, outbox.ErrForeignHead) {
 		t.Fatalf("ack with another record's hash: %v", err)
 	}
-	if err := f.ob.Ack(ctx, 40, ps[3].Hash, nil); !errors.Is(err, outbox.ErrForeignHead) {
+	if err := f.ob.Ack(ctx, 40, ps[3].Hash, nil, nil); !errors.Is(err, outbox.ErrForeignHead) {
 		t.Fatalf("ack beyond the head: %v", err)
 	}
-	if err := f.ob.Ack(ctx, 4, ps[3].Hash, []byte("receipt")); err != nil {
+	if err := f.ob.Ack(ctx, 4, ps[3].Hash, []byte("receipt"), nil); err != nil {
 		t.Fatal(err)
 	}
 	c, err := f.ob.Counts(ctx)
@@ -143,7 +143,7 @@ func TestAppendVerifyAck(t *testing.T) {
 	}
 	// Acknowledging everything sets "last synced".
 	last, _ := f.ob.Next(ctx, 10, 1, 0)
-	if err := f.ob.Ack(ctx, 11, last[0].Hash, nil); err != nil {
+	if err := f.ob.Ack(ctx, 11, last[0].Hash, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := f.ob.SyncState(ctx); st.LastSynced.IsZero() || st.AckedSeq != 11 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"enrolldesk/sync/protocol"
+	"enrolldesk/sync/record"
 )
 
 // Progress is what the GUI shows about sync.
@@ -88,14 +89,11 @@ func (u *Uploader) SyncOnce(ctx context.Context) error {
 	u.init()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	rc, err := u.Client.Head(ctx)
+	rc, err := u.Client.Head(ctx, u.knownLog(ctx))
 	if err != nil {
 		return u.fail(ctx, err)
 	}
-	if err := u.Outbox.Ack(ctx, rc.Seq, rc.Head, rc.Raw); err != nil {
-		if errors.Is(err, ErrForeignHead) {
-			err = fmt.Errorf("%w: %v", ErrFork, err)
-		}
+	if err := u.accept(ctx, rc, nil); err != nil {
 		return u.fail(ctx, err)
 	}
 	after := rc.Seq
@@ -118,9 +116,54 @@ func (u *Uploader) SyncOnce(ctx context.Context) error {
 }
 
 type prepared struct {
-	last  uint64
-	batch *protocol.Batch
-	err   error
+	last   uint64
+	batch  *protocol.Batch
+	hashes []record.Hash
+	err    error
+}
+
+// lastCheckpoint returns the registry log checkpoint the desk verified last (nil: none).
+func (u *Uploader) lastCheckpoint(ctx context.Context) (*protocol.Checkpoint, error) {
+	b, err := u.Outbox.Checkpoint(ctx)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return protocol.VerifyCheckpoint(b, u.Client.RegistryKey)
+}
+
+func (u *Uploader) knownLog(ctx context.Context) uint64 {
+	if cp, err := u.lastCheckpoint(ctx); err == nil && cp != nil {
+		return cp.Size
+	}
+	return 0
+}
+
+// accept verifies a receipt's log part (the new checkpoint extends the last one; the records it
+// says were newly stored are in the log) and records the receipt. sent holds the chain hashes of
+// the batch's records, from its first sequence on (nil for a head query).
+func (u *Uploader) accept(ctx context.Context, rc *Receipt, sent []record.Hash) error {
+	prev, err := u.lastCheckpoint(ctx)
+	if err != nil {
+		return err
+	}
+	var fresh []record.Hash
+	if rc.Stored > 0 {
+		// The newly stored records end at rc.Seq; they are the tail of what was sent.
+		if rc.Stored > len(sent) {
+			return fmt.Errorf("%w: receipt claims %d new records of a batch of %d", protocol.ErrLogInconsistent, rc.Stored, len(sent))
+		}
+		fresh = sent[len(sent)-rc.Stored:]
+	}
+	if _, err := protocol.VerifyLog(rc.Receipt, u.Client.RegistryKey, prev, fresh); err != nil {
+		return fmt.Errorf("%w: %v", ErrFork, err)
+	}
+	if err := u.Outbox.Ack(ctx, rc.Seq, rc.Head, rc.Raw, rc.Checkpoint); err != nil {
+		if errors.Is(err, ErrForeignHead) {
+			err = fmt.Errorf("%w: %v", ErrFork, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // drain sends batches from after until the outbox is empty. The next batch is read, decrypted and
@@ -144,12 +187,14 @@ func (u *Uploader) drain(ctx context.Context, after uint64) error {
 				return
 			}
 			bt := &protocol.Batch{Version: protocol.Version, DeskID: u.Outbox.DeskID(), Records: make([]protocol.BatchRecord, len(ps))}
+			hashes := make([]record.Hash, len(ps))
 			for i := range ps {
 				bt.Records[i] = protocol.BatchRecord{Envelope: ps[i].Envelope, Blobs: ps[i].Blobs}
+				hashes[i] = ps[i].Hash
 			}
 			next = ps[len(ps)-1].Seq
 			select {
-			case batches <- prepared{last: next, batch: bt}:
+			case batches <- prepared{last: next, batch: bt, hashes: hashes}:
 			case <-ctx.Done():
 				return
 			}
@@ -162,14 +207,17 @@ func (u *Uploader) drain(ctx context.Context, after uint64) error {
 		if err := u.Outbox.MarkSent(ctx, p.last); err != nil {
 			return err
 		}
+		p.batch.KnownLog = u.knownLog(ctx)
 		rc, err := u.Client.Send(ctx, p.batch)
 		if err != nil {
 			return err
 		}
-		if err := u.Outbox.Ack(ctx, rc.Seq, rc.Head, rc.Raw); err != nil {
-			if errors.Is(err, ErrForeignHead) {
-				err = fmt.Errorf("%w: %v", ErrFork, err)
-			}
+		// Newly stored records are the batch's tail ending at rc.Seq.
+		sent := p.hashes
+		if first := p.last - uint64(len(p.hashes)) + 1; rc.Seq >= first && rc.Seq <= p.last {
+			sent = p.hashes[:rc.Seq-first+1]
+		}
+		if err := u.accept(ctx, rc, sent); err != nil {
 			return err
 		}
 		if rc.Seq < p.last {

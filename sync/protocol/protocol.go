@@ -15,6 +15,8 @@ import (
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/veraison/go-cose"
 
 	"enrolldesk/sync/record"
@@ -47,6 +49,9 @@ type Batch struct {
 	Version int           `cbor:"v"`
 	DeskID  string        `cbor:"desk"`
 	Records []BatchRecord `cbor:"records"`
+	// KnownLog is the size of the last log checkpoint the desk verified (0: none); the receipt
+	// proves the new checkpoint consistent with it.
+	KnownLog uint64 `cbor:"known,omitempty"`
 }
 
 // BatchRecord is one signed record and its sealed blobs, in the order of the record's Blobs.
@@ -63,9 +68,133 @@ type Receipt struct {
 	Head    record.Hash `cbor:"head"` // chain hash of record Seq (zero when Seq is 0)
 	Stored  int         `cbor:"stored"`
 	Time    int64       `cbor:"t"` // Unix milliseconds
-	// Checkpoint is the registry's Merkle log state after this batch (RFC 6962), when it keeps one.
+	// Checkpoint is the registry's signed Merkle log checkpoint after this batch (RFC 6962).
 	Checkpoint []byte `cbor:"cp,omitempty"`
+	// FirstLeaf is the log index of the first newly stored record; Inclusion[i] proves record
+	// Seq-Stored+1+i at leaf FirstLeaf+i in the checkpoint's tree.
+	FirstLeaf uint64     `cbor:"leaf,omitempty"`
+	Inclusion [][][]byte `cbor:"incl,omitempty"`
+	// Consistency proves the checkpoint's tree extends the one of the size the desk named.
+	Consistency [][]byte `cbor:"cons,omitempty"`
 }
+
+// CheckpointContentType names a checkpoint payload in its COSE protected header.
+const CheckpointContentType = "application/vnd.enrolldesk.checkpoint+cbor;v=1"
+
+// Checkpoint is a signed statement of the registry log's size and RFC 6962 root.
+type Checkpoint struct {
+	Version int         `cbor:"v"`
+	Size    uint64      `cbor:"size"`
+	Root    record.Hash `cbor:"root"`
+	Time    int64       `cbor:"t"`
+}
+
+// SignCheckpoint signs a checkpoint with the registry key.
+func SignCheckpoint(c *Checkpoint, key ed25519.PrivateKey) ([]byte, error) {
+	return signCOSE(c, key, CheckpointContentType)
+}
+
+// VerifyCheckpoint checks a checkpoint's signature.
+func VerifyCheckpoint(b []byte, registry ed25519.PublicKey) (*Checkpoint, error) {
+	var c Checkpoint
+	if err := verifyCOSE(b, registry, CheckpointContentType, &c); err != nil {
+		return nil, fmt.Errorf("verify checkpoint: %w", err)
+	}
+	if c.Version != Version {
+		return nil, fmt.Errorf("verify checkpoint: version %d", c.Version)
+	}
+	return &c, nil
+}
+
+func signCOSE(v any, key ed25519.PrivateKey, contentType string) ([]byte, error) {
+	payload, err := EncMode.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := cose.NewSigner(cose.AlgorithmEdDSA, key)
+	if err != nil {
+		return nil, err
+	}
+	h := cose.Headers{Protected: cose.ProtectedHeader{
+		cose.HeaderLabelAlgorithm:   cose.AlgorithmEdDSA,
+		cose.HeaderLabelContentType: contentType,
+	}}
+	return cose.Sign1(rand.Reader, signer, h, payload, nil)
+}
+
+func verifyCOSE(b []byte, key ed25519.PublicKey, contentType string, v any) error {
+	if len(b) > MaxReceiptBytes {
+		return errors.New("too large")
+	}
+	var msg cose.Sign1Message
+	if err := msg.UnmarshalCBOR(b); err != nil {
+		return err
+	}
+	if ct, _ := msg.Headers.Protected[cose.HeaderLabelContentType].(string); ct != contentType {
+		return fmt.Errorf("content type %q", ct)
+	}
+	verifier, err := cose.NewVerifier(cose.AlgorithmEdDSA, key)
+	if err != nil {
+		return err
+	}
+	if err := msg.Verify(nil, verifier); err != nil {
+		return record.ErrSignature
+	}
+	return DecMode.Unmarshal(msg.Payload, v)
+}
+
+// LogHasher is the RFC 6962 §2.1 hasher of the registry log: leaf = SHA-256(0x00 || data),
+// node = SHA-256(0x01 || left || right).
+var LogHasher = rfc6962.DefaultHasher
+
+// LeafHash is the log leaf of a record: the RFC 6962 leaf hash of its chain hash.
+func LeafHash(chain record.Hash) record.Hash {
+	var h record.Hash
+	copy(h[:], LogHasher.HashLeaf(chain[:]))
+	return h
+}
+
+// ErrLogInconsistent means the registry's log does not extend what the desk saw before, or a
+// record is not in it: the registry rewrote history.
+var ErrLogInconsistent = errors.New("registry log is inconsistent with what this desk verified")
+
+// VerifyLog checks a receipt's log part against the checkpoint the desk last verified (prev, nil
+// for none) and the chain hashes of the records the receipt says were newly stored (fresh, in
+// order). It returns the new checkpoint.
+func VerifyLog(rc *Receipt, registry ed25519.PublicKey, prev *Checkpoint, fresh []record.Hash) (*Checkpoint, error) {
+	if len(rc.Checkpoint) == 0 {
+		return nil, fmt.Errorf("%w: receipt without a checkpoint", ErrLogInconsistent)
+	}
+	cp, err := VerifyCheckpoint(rc.Checkpoint, registry)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		switch {
+		case cp.Size < prev.Size:
+			return nil, fmt.Errorf("%w: log shrank from %d to %d", ErrLogInconsistent, prev.Size, cp.Size)
+		case cp.Size == prev.Size && cp.Root != prev.Root:
+			return nil, fmt.Errorf("%w: two roots for size %d", ErrLogInconsistent, cp.Size)
+		case cp.Size > prev.Size && prev.Size > 0:
+			if err := proof.VerifyConsistency(LogHasher, prev.Size, cp.Size, rc.Consistency, prev.Root[:], cp.Root[:]); err != nil {
+				return nil, fmt.Errorf("%w: consistency %d→%d: %v", ErrLogInconsistent, prev.Size, cp.Size, err)
+			}
+		}
+	}
+	if len(rc.Inclusion) != len(fresh) {
+		return nil, fmt.Errorf("%w: %d inclusion proofs for %d new records", ErrLogInconsistent, len(rc.Inclusion), len(fresh))
+	}
+	for i, h := range fresh {
+		leaf := LeafHash(h)
+		if err := proof.VerifyInclusion(LogHasher, rc.FirstLeaf+uint64(i), cp.Size, leaf[:], rc.Inclusion[i], cp.Root[:]); err != nil {
+			return nil, fmt.Errorf("%w: record %d not in the log: %v", ErrLogInconsistent, i, err)
+		}
+	}
+	return cp, nil
+}
+
+// MaxReceiptBytes bounds a receipt (inclusion proofs for MaxBatchRecords records fit).
+const MaxReceiptBytes = 8 << 20
 
 // Reason is why the registry refused a batch.
 type Reason string
@@ -166,47 +295,18 @@ func DecodeBatch(b []byte) (*Batch, error) {
 
 // SignReceipt signs a receipt with the registry key.
 func SignReceipt(r *Receipt, key ed25519.PrivateKey) ([]byte, error) {
-	payload, err := EncMode.Marshal(r)
+	b, err := signCOSE(r, key, ReceiptContentType)
 	if err != nil {
 		return nil, fmt.Errorf("sign receipt: %w", err)
 	}
-	signer, err := cose.NewSigner(cose.AlgorithmEdDSA, key)
-	if err != nil {
-		return nil, fmt.Errorf("sign receipt: %w", err)
-	}
-	h := cose.Headers{Protected: cose.ProtectedHeader{
-		cose.HeaderLabelAlgorithm:   cose.AlgorithmEdDSA,
-		cose.HeaderLabelContentType: ReceiptContentType,
-	}}
-	out, err := cose.Sign1(rand.Reader, signer, h, payload, nil)
-	if err != nil {
-		return nil, fmt.Errorf("sign receipt: %w", err)
-	}
-	return out, nil
+	return b, nil
 }
 
 // VerifyReceipt checks a receipt's signature with the registry's public key and that it speaks of
 // the expected desk.
 func VerifyReceipt(b []byte, registry ed25519.PublicKey, deskID string) (*Receipt, error) {
-	if len(b) > 1<<20 {
-		return nil, errors.New("verify receipt: too large")
-	}
-	var msg cose.Sign1Message
-	if err := msg.UnmarshalCBOR(b); err != nil {
-		return nil, fmt.Errorf("verify receipt: %w", err)
-	}
-	if ct, _ := msg.Headers.Protected[cose.HeaderLabelContentType].(string); ct != ReceiptContentType {
-		return nil, fmt.Errorf("verify receipt: content type %q", ct)
-	}
-	v, err := cose.NewVerifier(cose.AlgorithmEdDSA, registry)
-	if err != nil {
-		return nil, fmt.Errorf("verify receipt: %w", err)
-	}
-	if err := msg.Verify(nil, v); err != nil {
-		return nil, fmt.Errorf("verify receipt: %w", record.ErrSignature)
-	}
 	var r Receipt
-	if err := DecMode.Unmarshal(msg.Payload, &r); err != nil {
+	if err := verifyCOSE(b, registry, ReceiptContentType, &r); err != nil {
 		return nil, fmt.Errorf("verify receipt: %w", err)
 	}
 	if r.Version != Version {

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS records (
     prev_hash   BYTEA   NOT NULL,
     envelope    BYTEA   NOT NULL,
     received_at BIGINT  NOT NULL,
+    leaf_index  BIGINT  NOT NULL UNIQUE,
     PRIMARY KEY (desk_id, seq)
 );
 CREATE TABLE IF NOT EXISTS blobs (
@@ -166,12 +167,12 @@ func (s *PostgresStore) Append(ctx context.Context, deskID string, expect Head, 
 	var blobRows [][]any
 	recRows := make([][]any, len(entries))
 	for i, e := range entries {
-		recRows[i] = []any{deskID, int64(e.Seq), e.ID[:], e.Hash[:], e.Prev[:], e.Envelope, now}
+		recRows[i] = []any{deskID, int64(e.Seq), e.ID[:], e.Hash[:], e.Prev[:], e.Envelope, now, int64(e.Leaf)}
 		for j, b := range e.Blobs {
 			blobRows = append(blobRows, []any{deskID, int64(e.Seq), int32(j), b})
 		}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"desk_id", "seq", "record_id", "hash", "prev_hash", "envelope", "received_at"},
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"desk_id", "seq", "record_id", "hash", "prev_hash", "envelope", "received_at", "leaf_index"},
 		pgx.CopyFromRows(recRows)); err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "records_record_id_key" {
@@ -192,7 +193,7 @@ func (s *PostgresStore) Append(ctx context.Context, deskID string, expect Head, 
 
 // Records implements Store.
 func (s *PostgresStore) Records(ctx context.Context, deskID string, from, to uint64) ([]Entry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, record_id, hash, prev_hash, envelope FROM records
+	rows, err := s.pool.Query(ctx, `SELECT seq, record_id, hash, prev_hash, envelope, leaf_index FROM records
 		WHERE desk_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`, deskID, int64(from), int64(to))
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
@@ -200,13 +201,13 @@ func (s *PostgresStore) Records(ctx context.Context, deskID string, from, to uin
 	var out []Entry
 	for rows.Next() {
 		var e Entry
-		var seq int64
+		var seq, leaf int64
 		var id, h, p []byte
-		if err := rows.Scan(&seq, &id, &h, &p, &e.Envelope); err != nil {
+		if err := rows.Scan(&seq, &id, &h, &p, &e.Envelope, &leaf); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("records: %w", err)
 		}
-		e.Seq = uint64(seq)
+		e.Seq, e.Leaf = uint64(seq), uint64(leaf)
 		copy(e.ID[:], id)
 		copy(e.Hash[:], h)
 		copy(e.Prev[:], p)
@@ -239,4 +240,28 @@ func (s *PostgresStore) Records(ctx context.Context, deskID string, from, to uin
 		e.Blobs = append(e.Blobs, b)
 	}
 	return out, brows.Err()
+}
+
+// LogLeaves implements Store.
+func (s *PostgresStore) LogLeaves(ctx context.Context) ([]record.Hash, error) {
+	rows, err := s.pool.Query(ctx, `SELECT leaf_index, hash FROM records ORDER BY leaf_index`)
+	if err != nil {
+		return nil, fmt.Errorf("log leaves: %w", err)
+	}
+	defer rows.Close()
+	var out []record.Hash
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return nil, fmt.Errorf("log leaves: %w", err)
+		}
+		if uint64(idx) != uint64(len(out)) {
+			return nil, fmt.Errorf("log leaves: leaf %d missing", len(out))
+		}
+		var hh record.Hash
+		copy(hh[:], h)
+		out = append(out, hh)
+	}
+	return out, rows.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -260,8 +261,67 @@ func TestRefusals(t *testing.T) {
 		c2 := *d.up.Client
 		_, wrong, _ := ed25519.GenerateKey(rand.Reader)
 		c2.RegistryKey = wrong.Public().(ed25519.PublicKey)
-		if _, err := c2.Head(ctx); !errors.Is(err, record.ErrSignature) {
+		if _, err := c2.Head(ctx, 0); !errors.Is(err, record.ErrSignature) {
 			t.Fatalf("receipt under another key: %v", err)
 		}
 	})
+}
+
+// TestLogCatchesRewrite: the desk keeps the last signed checkpoint and checks every receipt's
+// inclusion and consistency proofs, so a registry that rewrites its log (same signing key,
+// different history) is caught at the next sync.
+func TestLogCatchesRewrite(t *testing.T) {
+	ctx := context.Background()
+	st1 := backends["sqlite"](t)
+	h1 := newHarness(t, st1)
+	d := h1.newDesk(t, "desk-log-01", true)
+	d.release(t, 1, 6)
+	if err := d.up.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cpBytes, err := d.ob.Checkpoint(ctx)
+	if err != nil || cpBytes == nil {
+		t.Fatalf("no checkpoint kept: %v", err)
+	}
+	cp, err := protocol.VerifyCheckpoint(cpBytes, h1.regKey.Public().(ed25519.PublicKey))
+	if err != nil || cp.Size != 6 {
+		t.Fatalf("checkpoint %+v %v", cp, err)
+	}
+	// Honest growth verifies: more records, consistency proof from size 6.
+	d.release(t, 7, 3)
+	if err := d.up.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A receipt whose inclusion proof was altered is refused.
+	other := h1.newDesk(t, "desk-log-02", true)
+	other.release(t, 1, 2)
+	bt := batchOf(t, other, 1, 2)
+	orc, err := other.up.Client.Send(ctx, bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := []record.Hash{}
+	for _, r := range bt.Records {
+		hs = append(hs, record.ChainHash(r.Envelope))
+	}
+	if _, err := protocol.VerifyLog(orc.Receipt, h1.regKey.Public().(ed25519.PublicKey), nil, hs); err != nil {
+		t.Fatalf("honest receipt: %v", err)
+	}
+	orc.Inclusion[1][0][3] ^= 1
+	if _, err := protocol.VerifyLog(orc.Receipt, h1.regKey.Public().(ed25519.PublicKey), nil, hs); !errors.Is(err, protocol.ErrLogInconsistent) {
+		t.Fatalf("altered inclusion proof: %v", err)
+	}
+	// A second registry with the same key but another history: the desk refuses its receipts.
+	st2 := backends["sqlite"](t)
+	s2 := &registry.Server{Store: st2, Key: h1.regKey}
+	srv2 := httptest.NewServer(s2.Handler())
+	defer srv2.Close()
+	if err := st2.RegisterDesk(ctx, registry.Desk{ID: d.id, PublicKey: d.pub}); err != nil {
+		t.Fatal(err)
+	}
+	d.up.Client.BaseURL = srv2.URL
+	err = d.up.SyncOnce(ctx)
+	if !errors.Is(err, outbox.ErrFork) || !strings.Contains(err.Error(), "inconsistent") {
+		t.Fatalf("rewritten registry: %v", err)
+	}
 }

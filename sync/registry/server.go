@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -33,6 +34,55 @@ type Server struct {
 	Now func() time.Time
 	// BeforeCommit, when set, runs after a batch is verified and before it is stored (fault tests).
 	BeforeCommit func()
+
+	logOnce sync.Once
+	logErr  error
+	tree    Tree
+	logMu   sync.Mutex // one append to store and log at a time, so leaf order is commit order
+}
+
+// openLog loads the Merkle log from the store once.
+func (s *Server) openLog(ctx context.Context) error {
+	s.logOnce.Do(func() {
+		leaves, err := s.Store.LogLeaves(ctx)
+		if err != nil {
+			s.logErr = fmt.Errorf("load merkle log: %w", err)
+			return
+		}
+		for _, l := range leaves {
+			s.tree.Append(LeafHash(l))
+		}
+	})
+	return s.logErr
+}
+
+// proofs builds a receipt's log part: a signed checkpoint of the current tree, inclusion proofs for
+// the newly stored entries and a consistency proof from the size the desk knows.
+func (s *Server) proofs(rc *protocol.Receipt, fresh []Entry, known uint64) error {
+	size := s.tree.Size()
+	root, err := s.tree.Root(size)
+	if err != nil {
+		return err
+	}
+	if rc.Checkpoint, err = protocol.SignCheckpoint(&protocol.Checkpoint{Version: protocol.Version, Size: size, Root: root, Time: s.now().UnixMilli()}, s.Key); err != nil {
+		return err
+	}
+	if len(fresh) > 0 {
+		rc.FirstLeaf = fresh[0].Leaf
+		for _, e := range fresh {
+			p, err := s.tree.InclusionProof(e.Leaf, size)
+			if err != nil {
+				return err
+			}
+			rc.Inclusion = append(rc.Inclusion, p)
+		}
+	}
+	if known > 0 && known < size {
+		if rc.Consistency, err = s.tree.ConsistencyProof(known, size); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Handler returns the API's routes.
@@ -104,6 +154,12 @@ func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusForbidden, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Detail: "client certificate names another desk"}, id)
 		return
 	}
+	if err := s.openLog(r.Context()); err != nil {
+		s.log().Error("head", "err", err)
+		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, id)
+		return
+	}
+	known, _ := strconv.ParseUint(r.URL.Query().Get("known"), 10, 64)
 	h, err := s.Store.Head(r.Context(), id)
 	if errors.Is(err, ErrUnknownDesk) {
 		s.refuse(w, r, http.StatusForbidden, &protocol.Refusal{Reason: protocol.ReasonUnknownDesk}, id)
@@ -114,11 +170,16 @@ func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, id)
 		return
 	}
-	s.writeReceipt(w, r, id, h, 0)
+	s.writeReceipt(w, r, id, h, nil, known)
 }
 
-func (s *Server) writeReceipt(w http.ResponseWriter, r *http.Request, desk string, h Head, stored int) {
-	rc := &protocol.Receipt{Version: protocol.Version, DeskID: desk, Seq: h.Seq, Head: h.Hash, Stored: stored, Time: s.now().UnixMilli()}
+func (s *Server) writeReceipt(w http.ResponseWriter, r *http.Request, desk string, h Head, fresh []Entry, known uint64) {
+	rc := &protocol.Receipt{Version: protocol.Version, DeskID: desk, Seq: h.Seq, Head: h.Hash, Stored: len(fresh), Time: s.now().UnixMilli()}
+	if err := s.proofs(rc, fresh, known); err != nil {
+		s.log().Error("log proofs", "err", err)
+		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, desk)
+		return
+	}
 	b, err := protocol.SignReceipt(rc, s.Key)
 	if err != nil {
 		s.log().Error("sign receipt", "err", err)
@@ -150,32 +211,36 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, &protocol.Refusal{Reason: protocol.ReasonBadRequest, Detail: err.Error()}, "")
 		return
 	}
-	head, stored, ref := s.Ingest(r.Context(), clientDesk(r), bt)
+	head, fresh, ref := s.Ingest(r.Context(), clientDesk(r), bt)
 	if ref != nil {
 		s.refuse(w, r, statusFor(ref.Reason), ref, bt.DeskID)
 		return
 	}
-	s.writeReceipt(w, r, bt.DeskID, head, stored)
+	s.writeReceipt(w, r, bt.DeskID, head, fresh, bt.KnownLog)
 }
 
 // Ingest verifies and stores one batch. certDesk is the desk named by the client certificate (""
-// over plain HTTP). It returns the desk's head after the batch and how many records were new, or
-// the refusal.
-func (s *Server) Ingest(ctx context.Context, certDesk string, bt *protocol.Batch) (Head, int, *protocol.Refusal) {
+// over plain HTTP). It returns the desk's head after the batch and the records that were new (with
+// their log leaves), or the refusal.
+func (s *Server) Ingest(ctx context.Context, certDesk string, bt *protocol.Batch) (Head, []Entry, *protocol.Refusal) {
 	if certDesk != "" && certDesk != bt.DeskID {
-		return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Detail: "batch names another desk than the client certificate"}
+		return Head{}, nil, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Detail: "batch names another desk than the client certificate"}
 	}
 	desk, err := s.Store.Desk(ctx, bt.DeskID)
 	if errors.Is(err, ErrUnknownDesk) {
-		return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonUnknownDesk}
+		return Head{}, nil, &protocol.Refusal{Reason: protocol.ReasonUnknownDesk}
 	}
 	if err != nil {
 		s.log().Error("read desk", "desk", bt.DeskID, "err", err)
-		return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
+		return Head{}, nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
 	}
 	entries, ref := verifyBatch(desk, bt)
 	if ref != nil {
-		return Head{}, 0, ref
+		return Head{}, nil, ref
+	}
+	if err := s.openLog(ctx); err != nil {
+		s.log().Error("ingest", "err", err)
+		return Head{}, nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
 	}
 	if s.BeforeCommit != nil {
 		s.BeforeCommit()
@@ -184,27 +249,38 @@ func (s *Server) Ingest(ctx context.Context, certDesk string, bt *protocol.Batch
 		head, err := s.Store.Head(ctx, desk.ID)
 		if err != nil {
 			s.log().Error("read head", "desk", desk.ID, "err", err)
-			return Head{}, 0, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
+			return Head{}, nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
 		}
 		fresh, ref := s.splitKnown(ctx, desk.ID, head, entries)
 		if ref != nil {
 			ref.Head = head.Seq
-			return head, 0, ref
+			return head, nil, ref
 		}
 		if len(fresh) == 0 {
-			return head, 0, nil // a replay: harmless
+			return head, nil, nil // a replay: harmless
+		}
+		s.logMu.Lock()
+		base := s.tree.Size()
+		leaves := make([]record.Hash, len(fresh))
+		for i := range fresh {
+			fresh[i].Leaf = base + uint64(i)
+			leaves[i] = LeafHash(fresh[i].Hash)
 		}
 		newHead, err := s.Store.Append(ctx, desk.ID, head, fresh)
+		if err == nil {
+			s.tree.Append(leaves...)
+		}
+		s.logMu.Unlock()
 		switch {
 		case err == nil:
-			return newHead, len(fresh), nil
+			return newHead, fresh, nil
 		case errors.Is(err, ErrHeadMoved) && attempt < 5:
 			continue
 		case errors.Is(err, ErrDuplicateID):
-			return head, 0, &protocol.Refusal{Reason: protocol.ReasonDuplicateID, Head: head.Seq, Detail: err.Error()}
+			return head, nil, &protocol.Refusal{Reason: protocol.ReasonDuplicateID, Head: head.Seq, Detail: err.Error()}
 		default:
 			s.log().Error("store batch", "desk", desk.ID, "err", err)
-			return head, 0, &protocol.Refusal{Reason: protocol.ReasonUnavailable, Head: head.Seq}
+			return head, nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable, Head: head.Seq}
 		}
 	}
 }

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS records (
     prev_hash   BLOB    NOT NULL,
     envelope    BLOB    NOT NULL,
     received_at INTEGER NOT NULL,
+    leaf_index  INTEGER NOT NULL UNIQUE,
     PRIMARY KEY (desk_id, seq)
 );
 CREATE TABLE IF NOT EXISTS blobs (
@@ -177,7 +178,7 @@ func (s *SQLiteStore) Append(ctx context.Context, deskID string, expect Head, en
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return Head{}, ErrHeadMoved
 	}
-	recStmt, err := tx.PrepareContext(ctx, `INSERT INTO records(desk_id, seq, record_id, hash, prev_hash, envelope, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	recStmt, err := tx.PrepareContext(ctx, `INSERT INTO records(desk_id, seq, record_id, hash, prev_hash, envelope, received_at, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return Head{}, fmt.Errorf("store batch: %w", err)
 	}
@@ -189,7 +190,7 @@ func (s *SQLiteStore) Append(ctx context.Context, deskID string, expect Head, en
 	defer blobStmt.Close()
 	now := time.Now().UnixMilli()
 	for _, e := range entries {
-		if _, err := recStmt.ExecContext(ctx, deskID, e.Seq, e.ID[:], e.Hash[:], e.Prev[:], e.Envelope, now); err != nil {
+		if _, err := recStmt.ExecContext(ctx, deskID, e.Seq, e.ID[:], e.Hash[:], e.Prev[:], e.Envelope, now, e.Leaf); err != nil {
 			if strings.Contains(err.Error(), "UNIQUE constraint failed: records.record_id") {
 				return Head{}, fmt.Errorf("store batch: sequence %d: %w", e.Seq, ErrDuplicateID)
 			}
@@ -209,7 +210,7 @@ func (s *SQLiteStore) Append(ctx context.Context, deskID string, expect Head, en
 
 // Records implements Store.
 func (s *SQLiteStore) Records(ctx context.Context, deskID string, from, to uint64) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, record_id, hash, prev_hash, envelope FROM records
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, record_id, hash, prev_hash, envelope, leaf_index FROM records
 		WHERE desk_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`, deskID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
@@ -218,7 +219,7 @@ func (s *SQLiteStore) Records(ctx context.Context, deskID string, from, to uint6
 	for rows.Next() {
 		var e Entry
 		var id, h, p []byte
-		if err := rows.Scan(&e.Seq, &id, &h, &p, &e.Envelope); err != nil {
+		if err := rows.Scan(&e.Seq, &id, &h, &p, &e.Envelope, &e.Leaf); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("records: %w", err)
 		}
@@ -266,4 +267,28 @@ func (s *SQLiteStore) IntegrityCheck(ctx context.Context) error {
 		return fmt.Errorf("integrity check: %s", res)
 	}
 	return nil
+}
+
+// LogLeaves implements Store.
+func (s *SQLiteStore) LogLeaves(ctx context.Context) ([]record.Hash, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT leaf_index, hash FROM records ORDER BY leaf_index`)
+	if err != nil {
+		return nil, fmt.Errorf("log leaves: %w", err)
+	}
+	defer rows.Close()
+	var out []record.Hash
+	for rows.Next() {
+		var idx uint64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return nil, fmt.Errorf("log leaves: %w", err)
+		}
+		if idx != uint64(len(out)) {
+			return nil, fmt.Errorf("log leaves: leaf %d missing", len(out))
+		}
+		var hh record.Hash
+		copy(hh[:], h)
+		out = append(out, hh)
+	}
+	return out, rows.Err()
 }

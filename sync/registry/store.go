@@ -33,6 +33,7 @@ type Entry struct {
 	Prev     record.Hash
 	Envelope []byte
 	Blobs    [][]byte // sealed to the registry, in the record's order
+	Leaf     uint64   // index in the registry's Merkle log
 }
 
 // Errors of a Store.
@@ -61,5 +62,7 @@ type Store interface {
 	Append(ctx context.Context, deskID string, expect Head, entries []Entry) (Head, error)
 	// Records returns stored records from..to (inclusive) with their blobs, for audits and tests.
 	Records(ctx context.Context, deskID string, from, to uint64) ([]Entry, error)
+	// LogLeaves returns the chain hashes of all stored records in log (leaf index) order.
+	LogLeaves(ctx context.Context) ([]record.Hash, error)
 	Close() error
 }
