@@ -37,6 +37,7 @@ type App struct {
 	Enrollment *Enrollment
 	Queue      *Queue
 	Devices    *Devices
+	Officers   *Officers
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -57,15 +58,16 @@ func New(d Deps) (*App, error) {
 		Session: s,
 		Enrollment: &Enrollment{session: s, officers: d.Officers, wf: d.Workflow, card: d.Card, face: d.Face,
 			finger: d.Finger, dedup: d.Dedup, events: hub, now: d.Now},
-		Queue:   &Queue{session: s, src: d.Queue},
-		Devices: &Devices{session: s, card: d.Card, face: d.Face, finger: d.Finger, events: hub},
+		Queue:    &Queue{session: s, src: d.Queue},
+		Devices:  &Devices{session: s, card: d.Card, face: d.Face, finger: d.Finger, events: hub},
+		Officers: &Officers{session: s, officers: d.Officers},
 	}, nil
 }
 
 // Bound lists the structs whose exported methods the window may call: the Bind list of Wails'
 // options and the method set of Bridge. Nothing else is reachable from the UI.
 func (a *App) Bound() []any {
-	return []any{a.Session, a.Enrollment, a.Queue, a.Devices}
+	return []any{a.Session, a.Enrollment, a.Queue, a.Devices, a.Officers}
 }
 
 // Start is called from Wails' OnStartup (or by the bridge) with the application's context; the

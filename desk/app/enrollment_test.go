@@ -207,3 +207,38 @@ func TestCardKeyConversion(t *testing.T) {
 		}
 	}
 }
+
+func TestSupervisorManagesOfficers(t *testing.T) {
+	d, clk := openDesk(t)
+	loggedIn(t, d)
+	wantFault(t, d.App.Officers.Create(NewOfficer{ID: "cb.an", Name: "Lê Văn An", Role: RoleOfficer, PIN: "12"}), CodeInvalid)
+	wantFault(t, d.App.Officers.Create(NewOfficer{ID: "cb.an", Name: "Lê Văn An", Role: "admin", PIN: "112233"}), CodeInvalid)
+	if r := d.App.Officers.Create(NewOfficer{ID: "cb.an", Name: "Lê Văn An", Role: RoleOfficer, PIN: "112233"}); !r.OK {
+		t.Fatal(r.Error)
+	}
+	if f := wantFault(t, d.App.Officers.Create(NewOfficer{ID: "cb.an", Name: "Lê Văn An", Role: RoleOfficer, PIN: "112233"}), CodeInvalid); f.Params["field"] != "officerId" {
+		t.Fatalf("duplicate id blamed on %q", f.Params["field"])
+	}
+	wantFault(t, d.App.Officers.SetDisabled(supervisor.SupervisorID, true), CodeConflict)
+	d.Session.Logout()
+	// Lock the new officer out, then let the supervisor unlock them.
+	for i := 0; i < 3; i++ {
+		d.Session.Login("cb.an", "000000")
+	}
+	wantFault(t, d.Session.Login("cb.an", "112233"), CodeLocked)
+	clk.add(time.Second)
+	if r := d.Session.Login(supervisor.SupervisorID, supervisor.SupervisorPIN); !r.OK {
+		t.Fatal(r.Error)
+	}
+	if r := d.App.Officers.Unlock("cb.an"); !r.OK {
+		t.Fatal(r.Error)
+	}
+	d.Session.Logout()
+	st := stateOf(t, d.Session.Login("cb.an", "112233"))
+	if st.Officer == nil || st.Officer.Role != RoleOfficer {
+		t.Fatalf("officer after unlock: %+v", st.Officer)
+	}
+	// An officer may not manage accounts.
+	wantFault(t, d.App.Officers.List(), CodeForbidden)
+	wantFault(t, d.App.Officers.Unlock("gs.lan"), CodeForbidden)
+}

@@ -2,6 +2,7 @@ import './style.css';
 import { api, call, onEvent, type SessionState } from './api';
 import type { View } from './ui/ctx';
 import { enrollScreen, handleKey } from './ui/enroll';
+import { officersPanel } from './ui/officers';
 import { devicesPanel, queuePanel } from './ui/panels';
 import { field, h, inputValue } from './dom';
 import { formatDate } from './format';
@@ -219,6 +220,8 @@ function loggedIn(): HTMLElement {
       return queuePanel(ctx());
     case 'devices':
       return devicesPanel(ctx());
+    case 'officers':
+      return officersPanel(ctx());
     default:
       return homeScreen();
   }
@@ -227,7 +230,16 @@ function loggedIn(): HTMLElement {
 function nav(): HTMLElement {
   const item = (v: View, k: Key): HTMLElement =>
     h('button', { type: 'button', class: v === current ? 'tab active' : 'tab', 'data-view': v, onclick: () => navigate(v) }, tr(k));
-  return h('nav', {}, item('home', 'nav.home'), item('enroll', 'nav.enroll'), item('queue', 'nav.queue'), item('devices', 'nav.devices'));
+  const supervisor = session?.officer?.role === 'supervisor';
+  return h(
+    'nav',
+    {},
+    item('home', 'nav.home'),
+    item('enroll', 'nav.enroll'),
+    item('queue', 'nav.queue'),
+    item('devices', 'nav.devices'),
+    ...(supervisor ? [item('officers', 'nav.officers')] : []),
+  );
 }
 
 function unlockPanel(): HTMLElement {
