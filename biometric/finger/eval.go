@@ -255,8 +255,11 @@ func (r *EvalResult) compute() {
 			r.ZeroFMR = fn
 		}
 	}
-	for _, target := range []float64{0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005} {
+	for _, target := range []float64{0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0001} {
 		// lowest threshold whose FMR does not exceed the target
+		if target*float64(len(im)) < 1 {
+			break // too few impostor pairs to measure this rate
+		}
 		for _, t := range th {
 			if fmrAt(t) <= target {
 				r.ROC = append(r.ROC, ROCPoint{Threshold: t, FMR: fmrAt(t), FNMR: fnmrAt(t)})

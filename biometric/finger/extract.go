@@ -58,7 +58,9 @@ func Extract(img *image.Gray) (*Template, error) {
 	e.binarise()
 	e.thin()
 	ms := e.minutiae()
-	return &Template{Width: w, Height: h, DPI: 500, Quality: e.quality(len(ms)), Minutiae: ms}, nil
+	t := &Template{Width: w, Height: h, DPI: 500, Quality: e.quality(len(ms)), Minutiae: ms}
+	t.prep = NewProbe(t)
+	return t, nil
 }
 
 type extractor struct {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"sync"
 )
 
 // The matcher is a two-stage minutiae matcher:
@@ -23,18 +24,22 @@ import (
 //
 // Scores lie in [0, 100].
 const (
-	cylR         = 70.0
-	cylNs        = 8
-	cylNd        = 6
-	cylCell      = 2 * cylR / cylNs
-	cylHit       = 0.8 * cylCell // a neighbour lights the cells whose centre lies within this distance
-	hullOmega    = 20.0
-	minValid     = 20 // common valid cells (of 52) needed to compare two cylinders
-	cosMaxDirDif = 0  // cos(π/2): pairs whose directions differ by more are not compared
-	seeds        = 12
-	pairTolD     = 12.0
-	pairTolK     = 0.07      // extra distance tolerance per pixel of distance from the anchor
-	cosPairTolA  = 0.8660254 // cos(π/6): direction tolerance when pairing
+	cylR           = 70.0
+	cylNs          = 8
+	cylNd          = 6
+	cylCell        = 2 * cylR / cylNs
+	cylHit         = 0.8 * cylCell // a neighbour lights the cells whose centre lies within this distance
+	hullOmega      = 20.0
+	minValid       = 20   // common valid cells (of 52) needed to compare two cylinders
+	cosMaxDirDif   = 0    // cos(π/2): pairs whose directions differ by more are not compared
+	seeds          = 12   // best local pairs tried as alignment anchors
+	consensusPairs = 40   // best local pairs that vote for an anchor's alignment
+	seedTolD       = 12.0 // first pass, per seed alignment: loose
+	seedTolK       = 0.07
+	cosSeedTolA    = 0.8660254 // cos(π/6)
+	pairTolD       = 8.0       // final pass, after refinement: tight
+	pairTolK       = 0.04      // extra distance tolerance per pixel of distance from the anchor
+	cosPairTolA    = 0.9238795 // cos(π/8): direction tolerance when pairing
 )
 
 // cylinder cell centres in the minutia's frame and the circle mask
@@ -73,6 +78,7 @@ type Probe struct {
 	hull  [][2]float64
 	area  hullTable // hull grown by hullOmega: cylinder cell validity
 	inner hullTable // hull grown by 8 px: the common area when scoring
+	first *Minutia  // the template's first minutia, to tell whether a cached probe is current
 }
 
 // NewProbe prepares t for matching. A nil or empty template gives a probe that matches nothing.
@@ -80,6 +86,12 @@ func NewProbe(t *Template) *Probe {
 	p := &Probe{}
 	if t == nil {
 		return p
+	}
+	if c := t.prepared(); c != nil {
+		return c
+	}
+	if len(t.Minutiae) > 0 {
+		p.first = &t.Minutiae[0]
 	}
 	p.m = make([]pmin, len(t.Minutiae))
 	pts := make([][2]float64, len(t.Minutiae))
@@ -126,7 +138,10 @@ func NewProbe(t *Template) *Probe {
 			// neighbour in a's frame
 			lx := dx*a.c + dy*a.s
 			ly := -dx*a.s + dy*a.c
-			rel := normAngle(b.dir - a.dir)
+			rel := b.dir - a.dir // both in [0, 2π)
+			if rel < 0 {
+				rel += 2 * math.Pi
+			}
 			f := rel / (2 * math.Pi / cylNd)
 			k0 := int(f) % cylNd
 			k1 := k0
@@ -166,6 +181,16 @@ func (p *Probe) Match(t *Template) float64 {
 	return p.MatchProbe(NewProbe(t))
 }
 
+// scratch holds one comparison's working memory, reused through scratchPool.
+type scratch struct {
+	sim    []float32
+	pairs  []lpair
+	used   []int32
+	pi, qj []int32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 type lpair struct {
 	i, j int32
 	s    float32
@@ -191,8 +216,15 @@ func (p *Probe) match(q *Probe, wantPairs bool) (float64, []Correspondence) {
 		return 0, nil
 	}
 	// Local similarities of all comparable pairs.
-	sim := make([]float32, np*nq)
-	pairs := make([]lpair, 0, 256)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	if cap(sc.sim) < np*nq {
+		sc.sim = make([]float32, np*nq)
+	}
+	sim := sc.sim[:np*nq]
+	clear(sim)
+	pairs := sc.pairs[:0]
+	defer func() { sc.pairs = pairs[:0] }()
 	for i := range p.m {
 		a := &p.m[i]
 		if !a.ok {
@@ -228,18 +260,44 @@ func (p *Probe) match(q *Probe, wantPairs bool) (float64, []Correspondence) {
 	if len(pairs) == 0 {
 		return 0, nil
 	}
-	pairs = topPairs(pairs, seeds)
-	m := matcher{p: p, q: q, sim: sim, nq: nq, used: make([]int32, nq)}
-	// First pass: each seed's alignment pairs minutiae; keep the two best alignments.
+	pairs = topPairs(pairs, consensusPairs)
+	if cap(sc.used) < nq {
+		sc.used = make([]int32, nq)
+	}
+	m := matcher{p: p, q: q, sim: sim, nq: nq, used: sc.used[:nq], pi: sc.pi[:0], qj: sc.qj[:0]}
+	clear(m.used)
+	defer func() { sc.pi, sc.qj = m.pi[:0], m.qj[:0] }()
+	// First pass: each of the best local pairs proposes an alignment, supported by the other top local
+	// pairs that it maps into place (a Hough-like consensus); keep the two best-supported alignments.
 	type cand struct {
 		al align
 		w  float64
 	}
 	var top [2]cand
-	for _, sp := range pairs {
+	for k, sp := range pairs {
+		if k == seeds {
+			break
+		}
 		a, b := &p.m[sp.i], &q.m[sp.j]
 		al := align{rot: b.dir - a.dir, ax: a.x, ay: a.y, bx: b.x, by: b.y}
-		n, w := m.pair(al, pairTolD, pairTolK)
+		rc, rs := math.Cos(al.rot), math.Sin(al.rot)
+		w := 0.0
+		n := 0
+		for _, o := range pairs {
+			u, v := &p.m[o.i], &q.m[o.j]
+			dx, dy := u.x-a.x, u.y-a.y
+			ex := b.x + dx*rc - dy*rs - v.x
+			ey := b.y + dx*rs + dy*rc - v.y
+			tol := seedTolD + seedTolK*math.Sqrt(dx*dx+dy*dy)
+			if ex*ex+ey*ey > tol*tol {
+				continue
+			}
+			if (u.c*rc-u.s*rs)*v.c+(u.s*rc+u.c*rs)*v.s < cosSeedTolA {
+				continue
+			}
+			n++
+			w += 0.5 + float64(o.s)
+		}
 		if n < 3 {
 			continue
 		}
@@ -259,10 +317,10 @@ func (p *Probe) match(q *Probe, wantPairs bool) (float64, []Correspondence) {
 			continue
 		}
 		al := c.al
-		m.pair(al, pairTolD, pairTolK)
+		_, w1 := m.pair(al, pairTolD, pairTolK, cosPairTolA)
 		if r, ok := m.fit(); ok {
-			if _, w2 := m.pair(r, pairTolD, pairTolK); w2 < c.w {
-				m.pair(al, pairTolD, pairTolK)
+			if _, w2 := m.pair(r, pairTolD, pairTolK, cosPairTolA); w2 < w1 {
+				m.pair(al, pairTolD, pairTolK, cosPairTolA)
 			} else {
 				al = r
 			}
@@ -312,7 +370,7 @@ type matcher struct {
 }
 
 // pair matches probe minutiae to candidate minutiae one-to-one under al.
-func (m *matcher) pair(al align, tolD, tolK float64) (int, float64) {
+func (m *matcher) pair(al align, tolD, tolK, cosTolA float64) (int, float64) {
 	m.stamp++
 	m.pi, m.qj, m.wsum = m.pi[:0], m.qj[:0], 0
 	rc, rs := math.Cos(al.rot), math.Sin(al.rot)
@@ -341,7 +399,7 @@ func (m *matcher) pair(al align, tolD, tolK float64) (int, float64) {
 			n := &qm[j]
 			ex, ey := n.x-tx, n.y-ty
 			d := ex*ex + ey*ey
-			if d < bd && dc*n.c+ds*n.s > cosPairTolA {
+			if d < bd && dc*n.c+ds*n.s > cosTolA {
 				bj, bd = j, d
 			}
 		}
@@ -394,7 +452,7 @@ func (m *matcher) score(al align) float64 {
 			inP++
 		}
 	}
-	den := float64(max(inQ, 10)) * float64(max(inP, 10))
+	den := float64(max(inQ, 15)) * float64(max(inP, 15))
 	return 100 * m.wsum * m.wsum / (2.25 * den)
 }
 
@@ -412,7 +470,7 @@ func newHullTable(h [][2]float64, margin float64) hullTable {
 	}
 	ymin, ymax := h[0][1], h[0][1]
 	for _, v := range h {
-		ymin, ymax = math.Min(ymin, v[1]), math.Max(ymax, v[1])
+		ymin, ymax = min(ymin, v[1]), max(ymax, v[1])
 	}
 	// bare hull intervals on lines every half row
 	const sub = hullRow / 2
@@ -429,9 +487,9 @@ func newHullTable(h [][2]float64, margin float64) hullTable {
 				if a[1] != b[1] {
 					x = a[0] + (y-a[1])*(b[0]-a[0])/(b[1]-a[1])
 				} else {
-					lo, hi = math.Min(lo, b[0]), math.Max(hi, b[0])
+					lo, hi = min(lo, b[0]), max(hi, b[0])
 				}
-				lo, hi = math.Min(lo, x), math.Max(hi, x)
+				lo, hi = min(lo, x), max(hi, x)
 			}
 		}
 		blo[k], bhi[k] = lo, hi
@@ -439,6 +497,12 @@ func newHullTable(h [][2]float64, margin float64) hullTable {
 	n := int(math.Ceil((ymax-ymin+2*margin)/hullRow)) + 1
 	t.lo, t.hi = make([]float32, n), make([]float32, n)
 	steps := int(margin / sub)
+	var wbuf [64]float64
+	w := wbuf[:0]
+	for d := -steps; d <= steps; d++ {
+		dy := float64(d) * sub
+		w = append(w, math.Sqrt(max(0, margin*margin-dy*dy)))
+	}
 	for r := range n {
 		y := t.y0 + float64(r)*hullRow
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -449,9 +513,12 @@ func newHullTable(h [][2]float64, margin float64) hullTable {
 			if k < 0 || k >= nb || blo[k] > bhi[k] {
 				continue
 			}
-			dy := float64(d) * sub
-			w := math.Sqrt(math.Max(0, margin*margin-dy*dy))
-			lo, hi = math.Min(lo, blo[k]-w), math.Max(hi, bhi[k]+w)
+			if v := blo[k] - w[d+steps]; v < lo {
+				lo = v
+			}
+			if v := bhi[k] + w[d+steps]; v > hi {
+				hi = v
+			}
 		}
 		t.lo[r], t.hi[r] = float32(lo), float32(hi)
 	}

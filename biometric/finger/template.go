@@ -31,11 +31,24 @@ type Minutia struct {
 // Template is the project's own finger template: the minutiae of one impression, the image size
 // they live in, and the impression's quality (0..100, see Quality). It is what Extract returns and what
 // the 1:N gallery stores; MarshalBinary gives a compact form (6 bytes per minutia).
+//
+// Treat a template as immutable once Extract or UnmarshalBinary has returned it: both attach the
+// prepared matching form (cylinders, hull), so comparisons against a stored template do not rebuild it.
+// Build a new Template to change minutiae.
 type Template struct {
 	Width, Height int
 	DPI           int // 500 for FVC and R30x sensors
 	Quality       int // 0..100
 	Minutiae      []Minutia
+	prep          *Probe // prepared form of exactly Minutiae, or nil
+}
+
+// prepared returns the attached matching form when it still describes t.Minutiae.
+func (t *Template) prepared() *Probe {
+	if p := t.prep; p != nil && len(p.m) == len(t.Minutiae) && (len(t.Minutiae) == 0 || p.first == &t.Minutiae[0]) {
+		return p
+	}
+	return nil
 }
 
 // compact template layout (version 1), big-endian:
@@ -111,6 +124,7 @@ func (t *Template) UnmarshalBinary(b []byte) error {
 			Quality: r[6],
 		}
 	}
+	t.prep = NewProbe(t)
 	return nil
 }
 

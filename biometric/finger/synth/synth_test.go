@@ -63,10 +63,10 @@ func TestGeneratedFingersMatch(t *testing.T) {
 		return tp
 	}
 	var gen, imp []float64
-	for f := range 3 {
+	for f := range 2 {
 		p := finger.NewProbe(ext(f, 1))
 		gen = append(gen, p.Match(ext(f, 2)))
-		imp = append(imp, p.Match(ext((f+1)%3, 3)))
+		imp = append(imp, p.Match(ext(1-f, 3)))
 	}
 	sum := func(v []float64) (s float64) {
 		for _, x := range v {
