@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,5 +167,64 @@ func TestProvisionRefusals(t *testing.T) {
 	_, key2, _ := ed25519.GenerateKey(rand.Reader)
 	if _, err := hqsync.Provision(ctx, svc.URL, fp, svc.Identity.ProvisioningToken("desk-x"), "desk-x", key2); err == nil {
 		t.Fatal("desk re-keyed with its token")
+	}
+}
+
+func TestDownSyncBundles(t *testing.T) {
+	ctx := context.Background()
+	svc := startRegistry(t)
+	a := provisionDesk(t, svc, "desk-dn-0001")
+	b := provisionDesk(t, svc, "desk-dn-0002")
+	for i, c := range []struct{ kind, desk, content string }{
+		{protocol.BundleOfficers, "", "officers v1"},
+		{protocol.BundleOfficers, "", "officers v2"},
+		{protocol.BundleGallery, "desk-dn-0001", "delta for A"},
+		{protocol.BundleGallery, "desk-dn-0002", "delta for B"},
+		{protocol.BundleGallery, "desk-dn-0001", "second delta for A"},
+	} {
+		if _, err := svc.Bundles.Publish(c.kind, c.desk, []byte(c.content)); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	got, err := a.up.Client.Bundles(ctx, protocol.BundleOfficers, 0)
+	if err != nil || len(got) != 2 || string(got[1].Content) != "officers v2" || got[1].Serial != 2 {
+		t.Fatalf("officers: %v %v", got, err)
+	}
+	if got, err := a.up.Client.Bundles(ctx, protocol.BundleOfficers, 2); err != nil || len(got) != 0 {
+		t.Fatalf("officers since 2: %v %v", got, err)
+	}
+	ga, err := a.up.Client.Bundles(ctx, protocol.BundleGallery, 0)
+	if err != nil || len(ga) != 2 || string(ga[0].Content) != "delta for A" || string(ga[1].Content) != "second delta for A" {
+		t.Fatalf("gallery for A: %v %v", ga, err)
+	}
+	// Desk B's certificate decides what it sees, whatever it claims in the query.
+	cb := *b.up.Client
+	cb.DeskID = "desk-dn-0001"
+	if gb, err := cb.Bundles(ctx, protocol.BundleGallery, 0); err == nil {
+		t.Fatalf("desk B got A's deltas: %v", gb)
+	}
+	gb, err := b.up.Client.Bundles(ctx, protocol.BundleGallery, 0)
+	if err != nil || len(gb) != 1 || string(gb[0].Content) != "delta for B" {
+		t.Fatalf("gallery for B: %v %v", gb, err)
+	}
+	// Bundles are signed by the registry key: a stored bundle edited on disk is refused, and so is
+	// an older serial (rollback).
+	files, _ := filepath.Glob(filepath.Join(svc.Bundles.Dir, protocol.BundleOfficers, "*.cose"))
+	raw, _ := os.ReadFile(files[1])
+	if _, err := protocol.VerifyBundle(raw, a.enr.ReceiptKey, protocol.BundleOfficers, "desk-dn-0001", 2); err == nil {
+		t.Fatal("rollback to serial 2 accepted")
+	}
+	if _, err := protocol.VerifyBundle(raw, a.enr.ReceiptKey, protocol.BundleCSCA, "desk-dn-0001", 0); err == nil {
+		t.Fatal("bundle accepted as another kind")
+	}
+	raw[len(raw)-20] ^= 1
+	if err := os.WriteFile(files[1], raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.up.Client.Bundles(ctx, protocol.BundleOfficers, 1); err == nil {
+		t.Fatal("tampered bundle accepted")
+	}
+	if _, err := a.up.Client.Bundles(ctx, "no-such-kind", 0); err == nil {
+		t.Fatal("unknown kind served")
 	}
 }

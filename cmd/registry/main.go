@@ -2,6 +2,7 @@
 //
 //	registry serve -data DIR [-listen 127.0.0.1:8443] [-hosts 127.0.0.1,localhost] [-postgres DSN]
 //	registry token -data DIR DESK_ID     prints the desk's provisioning token and the CA fingerprint
+//	registry publish -data DIR -kind KIND [-desk DESK_ID] FILE   signs FILE as the next down-sync bundle
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -73,7 +75,31 @@ func run(args []string) error {
 		}
 		fmt.Printf("desk %s\ntoken %s\nCA sha256 %s\n", fs.Arg(0), id.ProvisioningToken(fs.Arg(0)), id.CAFingerprint())
 		return nil
+	case "publish":
+		kind := fs.String("kind", "", "bundle kind: csca-masterlist, crl, officers, settings, gallery-delta")
+		desk := fs.String("desk", "", "only for this desk (default: every desk)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *data == "" || *kind == "" || fs.NArg() != 1 {
+			return fmt.Errorf("usage: registry publish -data DIR -kind KIND [-desk DESK_ID] FILE")
+		}
+		content, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		id, err := registry.LoadOrCreateIdentity(*data)
+		if err != nil {
+			return err
+		}
+		b := &registry.Bundles{Dir: filepath.Join(*data, "bundles"), Key: id.SigningKey}
+		serial, err := b.Publish(*kind, *desk, content)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("published %s serial %d\n", *kind, serial)
+		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, token)", args[0])
+		return fmt.Errorf("unknown command %q (serve, token, publish)", args[0])
 	}
 }

@@ -134,3 +134,45 @@ func IsRefusal(err error) (*protocol.Refusal, bool) {
 	ok := errors.As(err, &ref)
 	return ref, ok
 }
+
+// Bundles fetches the signed down-sync bundles of kind newer than since (the serial the desk
+// holds), verified and in serial order. The desk applies them in order and remembers the last
+// serial; an answer that skips back or repeats is refused.
+func (c *Client) Bundles(ctx context.Context, kind string, since uint64) ([]*protocol.Bundle, error) {
+	u := strings.TrimSuffix(c.BaseURL, "/") + "/v1/bundles/" + url.PathEscape(kind) + "?since=" + strconv.FormatUint(since, 10) +
+		"&desk=" + url.QueryEscape(c.DeskID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bundles %s: %w", kind, err)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("bundles %s: %w", kind, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, protocol.MaxBatchBytes))
+	if err != nil {
+		return nil, fmt.Errorf("bundles %s: %w", kind, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		if ref, derr := protocol.DecodeRefusal(b); derr == nil {
+			return nil, ref
+		}
+		return nil, fmt.Errorf("bundles %s: HTTP %d", kind, resp.StatusCode)
+	}
+	var raw [][]byte
+	if err := protocol.DecMode.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("bundles %s: %w", kind, err)
+	}
+	out := make([]*protocol.Bundle, 0, len(raw))
+	have := since
+	for _, r := range raw {
+		bd, err := protocol.VerifyBundle(r, c.RegistryKey, kind, c.DeskID, have)
+		if err != nil {
+			return nil, fmt.Errorf("bundles %s: %w", kind, err)
+		}
+		have = bd.Serial
+		out = append(out, bd)
+	}
+	return out, nil
+}

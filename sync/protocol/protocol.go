@@ -357,3 +357,71 @@ func ProvisionProofMessage(deskID, token string, pub []byte) []byte {
 	m := []byte("enrolldesk provision v1\x00" + deskID + "\x00" + token + "\x00")
 	return append(m, pub...)
 }
+
+// PathBundles serves signed down-sync bundles of one kind: GET /v1/bundles/{kind}?since=SERIAL
+// answers a CBOR array of COSE_Sign1 bundles newer than SERIAL that apply to the calling desk.
+const PathBundles = "/v1/bundles/{kind}"
+
+// BundleContentType names a bundle payload in its COSE protected header.
+const BundleContentType = "application/vnd.enrolldesk.bundle+cbor;v=1"
+
+// Bundle kinds.
+const (
+	BundleCSCA     = "csca-masterlist" // ICAO master list of CSCA certificates (ICAO 9303 part 12)
+	BundleCRL      = "crl"             // CSCA certificate revocation lists
+	BundleOfficers = "officers"        // the officers allowed at the desk and their roles
+	BundleSettings = "settings"        // desk settings and thresholds
+	BundleGallery  = "gallery-delta"   // de-duplication gallery changes for one desk
+)
+
+// MaxBundlesPerAnswer bounds one down-sync answer; the desk asks again from the last serial.
+const MaxBundlesPerAnswer = 100
+
+// Bundle is one signed down-sync item. Serials grow per kind; a desk applies bundles in serial
+// order and never accepts one at or below the serial it holds (no rollback).
+type Bundle struct {
+	Version int    `cbor:"v"`
+	Kind    string `cbor:"kind"`
+	Serial  uint64 `cbor:"serial"`
+	Desk    string `cbor:"desk,omitempty"` // empty: for every desk
+	Time    int64  `cbor:"t"`
+	Content []byte `cbor:"content"`
+}
+
+// KnownBundle reports whether kind is a bundle kind of protocol version 1.
+func KnownBundle(kind string) bool {
+	switch kind {
+	case BundleCSCA, BundleCRL, BundleOfficers, BundleSettings, BundleGallery:
+		return true
+	}
+	return false
+}
+
+// SignBundle signs a bundle with the registry key.
+func SignBundle(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
+	out, err := signCOSE(b, key, BundleContentType)
+	if err != nil {
+		return nil, fmt.Errorf("sign bundle: %w", err)
+	}
+	return out, nil
+}
+
+// VerifyBundle checks a bundle's signature, kind and addressee, and that its serial is newer
+// than the one the desk holds.
+func VerifyBundle(b []byte, registry ed25519.PublicKey, kind, deskID string, have uint64) (*Bundle, error) {
+	var bd Bundle
+	if err := verifyCOSE(b, registry, BundleContentType, &bd); err != nil {
+		return nil, fmt.Errorf("verify bundle: %w", err)
+	}
+	switch {
+	case bd.Version != Version:
+		return nil, fmt.Errorf("verify bundle: version %d", bd.Version)
+	case bd.Kind != kind:
+		return nil, fmt.Errorf("verify bundle: kind %q, asked for %q", bd.Kind, kind)
+	case bd.Desk != "" && bd.Desk != deskID:
+		return nil, fmt.Errorf("verify bundle: addressed to desk %q", bd.Desk)
+	case bd.Serial <= have:
+		return nil, fmt.Errorf("verify bundle: serial %d is not newer than %d (rollback)", bd.Serial, have)
+	}
+	return &bd, nil
+}

@@ -25,7 +25,9 @@ type Server struct {
 	Key ed25519.PrivateKey
 	// Identity, when set, enables desk provisioning (POST /v1/provision).
 	Identity *Identity
-	Log      *slog.Logger
+	// Bundles, when set, serves signed down-sync bundles (GET /v1/bundles/{kind}).
+	Bundles *Bundles
+	Log     *slog.Logger
 	// RequireClientCert refuses requests that did not come over mutual TLS with a desk
 	// certificate; when false (plain-HTTP tests), desks are authenticated by their record
 	// signatures alone.
@@ -92,6 +94,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+protocol.PathDeskHead, s.handleHead)
 	if s.Identity != nil {
 		mux.HandleFunc("POST "+protocol.PathProvision, s.handleProvision)
+	}
+	if s.Bundles != nil {
+		mux.HandleFunc("GET "+protocol.PathBundles, s.handleBundles)
 	}
 	return mux
 }

@@ -29,6 +29,7 @@ type Service struct {
 	URL      string
 	Identity *Identity
 	Store    Store
+	Bundles  *Bundles
 	srv      *http.Server
 	done     chan error
 	ownStore bool
@@ -70,10 +71,11 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 		}
 		return nil, fmt.Errorf("registry: listen: %w", err)
 	}
-	api := &Server{Store: st, Key: id.SigningKey, Identity: id, Log: cfg.Log, RequireClientCert: true}
+	api := &Server{Store: st, Key: id.SigningKey, Identity: id, Log: cfg.Log, RequireClientCert: true,
+		Bundles: &Bundles{Dir: filepath.Join(cfg.Dir, "bundles"), Key: id.SigningKey}}
 	srv := &http.Server{Handler: api.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
-	s := &Service{URL: "https://" + ln.Addr().String(), Identity: id, Store: st, srv: srv, done: make(chan error, 1), ownStore: own}
+	s := &Service{URL: "https://" + ln.Addr().String(), Identity: id, Store: st, Bundles: api.Bundles, srv: srv, done: make(chan error, 1), ownStore: own}
 	go func() { s.done <- srv.ServeTLS(ln, "", "") }()
 	cfg.Log.Info("registry listening", "url", s.URL, "ca_sha256", id.CAFingerprint())
 	return s, nil
