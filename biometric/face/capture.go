@@ -43,6 +43,10 @@ type Frame struct {
 	Mat  gocv.Mat
 	Seq  uint64
 	Time time.Time
+	// Pos is the frame's time in the stream: for files and folders paced by Source.FPS the
+	// media time ((Seq−1)/FPS), else the time since the stream started. Time limits (liveness)
+	// use Pos, so a slow computer replaying a clip judges the clip, not itself.
+	Pos time.Duration
 }
 
 // Close frees the frame's pixels.
@@ -59,6 +63,7 @@ type Camera struct {
 	mu        sync.Mutex
 	err       error
 	reconnect int
+	started   time.Time
 }
 
 // NewCamera returns a camera for src; nothing is opened until Stream.
@@ -200,6 +205,7 @@ func (c *Camera) run(ctx context.Context, out chan Frame) error {
 		interval = time.Duration(float64(time.Second) / c.src.FPS)
 	}
 	first := true
+	c.started = time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -266,6 +272,11 @@ func (c *Camera) pump(ctx context.Context, r reader, out chan Frame, seq *uint64
 		}
 		*seq++
 		f := Frame{Mat: m, Seq: *seq, Time: time.Now()}
+		if interval > 0 {
+			f.Pos = time.Duration(*seq-1) * interval
+		} else {
+			f.Pos = f.Time.Sub(c.started)
+		}
 		if drop {
 			// Keep only the newest frame for a slow consumer.
 			select {

@@ -133,7 +133,7 @@ func TestFrameTwoPeople(t *testing.T) {
 func BenchmarkFaceFrame(b *testing.B) {
 	frame := deskFrame(b, portrait(), 250, 640, 330)
 	defer frame.Close()
-	e, err := NewEngine(modelsDir(), Options{Recognizers: 1, Mirror: ShippedMirror})
+	e, err := NewEngine(modelsDir(), Options{Recognizers: 1, Mirror: Shipped.Mirror, Normalize: Shipped.Normalize})
 	if err != nil {
 		b.Fatal(err)
 	}
