@@ -21,6 +21,7 @@ import (
 
 	"enrolldesk/reader/bac"
 	"enrolldesk/reader/ca"
+	"enrolldesk/reader/eac"
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
@@ -71,6 +72,9 @@ type Options struct {
 	Rand io.Reader
 	// SkipChipAuth leaves out chip authentication (DG14).
 	SkipChipAuth bool
+	// Terminal, when set, runs terminal authentication (EAC, after chip authentication) with the
+	// desk's inspection system certificate chain and reads DG3 (fingerprints).
+	Terminal *eac.Terminal
 	// Logger receives step timings (never personal data); nil for none.
 	Logger *slog.Logger
 }
@@ -81,9 +85,11 @@ type ChipData struct {
 	SOD   *lds.SecurityObject
 	MRZ   *lds.MRZ
 	Faces []lds.Face
-	VN    *lds.VNData
-	DG14  *lds.SecurityDG14
-	DG15  *lds.AAKey
+	// Fingers are the DG3 images, read only after terminal authentication.
+	Fingers []lds.Finger
+	VN      *lds.VNData
+	DG14    *lds.SecurityDG14
+	DG15    *lds.AAKey
 	// Files holds the raw contents by data group number (EF.COM and EF.SOD under 0 are not here).
 	Files          map[int][]byte
 	RawCOM, RawSOD []byte
@@ -163,6 +169,10 @@ type session struct {
 	sm      *sm.Channel
 	ext     bool
 	verdict *pa.Verdict
+	// idPICC identifies the chip to terminal authentication: Comp(PK~PICC) after PACE, the
+	// document number and its check digit after BAC. compEph is Comp(PK~PCD) of chip authentication.
+	idPICC  []byte
+	compEph []byte
 }
 
 func (s *session) step(name string, start time.Time) {
@@ -200,21 +210,51 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 	}
 	// DG14 first: once its hash matches the SOD, chip authentication switches secure messaging to
 	// keys only the genuine chip can derive, and every later file is read under them.
+	wanted := s.o.DataGroups
+	if s.o.Terminal != nil {
+		wanted = append([]int{3}, wanted...) // right after DG14: terminal authentication needs CA
+	}
 	var order []int
-	for _, n := range s.o.DataGroups {
+	for _, n := range wanted {
 		if present[n] && n == 14 && !s.o.SkipChipAuth {
 			order = append([]int{14}, order...)
-		} else if present[n] {
+		} else if present[n] && (n != 3 || s.o.Terminal != nil) {
 			order = append(order, n)
 		}
 	}
-	caPending := false
+	caPending, caDone := false, false
 	for _, n := range order {
+		if n == 3 {
+			ok, err := s.terminalAuth(ctx, caPending || caDone)
+			if err != nil {
+				if caPending && isSMFailure(err) {
+					return nil, fmt.Errorf("%w: %w", ErrChipAuth, err)
+				}
+				return nil, err
+			}
+			if caPending && ok {
+				caPending, caDone = false, true
+				s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key; later files read under the chip-authenticated keys")
+			}
+			if !ok {
+				continue // DG3 stays closed; the verdict says why
+			}
+		}
 		f, err := lds.DGByNumber(n)
 		if err != nil {
 			return nil, err
 		}
 		b, err := s.readFile(ctx, f)
+		if n == 3 {
+			is := s.o.Terminal.Chain[len(s.o.Terminal.Chain)-1].CHR
+			if iso7816.IsStatus(err, iso7816.SWSecurityNotSatisfied) {
+				s.verdict.Add(pa.CheckTerminalAuth, pa.Unavailable, "terminal authenticated as "+is+", but its certificates grant no access to DG3")
+				continue
+			}
+			if err == nil {
+				s.verdict.Add(pa.CheckTerminalAuth, pa.Passed, "inspection system "+is+"; DG3 read")
+			}
+		}
 		if err != nil {
 			if caPending && isSMFailure(err) {
 				return nil, fmt.Errorf("%w: %w", ErrChipAuth, err)
@@ -222,7 +262,7 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 			return nil, err
 		}
 		if caPending {
-			caPending = false
+			caPending, caDone = false, true
 			s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key; later files read under the chip-authenticated keys")
 		}
 		d.Files[n] = b
@@ -241,6 +281,13 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 			return nil, err
 		}
 		s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key")
+	}
+	if _, done := s.verdict.Get(pa.CheckTerminalAuth); !done {
+		reason := "no terminal certificate configured"
+		if s.o.Terminal != nil {
+			reason = "the card holds no DG3"
+		}
+		s.verdict.Add(pa.CheckTerminalAuth, pa.Unavailable, reason)
 	}
 	if _, done := s.verdict.Get(pa.CheckChipAuth); !done {
 		reason := "no DG14"
@@ -305,11 +352,11 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 		if err != nil {
 			return fmt.Errorf("access control: %w", err)
 		}
-		sess, err := pace.Authenticate(ctx, s.ch, info, ref, pw, s.o.Rand)
+		sess, idPICC, err := pace.Authenticate(ctx, s.ch, info, ref, pw, s.o.Rand)
 		if err != nil {
 			return fmt.Errorf("access control: %w", err)
 		}
-		s.sm = &sm.Channel{T: s.ch, S: sess}
+		s.sm, s.idPICC = &sm.Channel{T: s.ch, S: sess}, idPICC
 		curve, _ := pace.CurveByParamID(info.ParamID)
 		s.verdict.Addf(pa.CheckAccessControl, pa.Passed, "PACE-%s, ECDH generic mapping on %s, %v secure messaging", label, curve.Name, sess.Alg())
 		// Select the eMRTD application under secure messaging (ICAO Doc 9303 part 10 §3.1.2).
@@ -332,12 +379,39 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 		return fmt.Errorf("access control: %w", err)
 	}
 	s.sm = &sm.Channel{T: s.ch, S: sess}
+	info, _ := key.MRZ.MRZInformation()
+	s.idPICC = []byte(info[:10]) // document number (9 characters) and its check digit
 	s.verdict.Add(pa.CheckAccessControl, pa.Passed, "BAC (3DES secure messaging); the CCCD BAC key is guessable, passive authentication decides")
 	return nil
 }
 
+// terminalAuth runs EAC terminal authentication before DG3. It reports whether DG3 may be read; a
+// refusal by the chip is a failed check, not an error.
+func (s *session) terminalAuth(ctx context.Context, afterCA bool) (bool, error) {
+	if !afterCA || s.compEph == nil {
+		s.verdict.Add(pa.CheckTerminalAuth, pa.Unavailable, "needs chip authentication first")
+		return false, nil
+	}
+	err := eac.Authenticate(ctx, s.sm, s.o.Terminal, s.idPICC, s.compEph)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, eac.ErrTA) && !isSMFailure(err):
+		// The chip refused the desk's certificates: a fact about the desk's credentials, not about
+		// the chip's authenticity, so the check is unavailable rather than failed.
+		s.verdict.Add(pa.CheckTerminalAuth, pa.Unavailable, err.Error())
+		return false, nil
+	}
+	return false, err
+}
+
 func (d *ChipData) parse() error {
 	var err error
+	if b, ok := d.Files[3]; ok {
+		if d.Fingers, err = lds.ParseDG3(b); err != nil {
+			return err
+		}
+	}
 	if b, ok := d.Files[1]; ok {
 		if d.MRZ, err = lds.ParseDG1(b); err != nil {
 			return err
@@ -479,7 +553,7 @@ func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []b
 		s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "DG14 holds no chip authentication key")
 		return false, nil
 	}
-	sess, err := ca.Authenticate(ctx, s.sm, dg14, s.o.Rand)
+	sess, compEph, err := ca.Authenticate(ctx, s.sm, dg14, s.o.Rand)
 	if err != nil {
 		if errors.Is(err, ca.ErrNoKey) {
 			s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, err.Error())
@@ -490,7 +564,7 @@ func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []b
 		}
 		return false, err
 	}
-	s.sm = &sm.Channel{T: s.ch, S: sess}
+	s.sm, s.compEph = &sm.Channel{T: s.ch, S: sess}, compEph
 	return true, nil
 }
 

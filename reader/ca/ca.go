@@ -87,19 +87,20 @@ func Alg(protocol asn1.ObjectIdentifier) (sm.Alg, error) {
 var ErrNoKey = errors.New("chip authentication: DG14 holds no supported ECDH key")
 
 // Authenticate runs chip authentication through t, which must be the current secure messaging
-// channel; it returns the new session. The caller must still send one command under the new
-// session: its checksum is what proves the chip.
-func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.SecurityDG14, rnd io.Reader) (*sm.Session, error) {
+// channel; it returns the new session and Comp(PK~PCD), the x-coordinate of the terminal's
+// ephemeral key (terminal authentication signs it). The caller must still send one command under
+// the new session: its checksum is what proves the chip.
+func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.SecurityDG14, rnd io.Reader) (*sm.Session, []byte, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
 	if len(dg14.CAKeys) == 0 {
-		return nil, ErrNoKey
+		return nil, nil, ErrNoKey
 	}
 	key := dg14.CAKeys[0]
 	c, chipPK, err := ParseECKey(key.SPKI)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	protocol := lds.OIDCAECDHAES128
 	if len(dg14.CAInfos) > 0 {
@@ -107,20 +108,20 @@ func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.Security
 	}
 	alg, err := Alg(protocol)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	buf := make([]byte, c.Size)
 	var sk *big.Int
 	for sk == nil || sk.Sign() == 0 || sk.Cmp(c.N) >= 0 {
 		if _, err := io.ReadFull(rnd, buf); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sk = new(big.Int).SetBytes(buf)
 	}
 	pk := c.Marshal(c.ScalarMult(sk, c.G()))
 	oid, err := asn1.Marshal(protocol)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// MSE:Set AT for chip authentication (part 11 §6.2.4.2): P1P2 41A4, 80 = protocol.
 	mse := tlv.Encode(0x80, oid[2:])
@@ -128,16 +129,17 @@ func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.Security
 		mse = append(mse, tlv.Encode(0x84, key.KeyID)...)
 	}
 	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: mse}); err != nil {
-		return nil, fmt.Errorf("chip authentication: MSE:Set AT: %w", err)
+		return nil, nil, fmt.Errorf("chip authentication: MSE:Set AT: %w", err)
 	}
 	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x86, Data: pace.DynAuth(0x80, pk), Ne: iso7816.MaxShortNe}); err != nil {
-		return nil, fmt.Errorf("chip authentication: general authenticate: %w", err)
+		return nil, nil, fmt.Errorf("chip authentication: general authenticate: %w", err)
 	}
 	shared := c.ScalarMult(sk, chipPK)
 	if shared.Inf {
-		return nil, pace.ErrPoint
+		return nil, nil, pace.ErrPoint
 	}
-	return newSession(alg, shared.X.FillBytes(make([]byte, c.Size)))
+	sess, err := newSession(alg, shared.X.FillBytes(make([]byte, c.Size)))
+	return sess, pk[1 : 1+c.Size], err
 }
 
 func newSession(alg sm.Alg, k []byte) (*sm.Session, error) {

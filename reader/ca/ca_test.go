@@ -62,8 +62,8 @@ func TestRoundTripBothCurves(t *testing.T) {
 			return []byte{0x90, 0x00}, nil
 		})
 		dg14 := &lds.SecurityDG14{CAKeys: []lds.ChipAuthKey{{Protocol: lds.OIDPKECDH, SPKI: tc.der}}}
-		term, err := Authenticate(context.Background(), tr, dg14, nil)
-		if err != nil {
+		term, comp, err := Authenticate(context.Background(), tr, dg14, nil)
+		if err != nil || len(comp) != 32 {
 			t.Fatal(err)
 		}
 		// Both sides now share keys: a wrapped command unwraps on the chip.

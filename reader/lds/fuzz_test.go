@@ -76,3 +76,18 @@ func mustDG14(f *testing.F) []byte {
 	}
 	return b
 }
+
+func FuzzParseDG3(f *testing.F) {
+	f.Add(DG3Bytes([]Finger{{Position: 2, Width: 2, Height: 2, Compression: FingerRaw, Image: []byte{1, 2, 3, 4}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs, err := ParseDG3(b)
+		if err != nil {
+			return
+		}
+		for i := range fs {
+			if len(fs[i].Image) < 1<<16 {
+				_, _ = fs[i].Decode()
+			}
+		}
+	})
+}

@@ -104,4 +104,5 @@ const (
 	CheckDGHashPrefix   = "dg_hash_"
 	CheckActiveAuth     = "active_authentication"
 	CheckChipAuth       = "chip_authentication"
+	CheckTerminalAuth   = "terminal_authentication"
 )

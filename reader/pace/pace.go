@@ -227,104 +227,106 @@ func ga(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data 
 }
 
 // Authenticate runs PACE with the ECDH generic mapping over t (plain APDUs) and returns the secure
-// messaging session. rnd supplies the two ephemeral private keys (mapping, then key agreement).
-func Authenticate(ctx context.Context, t iso7816.Transmitter, info Info, pwRef byte, password []byte, rnd io.Reader) (*sm.Session, error) {
+// messaging session and Comp(PK~PICC), the x-coordinate of the chip's ephemeral key (ID_PICC of
+// terminal authentication, BSI TR-03110 part 3 §B.11.1). rnd supplies the two ephemeral private
+// keys (mapping, then key agreement).
+func Authenticate(ctx context.Context, t iso7816.Transmitter, info Info, pwRef byte, password []byte, rnd io.Reader) (*sm.Session, []byte, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
 	c, err := CurveByParamID(info.ParamID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	alg, err := info.Alg()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	oidDER, err := asn1.Marshal(info.Protocol)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// MSE:Set AT (part 11 §4.4.4.1): 80 protocol OID, 83 password reference, 84 domain parameters.
 	mse := tlv.Concat(tlv.Encode(0x80, oidDER[2:]), tlv.Encode(0x83, []byte{pwRef}), tlv.Encode(0x84, []byte{byte(info.ParamID)}))
 	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse}); err != nil {
-		return nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
+		return nil, nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
 	}
 	// 1. Encrypted nonce, decrypted with Kπ = KDF(password, 3), CBC with a zero IV.
 	z, err := ga(ctx, t, false, 0, nil, 0x80)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	kpi := sm.KDF(alg, password, sm.KDFPI)
 	b, err := block(alg, kpi)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s, err := sm.CBCDecrypt(b, make([]byte, b.BlockSize()), z)
 	if err != nil {
-		return nil, fmt.Errorf("pace: nonce: %w", err)
+		return nil, nil, fmt.Errorf("pace: nonce: %w", err)
 	}
 	// 2. Mapping.
 	skMap, err := randomScalar(c, rnd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pkMap := c.ScalarMult(skMap, c.G())
 	rMap, err := ga(ctx, t, false, 0x81, c.Marshal(pkMap), 0x82)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	chipMap, err := c.Unmarshal(rMap)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	gHat, err := mapGenerator(c, s, skMap, chipMap)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// 3. Key agreement on Ĝ.
 	sk, err := randomScalar(c, rnd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pk := c.Marshal(c.ScalarMult(sk, gHat))
 	rPK, err := ga(ctx, t, false, 0x83, pk, 0x84)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	chipPK, err := c.Unmarshal(rPK)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if bytes.Equal(rPK, pk) {
-		return nil, fmt.Errorf("%w: chip echoed the terminal's key", ErrAuth)
+		return nil, nil, fmt.Errorf("%w: chip echoed the terminal's key", ErrAuth)
 	}
 	shared := c.ScalarMult(sk, chipPK)
 	if shared.Inf {
-		return nil, ErrPoint
+		return nil, nil, ErrPoint
 	}
 	kx := make([]byte, c.Size)
 	shared.X.FillBytes(kx)
 	sess, kmac, err := sessionKeys(alg, kx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// 4. Mutual authentication with tokens over the other side's key.
 	tPCD, err := token(alg, kmac, info.Protocol, rPK)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tPICC, err := ga(ctx, t, true, 0x85, tPCD, 0x86)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	want, err := token(alg, kmac, info.Protocol, pk)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if subtle.ConstantTimeCompare(tPICC, want) != 1 {
-		return nil, fmt.Errorf("%w: chip token does not verify", ErrAuth)
+		return nil, nil, fmt.Errorf("%w: chip token does not verify", ErrAuth)
 	}
-	return sess, nil
+	return sess, rPK[1 : 1+c.Size], nil
 }
 
 // Chip is the card's side of PACE, used by the virtual card. Its methods follow the four
@@ -417,6 +419,14 @@ func (ch *Chip) Agree(termPK []byte) ([]byte, error) {
 		return nil, err
 	}
 	return ch.pk, nil
+}
+
+// EphemeralX is Comp(PK~PICC), the x-coordinate of the chip's ephemeral key (after Agree).
+func (ch *Chip) EphemeralX() []byte {
+	if ch.pk == nil {
+		return nil
+	}
+	return append([]byte(nil), ch.pk[1:1+ch.c.Size]...)
 }
 
 // Mutual checks the terminal's token and returns the chip's token and the session.

@@ -132,9 +132,12 @@ func TestAppendixG1Exchange(t *testing.T) {
 		step++
 		return h(g1APDUs[step-1][1]), nil
 	})
-	sess, err := Authenticate(context.Background(), script, infos[0], PasswordMRZ, pw, bytes.NewReader(append(append([]byte(nil), g1SKMapPCD...), g1SKPCD...)))
+	sess, idPICC, err := Authenticate(context.Background(), script, infos[0], PasswordMRZ, pw, bytes.NewReader(append(append([]byte(nil), g1SKMapPCD...), g1SKPCD...)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Equal(idPICC, g1PKPICC[1:33]) {
+		t.Fatalf("ID_PICC %X", idPICC)
 	}
 	if sess.Alg() != sm.AES128 || !bytes.Equal(sess.SSC(), make([]byte, 16)) {
 		t.Fatalf("session %v %X", sess.Alg(), sess.SSC())
@@ -195,7 +198,7 @@ func TestRoundTrip(t *testing.T) {
 		for _, pw := range [][]byte{[]byte("123456"), g1MRZHash} {
 			chip := &Chip{Info: info, Password: []byte("123456")}
 			card := chipTransmitter(t, chip)
-			_, err := Authenticate(context.Background(), card, info, PasswordCAN, pw, nil)
+			_, _, err := Authenticate(context.Background(), card, info, PasswordCAN, pw, nil)
 			if string(pw) == "123456" && err != nil {
 				t.Fatalf("curve %d: %v", id, err)
 			}

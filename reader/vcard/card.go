@@ -24,6 +24,7 @@ import (
 
 	"enrolldesk/reader/bac"
 	"enrolldesk/reader/ca"
+	"enrolldesk/reader/eac"
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pace"
@@ -46,6 +47,8 @@ type Citizen struct {
 	FaceWidth, FaceHeight int
 	// CAN is the 6-digit card access number printed on the card (PACE-CAN).
 	CAN string
+	// Fingers are the DG3 finger images (EAC-protected: read after terminal authentication).
+	Fingers []lds.Finger
 }
 
 // AccessKey is the BAC key of the card.
@@ -91,6 +94,9 @@ type Options struct {
 	// CloneChip answers chip authentication with a static key other than the one in DG14, as a
 	// clone that copied the data but not the private key would.
 	CloneChip bool
+	// CVCA is the card's EAC trust point; with it and Citizen.Fingers the card holds DG3, readable
+	// after terminal authentication by an inspection system certified under this CVCA.
+	CVCA *eac.Cert
 	// PACEParamID enables PACE with the ECDH generic mapping and AES-128 secure messaging on the
 	// standardized domain parameters 12 (P-256) or 13 (brainpoolP256r1); 0 means BAC only.
 	PACEParamID int
@@ -123,6 +129,9 @@ type Card struct {
 	sess        *sm.Session
 	nextSess    *sm.Session // after chip authentication, in force from the next command
 	caAlg       sm.Alg
+	ta          *eac.Chip // terminal authentication state, created by chip authentication
+	idPICC      []byte    // ID_PICC of terminal authentication
+	compEph     []byte    // Comp(PK~PCD) of chip authentication
 	protected   int
 	apdus       int
 }
@@ -181,12 +190,17 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	if vn.IDNumber == "" {
 		vn.IDNumber = c.IDNumber
 	}
+	dgList := []int{1, 2, 13, 14, 15}
 	dgs := map[int][]byte{
 		1:  lds.DG1Bytes(mrz),
 		2:  lds.DG2Bytes(c.FaceJPEG, lds.ImageJPEG, c.FaceWidth, c.FaceHeight),
 		13: lds.DG13Bytes(&vn),
 		14: dg14,
 		15: lds.DG15Bytes(aaSPKI),
+	}
+	if len(c.Fingers) > 0 && o.CVCA != nil {
+		dgs[3] = lds.DG3Bytes(c.Fingers)
+		dgList = []int{1, 2, 3, 13, 14, 15}
 	}
 	signer, cert := pki.DSKey, pki.DS
 	if o.Forge == ForgeUnknownCSCA {
@@ -225,7 +239,7 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	case ForgeSODSignature:
 		sod = flipSignature(sod)
 	}
-	com := (&lds.Com{LDSVersion: "0107", UnicodeVersion: "040000", DataGroups: []int{1, 2, 13, 14, 15}}).Bytes()
+	com := (&lds.Com{LDSVersion: "0107", UnicodeVersion: "040000", DataGroups: dgList}).Bytes()
 	card.put(lds.COM, com)
 	card.put(lds.SOD, sod)
 	for n, b := range dgs {
@@ -278,7 +292,7 @@ func (c *Card) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.appSelected, c.current, c.challenge, c.sess, c.protected, c.chip = false, 0, nil, nil, 0, nil
-	c.nextSess, c.caAlg = nil, 0
+	c.nextSess, c.caAlg, c.ta, c.idPICC, c.compEph = nil, 0, nil, nil, nil
 }
 
 // Transmit answers one APDU in-process (the Transmitter seam, without PC/SC).
@@ -366,12 +380,21 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 		return st(iso7816.SWWrongP1P2)
 	case 0x84: // GET CHALLENGE
 		if protected {
-			return st(iso7816.SWConditionsNotSatisfied)
+			if c.ta == nil {
+				return st(iso7816.SWConditionsNotSatisfied)
+			}
+			return iso7816.Response{Data: c.ta.Challenge(), SW: iso7816.SWOK} // r_PICC for terminal authentication
 		}
 		c.challenge = make([]byte, 8)
 		_, _ = rand.Read(c.challenge)
 		return iso7816.Response{Data: append([]byte(nil), c.challenge...), SW: iso7816.SWOK}
-	case 0x82: // EXTERNAL AUTHENTICATE (BAC)
+	case 0x82: // EXTERNAL AUTHENTICATE: terminal authentication under SM, BAC in plain
+		if protected {
+			if c.ta == nil || c.ta.ExternalAuthenticate(cmd.Data, c.idPICC, c.compEph) != nil {
+				return st(iso7816.SWSecurityNotSatisfied)
+			}
+			return st(iso7816.SWOK)
+		}
 		if !c.appSelected || c.challenge == nil {
 			return st(iso7816.SWConditionsNotSatisfied)
 		}
@@ -384,10 +407,16 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 			return st(iso7816.SWSecurityNotSatisfied)
 		}
 		c.sess, c.protected = s, 0
+		if info, err := c.key.MRZInformation(); err == nil {
+			c.idPICC = []byte(info[:10])
+		}
 		return iso7816.Response{Data: resp, SW: iso7816.SWOK}
 	case 0x22:
 		if cmd.P1 == 0x41 && protected { // MSE:Set AT for chip authentication (part 11 §6.2.4.2)
 			return c.mseSetATCA(cmd)
+		}
+		if cmd.P1 == 0x81 && protected { // MSE:Set DST / Set AT for terminal authentication
+			return c.mseTA(cmd)
 		}
 		return c.mseSetAT(cmd) // MSE:Set AT for PACE (part 11 §4.4.4.1)
 	case 0x86: // GENERAL AUTHENTICATE
@@ -414,6 +443,11 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 			r.Data = tlv.Encode(0x53, r.Data) // odd INS answers in DO'53' (ISO/IEC 7816-4 §11.2.3)
 		}
 		return r
+	case 0x2A: // PSO:Verify Certificate (terminal authentication)
+		if !protected || c.ta == nil || cmd.P1 != 0 || cmd.P2 != 0xBE || c.ta.VerifyCert(cmd.Data) != nil {
+			return st(iso7816.SWSecurityNotSatisfied)
+		}
+		return st(iso7816.SWOK)
 	case 0x88: // INTERNAL AUTHENTICATE: active authentication (ICAO Doc 9303 part 11 §6.1)
 		if !protected {
 			return st(iso7816.SWSecurityNotSatisfied)
@@ -501,6 +535,25 @@ func (c *Card) mseSetATCA(cmd iso7816.Command) iso7816.Response {
 	return iso7816.Response{SW: iso7816.SWOK}
 }
 
+func (c *Card) mseTA(cmd iso7816.Command) iso7816.Response {
+	ref, ok, err := tlv.Find(cmd.Data, 0x83)
+	if c.ta == nil || err != nil || !ok {
+		return iso7816.Response{SW: iso7816.SWConditionsNotSatisfied}
+	}
+	switch cmd.P2 {
+	case 0xB6:
+		err = c.ta.SetDST(string(ref))
+	case 0xA4:
+		err = c.ta.SetAT(string(ref))
+	default:
+		return iso7816.Response{SW: iso7816.SWWrongP1P2}
+	}
+	if err != nil {
+		return iso7816.Response{SW: 0x6A88} // referenced data not found
+	}
+	return iso7816.Response{SW: iso7816.SWOK}
+}
+
 func (c *Card) chipAuthenticate(cmd iso7816.Command) iso7816.Response {
 	alg := c.caAlg
 	c.caAlg = 0
@@ -517,6 +570,10 @@ func (c *Card) chipAuthenticate(cmd iso7816.Command) iso7816.Response {
 		return iso7816.Response{SW: 0x6A80}
 	}
 	c.nextSess = s
+	c.compEph = append([]byte(nil), in.Value[1:33]...)
+	if c.opts.CVCA != nil { // terminal authentication may follow chip authentication
+		c.ta = &eac.Chip{CVCA: c.opts.CVCA, Date: c.opts.CVCA.Effective}
+	}
 	return iso7816.Response{Data: []byte{0x7C, 0x00}, SW: iso7816.SWOK}
 }
 
@@ -551,6 +608,7 @@ func (c *Card) generalAuthenticate(cmd iso7816.Command) iso7816.Response {
 		if err != nil {
 			return fail()
 		}
+		c.idPICC = c.chip.EphemeralX()
 		c.chip, c.sess, c.protected = nil, s, 0
 		return iso7816.Response{Data: pace.DynAuth(0x86, out), SW: iso7816.SWOK}
 	default:
@@ -587,6 +645,9 @@ func (c *Card) readBinary(cmd iso7816.Command) iso7816.Response {
 	data, ok := c.files[fid]
 	if !ok || fid == 0 {
 		return st(iso7816.SWConditionsNotSatisfied) // no current EF
+	}
+	if fid == lds.DG3.FID && (c.ta == nil || c.ta.Granted()&eac.RightDG3 == 0) {
+		return st(iso7816.SWSecurityNotSatisfied) // EAC-protected (BSI TR-03110)
 	}
 	if off > len(data) {
 		return st(iso7816.SWWrongP1P2)

@@ -112,3 +112,19 @@ func TestVPCDLockExcludesOtherProcesses(t *testing.T) {
 		t.Fatalf("lock not released: %v", err)
 	}
 }
+
+func FuzzDecodeTIFF(f *testing.F) {
+	f.Add([]byte("II*\x00\x08\x00\x00\x00\x03\x00\x00\x01\x04\x00\x01\x00\x00\x00\x02\x00\x00\x00\x01\x01\x04\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x01\x03\x00\x01\x00\x00\x00\x08\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) { _, _ = decodeTIFF(b) })
+}
+
+func TestLoadFingerTIFF(t *testing.T) {
+	fg, err := LoadFingerTIFF(filepath.Join("..", "..", "..", "shared", "testdata", "fingerprints", "fvc2000_db4_b", "101_1.tif"), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := fg.Decode()
+	if err != nil || img.Bounds().Dx() != 240 || img.Bounds().Dy() != 320 {
+		t.Fatalf("%v %v", err, img.Bounds())
+	}
+}
