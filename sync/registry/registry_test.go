@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -323,5 +324,59 @@ func TestLogCatchesRewrite(t *testing.T) {
 	err = d.up.SyncOnce(ctx)
 	if !errors.Is(err, outbox.ErrFork) || !strings.Contains(err.Error(), "inconsistent") {
 		t.Fatalf("rewritten registry: %v", err)
+	}
+}
+
+func TestUploaderRunKickBandwidthBackoff(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newHarness(t, backends["sqlite"](t))
+	d := h.newDesk(t, "desk-run-01", true)
+	d.up.Interval = time.Hour // only Kick wakes it
+	d.up.MinBackoff, d.up.MaxBackoff = 10*time.Millisecond, 40*time.Millisecond
+	progress := make(chan outbox.Progress, 100)
+	d.up.OnProgress = func(p outbox.Progress) {
+		select {
+		case progress <- p:
+		default:
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.up.Run(ctx) }()
+	d.release(t, 1, 3)
+	d.up.Kick()
+	deadline := time.After(30 * time.Second)
+	for acked := false; !acked; {
+		select {
+		case p := <-progress:
+			acked = p.Acked == 3 && !p.LastSynced.IsZero()
+		case <-deadline:
+			t.Fatal("kicked uploader did not sync in 30 s")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	// Backoff doubles per failure, jittered between half and all of the step, capped.
+	for n, want := range []time.Duration{10, 20, 40, 40} {
+		for i := 0; i < 20; i++ {
+			if b := d.up.Backoff(n); b < want*time.Millisecond/2 || b > want*time.Millisecond {
+				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", n, b, want*time.Millisecond/2, want*time.Millisecond)
+			}
+		}
+	}
+	// The bandwidth cap paces the upload.
+	d.release(t, 4, 2)
+	c := *d.up.Client
+	c.BytesPerSecond = 100 << 10
+	bt := batchOf(t, d, 4, 5)
+	body, _ := protocol.EncMode.Marshal(bt)
+	start := time.Now()
+	if _, err := c.Send(context.Background(), bt); err != nil {
+		t.Fatal(err)
+	}
+	if min := time.Duration(float64(len(body)-16<<10) / float64(c.BytesPerSecond) * float64(time.Second)); time.Since(start) < min {
+		t.Fatalf("%d bytes at %d B/s took %v, want ≥ %v", len(body), c.BytesPerSecond, time.Since(start), min)
 	}
 }
