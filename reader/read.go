@@ -325,6 +325,7 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 // accessControl runs PACE when the card offers it (EF.CardAccess) and BAC otherwise.
 func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 	var infos []pace.Info
+	var caRefused error
 	if s.o.Access != AccessBAC {
 		// EF.CardAccess sits in the master file and is read in plain by its SFI (part 11 §9.2.11).
 		ca, err := iso7816.Do(ctx, s.ch, iso7816.Command{INS: 0xB0, P1: 0x80 | lds.CardAccess.SFI, Ne: iso7816.MaxShortNe})
@@ -333,8 +334,12 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 			if infos, err = pace.ParseCardAccess(ca); err != nil && s.o.Access == AccessPACE {
 				return fmt.Errorf("access control: %w", err)
 			}
-		case isFileStatus(err) || iso7816.IsStatus(err, iso7816.SWSecurityNotSatisfied) || iso7816.IsStatus(err, iso7816.SWConditionsNotSatisfied):
+		case isFileStatus(err):
 			// no PACE on this card
+		case iso7816.IsStatus(err, iso7816.SWSecurityNotSatisfied) || iso7816.IsStatus(err, iso7816.SWConditionsNotSatisfied):
+			// EF.CardAccess refused: an older chip without it, or a chip still inside an earlier
+			// session (the caller should reset the card between sessions).
+			caRefused = err
 		default:
 			return fmt.Errorf("access control: read EF.CardAccess: %w", err)
 		}
@@ -369,6 +374,9 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 		return errors.New("access control: the card offers no supported PACE")
 	}
 	if key.CAN != "" && key.MRZ.DocumentNumber == "" {
+		if caRefused != nil {
+			return fmt.Errorf("access control: the card refused EF.CardAccess (reset it between sessions?), so the CAN cannot be used: %w", caRefused)
+		}
 		return errors.New("access control: the card has no PACE, so the CAN cannot open it; use the MRZ data")
 	}
 	if _, err := iso7816.Do(ctx, s.ch, iso7816.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: lds.AID}); err != nil {

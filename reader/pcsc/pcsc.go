@@ -149,5 +149,6 @@ func (k *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 	return rsp, nil
 }
 
-// Close disconnects, leaving the card powered.
-func (k *Card) Close() error { return k.card.Disconnect(scard.LeaveCard) }
+// Close disconnects and resets the card, so that no chip session (selected application, secure
+// messaging keys) outlives this connection and the next reader starts clean.
+func (k *Card) Close() error { return k.card.Disconnect(scard.ResetCard) }

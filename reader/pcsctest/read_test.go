@@ -172,3 +172,27 @@ func BenchmarkChipReadPACE(b *testing.B) {
 	}
 	b.ReportMetric(float64(apdus), "APDUs/op")
 }
+
+// TestSecondReadAfterClose: a read, Close, a fresh connection and a second read with the CAN work
+// (Close resets the chip, so the second session does not start inside the first one's state).
+func TestSecondReadAfterClose(t *testing.T) {
+	pki, citizen, store := fixture(t)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := insertCard(t, card, false)
+	for i := 0; i < 2; i++ {
+		conn, err := in.PCSC.Connect(in.reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, v, err := reader.Read(context.Background(), conn, reader.CANKey(citizen.CAN), reader.Options{TrustStore: store})
+		if cerr := conn.Close(); cerr != nil {
+			t.Fatal(cerr)
+		}
+		if err != nil || !v.Genuine() {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+}
