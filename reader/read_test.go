@@ -301,3 +301,29 @@ func TestActiveAuthenticationRSA(t *testing.T) {
 		t.Fatalf("ECDSA AA with a foreign key: %+v %v", c, err)
 	}
 }
+
+// TestLargeFileOddINS: a DG2 of 70 KB needs offsets past 32767, which READ BINARY B0 cannot
+// address: the reader switches to the odd INS B1 with DO'54' (ISO/IEC 7816-4 §11.2.3), in both
+// modes, and the file still hashes to the SOD.
+func TestLargeFileOddINS(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	c := *f.citizen
+	c.FaceJPEG = make([]byte, 70000)
+	for i := range c.FaceJPEG {
+		c.FaceJPEG[i] = byte(i * 7)
+	}
+	for _, mode := range []reader.Mode{reader.Extended, reader.Short} {
+		card, err := vcard.Personalise(&c, f.pki, vcard.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, v, err := reader.Read(context.Background(), card, reader.MRZKey(c.AccessKey()), reader.Options{Mode: mode, TrustStore: f.store})
+		if err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if len(data.Faces[0].Image) != 70000 || !v.PassiveOK() {
+			t.Fatalf("mode %v: %d bytes, %+v", mode, len(data.Faces[0].Image), v.Failed())
+		}
+		t.Logf("mode %v: %d APDUs", mode, data.APDUs)
+	}
+}
