@@ -28,7 +28,7 @@ const (
 	cylNs          = 8
 	cylNd          = 6
 	cylCell        = 2 * cylR / cylNs
-	cylHit         = 0.8 * cylCell // a neighbour lights the cells whose centre lies within this distance
+	cylHit         = 0.65 * cylCell // a neighbour lights the cells whose centre lies within this distance
 	hullOmega      = 20.0
 	minValid       = 20   // common valid cells (of 52) needed to compare two cylinders
 	cosMaxDirDif   = 0    // cos(π/2): pairs whose directions differ by more are not compared
