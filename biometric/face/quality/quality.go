@@ -25,13 +25,13 @@ const (
 
 // Check is one measured quality value.
 type Check struct {
-	Name   string  `json:"name"`
-	Value  float64 `json:"value"`
-	Min    float64 `json:"min"` // NaN when unbounded below
-	Max    float64 `json:"max"` // NaN when unbounded above
-	Unit   string  `json:"unit"`
-	Status Status  `json:"status"`
-	Reason string  `json:"reason,omitempty"` // for the officer when Status is Fail or NotMeasured
+	Name   string   `json:"name"`
+	Value  float64  `json:"value"`         // 0 when not measured
+	Min    *float64 `json:"min,omitempty"` // nil when unbounded below
+	Max    *float64 `json:"max,omitempty"` // nil when unbounded above
+	Unit   string   `json:"unit"`
+	Status Status   `json:"status"`
+	Reason string   `json:"reason,omitempty"` // for the officer when Status is Fail or NotMeasured
 }
 
 // Report is the gate's verdict on one frame.
@@ -111,7 +111,10 @@ func Default() Thresholds {
 
 // Input is one analysed frame.
 type Input struct {
+	// Image holds at least the subject's face box. Frame is the whole frame's rectangle in the
+	// same coordinates (for centring and margins); empty means Image.Bounds().
 	Image image.Image
+	Frame image.Rectangle
 	// Subject is the chosen face; Others the other faces found.
 	Subject embedding.Face
 	Others  []embedding.Face
@@ -147,10 +150,13 @@ func Assess(in Input, th Thresholds) Report {
 	if pose.PitchMeasured {
 		add(bounded("pitch", math.Abs(pose.Pitch), nan, th.MaxPitch, "deg", "head tilted up or down: look straight at the camera"))
 	} else {
-		add(Check{Name: "pitch", Value: nan, Min: nan, Max: th.MaxPitch, Unit: "deg", Status: NotMeasured, Reason: "needs 68 landmarks"})
+		add(Check{Name: "pitch", Max: bound(th.MaxPitch), Unit: "deg", Status: NotMeasured, Reason: "needs 68 landmarks"})
 	}
 
-	b := in.Image.Bounds()
+	b := in.Frame
+	if b.Empty() {
+		b = in.Image.Bounds()
+	}
 	fr := in.Subject.Rect
 	cx := float64(fr.Min.X+fr.Max.X)/2 - float64(b.Min.X)
 	add(bounded("centring", math.Abs(cx-float64(b.Dx())/2)/float64(b.Dx()), nan, th.MaxOffCentre, "frame width", "face not centred: move to the middle of the picture"))
@@ -173,7 +179,7 @@ func Assess(in Input, th Thresholds) Report {
 	if len(lm) == 68 {
 		add(bounded("eyes_open", (eyeAspect(lm[36:42])+eyeAspect(lm[42:48]))/2, th.MinEyeOpen, nan, "ratio", "eyes closed: keep the eyes open"))
 	} else {
-		add(Check{Name: "eyes_open", Value: nan, Min: th.MinEyeOpen, Max: nan, Unit: "ratio", Status: NotMeasured, Reason: "needs 68 landmarks"})
+		add(Check{Name: "eyes_open", Min: bound(th.MinEyeOpen), Unit: "ratio", Status: NotMeasured, Reason: "needs 68 landmarks"})
 	}
 	r = finish(r)
 	r.Score = math.Min(sharp, 4*th.MinSharpness) * math.Cos(pose.Yaw*math.Pi/180) * math.Cos(pose.Roll*math.Pi/180)
@@ -187,12 +193,24 @@ func brightnessReason(mean float64, th Thresholds) string {
 	return "picture too bright: less light or move away from the window"
 }
 
+// bounded judges v against [lo, hi]; NaN bounds are open. A NaN value fails (and is reported
+// as 0 so that reports stay valid JSON).
 func bounded(name string, v, lo, hi float64, unit, reason string) Check {
-	c := Check{Name: name, Value: v, Min: lo, Max: hi, Unit: unit, Status: Pass}
+	c := Check{Name: name, Value: v, Min: bound(lo), Max: bound(hi), Unit: unit, Status: Pass}
 	if math.IsNaN(v) || (!math.IsNaN(lo) && v < lo) || (!math.IsNaN(hi) && v > hi) {
 		c.Status, c.Reason = Fail, reason
 	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		c.Value = 0
+	}
 	return c
+}
+
+func bound(x float64) *float64 {
+	if math.IsNaN(x) {
+		return nil
+	}
+	return &x
 }
 
 func finish(r Report) Report {
@@ -219,7 +237,7 @@ const (
 	noseDepth5  = 0.3
 	// neutralPitch68: (nose tip − eye line) / (chin − eye line) on a level frontal face,
 	// measured as the typical value over the frontal photos of faces/deepface.
-	neutralPitch68 = 0.57
+	neutralPitch68 = 0.33
 )
 
 // EstimatePose estimates yaw (positive: the subject's face turned towards the image's right),

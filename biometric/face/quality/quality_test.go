@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"encoding/json"
 	"image"
 	"image/color"
 	"math"
@@ -67,6 +68,9 @@ func TestFivePointsDegradeToNotMeasured(t *testing.T) {
 	}
 	if !r.Pass {
 		t.Fatalf("frontal synthetic face failed: %+v", r.Failed())
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatalf("report is not valid JSON: %v", err)
 	}
 	// A second person as close to the camera fails; a small bystander does not.
 	in.Others = []embedding.Face{{Rect: image.Rect(0, 0, 230, 260)}}

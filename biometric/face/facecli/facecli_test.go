@@ -1,0 +1,176 @@
+package facecli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"enrolldesk/biometric/face/match"
+	"enrolldesk/desk/cli"
+)
+
+func shared(parts ...string) string {
+	return filepath.Join(append([]string{"..", "..", "..", "..", "shared", "testdata", "faces"}, parts...)...)
+}
+
+func models() string { return filepath.Join("..", "..", "..", "models") }
+
+func link(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(src)
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatalf("test data: %v", err)
+	}
+	if err := os.Symlink(abs, dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), &cli.Env{Stdout: &out, Stderr: &errb}, args, Commands())
+	return out.String(), errb.String(), code
+}
+
+func TestEvalCountsFailuresAsNonMatches(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []struct{ id, n string }{
+		{"Hans_Blix", "0002"}, {"Hans_Blix", "0003"}, {"Hans_Blix", "0007"},
+		{"Bill_Clinton", "0001"}, {"Bill_Clinton", "0003"},
+		{"Hu_Jintao", "0001"}, {"Hu_Jintao", "0002"},
+	} {
+		link(t, shared("lfw", p.id, p.id+"_"+p.n+".jpg"), filepath.Join(dir, p.id, p.id+"_"+p.n+".jpg"))
+	}
+	// A picture without a face: a failure to acquire, counted as a non-match.
+	blank := gocv.NewMatWithSize(200, 200, gocv.MatTypeCV8UC3)
+	gocv.IMWrite(filepath.Join(dir, "Hu_Jintao", "blank.jpg"), blank)
+	blank.Close()
+	out, errs, code := run(t, "face", "eval", "-models", models(), "-json", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rep EvalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	// 3+1+3 genuine pairs... Hans 3, Bill 1, Hu 3 (with blank) = 7; impostor: all cross pairs.
+	if rep.Images != 8 || rep.NoFace != 1 || rep.Pooled.Genuine != 7 || rep.Pooled.Impostor != 8*7/2-7 {
+		t.Fatalf("report %+v", rep)
+	}
+	// The two pairs with the blank picture are never accepted, at any threshold.
+	if rep.Pooled.AtFMR.FNMR < 2.0/7-1e-9 {
+		t.Fatalf("failures not counted: %+v", rep.Pooled.AtFMR)
+	}
+	if len(rep.Slices) != 1 || rep.Slices[0].Name != "east_southeast_asian" || rep.Slices[0].Genuine != 3 {
+		t.Fatalf("slices %+v", rep.Slices)
+	}
+	// The text report names the threshold and both rates.
+	var text bytes.Buffer
+	printReport(&text, rep, nil)
+	if s := text.String(); !strings.Contains(s, "at FMR 0.10 %: threshold") || !strings.Contains(s, "FNMR") || !strings.Contains(s, "[east_southeast_asian]") {
+		t.Fatalf("text report:\n%s", s)
+	}
+}
+
+func TestEvalUsage(t *testing.T) {
+	if _, _, code := run(t, "face", "eval"); code != 2 {
+		t.Fatalf("no folder: exit %d", code)
+	}
+	if _, errs, code := run(t, "face", "eval", t.TempDir()); code != 1 || !strings.Contains(errs, "no identity folders") {
+		t.Fatalf("empty folder: exit %d %s", code, errs)
+	}
+}
+
+func TestParseSlicesAndClusters(t *testing.T) {
+	s, err := ParseSlices("# comment\nasian: A B\n\nwest: C # trailing\n")
+	if err != nil || len(s) != 2 || !s[0].Identities["B"] || !s[1].Identities["C"] {
+		t.Fatalf("%+v %v", s, err)
+	}
+	for _, bad := range []string{"noname", ": A", "x:"} {
+		if _, err := ParseSlices(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	samples, err := LoadLabelled(shared("deepface"))
+	if err != nil || len(samples) < 40 {
+		t.Fatalf("deepface clusters: %d %v", len(samples), err)
+	}
+	if _, err := parseClusters(".", "id: ../etc/passwd\n"); err == nil {
+		t.Fatal("path outside the folder accepted")
+	}
+}
+
+// videoOf writes a short clip of a real photo at desk scale (the simulated camera).
+func videoOf(t *testing.T, photo string) string {
+	t.Helper()
+	src := gocv.IMRead(photo, gocv.IMReadColor)
+	if src.Empty() {
+		t.Fatalf("read %s", photo)
+	}
+	defer src.Close()
+	// The central 160×200 of the LFW picture (its subject, without neighbours at the edges),
+	// enlarged 2.5×: about 100 px between the eyes, as at a desk.
+	centre := src.Region(image.Rect(45, 25, 205, 225))
+	defer centre.Close()
+	big := gocv.NewMat()
+	defer big.Close()
+	gocv.Resize(centre, &big, image.Pt(400, 500), 0, 0, gocv.InterpolationCubic)
+	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(150, 160, 170, 0), 720, 1280, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	to := frame.Region(image.Rect(440, 110, 840, 610))
+	big.CopyTo(&to)
+	to.Close()
+	p := filepath.Join(t.TempDir(), "cam.avi")
+	vw, err := gocv.VideoWriterFile(p, "MJPG", 25, 1280, 720, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		if err := vw.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vw.Close()
+	return p
+}
+
+func TestVerifyAgainstVideo(t *testing.T) {
+	table, err := match.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(table.Calibrations) == 0 {
+		t.Fatal("no shipped calibration")
+	}
+	cam := videoOf(t, shared("lfw", "Hans_Blix", "Hans_Blix_0003.jpg"))
+	q := []string{"-models", models(), "-camera", cam, "-burst", "2", "-json"}
+	out, errs, code := run(t, append([]string{"face", "verify", "-chip", shared("lfw", "Hans_Blix", "Hans_Blix_0007.jpg")}, q...)...)
+	if code != 0 {
+		t.Fatalf("same person: exit %d %s %s", code, errs, out)
+	}
+	var rep VerifyReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Decision == nil || rep.Decision.Outcome != match.Match {
+		t.Fatalf("same person: %+v", rep.Decision)
+	}
+	out, _, code = run(t, append([]string{"face", "verify", "-chip", shared("lfw", "Bill_Clinton", "Bill_Clinton_0003.jpg")}, q...)...)
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("different person: exit %d %v", code, err)
+	}
+	if rep.Decision == nil || rep.Decision.Outcome != match.NoMatch {
+		t.Fatalf("different person: %+v", rep.Decision)
+	}
+}
