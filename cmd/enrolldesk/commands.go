@@ -1,6 +1,7 @@
 package main
 
 import (
+	"enrolldesk/biometric/face/facecli"
 	"enrolldesk/biometric/finger"
 	"enrolldesk/desk/cli"
 	"enrolldesk/desk/deskcli"
@@ -17,5 +18,6 @@ func Commands() [][]cli.Command {
 		finger.Commands(),
 		hqsync.Commands(),
 		ops.Commands(),
+		facecli.Commands(),
 	}
 }
