@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ type Deps struct {
 	Finger   FingerCapturer
 	Dedup    Deduper
 	Queue    QueueSource
+	DB       *sql.DB // the desk store, for the history screen
 }
 
 // App owns the bound services. main.go binds App.Bound() and calls Start/Stop from Wails'
@@ -38,6 +40,7 @@ type App struct {
 	Queue      *Queue
 	Devices    *Devices
 	Officers   *Officers
+	History    *History
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -61,13 +64,14 @@ func New(d Deps) (*App, error) {
 		Queue:    &Queue{session: s, src: d.Queue},
 		Devices:  &Devices{session: s, card: d.Card, face: d.Face, finger: d.Finger, events: hub},
 		Officers: &Officers{session: s, officers: d.Officers},
+		History:  &History{session: s, db: d.DB},
 	}, nil
 }
 
 // Bound lists the structs whose exported methods the window may call: the Bind list of Wails'
 // options and the method set of Bridge. Nothing else is reachable from the UI.
 func (a *App) Bound() []any {
-	return []any{a.Session, a.Enrollment, a.Queue, a.Devices, a.Officers}
+	return []any{a.Session, a.Enrollment, a.Queue, a.Devices, a.Officers, a.History}
 }
 
 // Start is called from Wails' OnStartup (or by the bridge) with the application's context; the

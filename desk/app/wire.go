@@ -82,7 +82,7 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 	}
 	wf := &enroll.Workflow{Officers: officers, Audit: log, Out: b, Policy: policy2, Now: opt.Now}
 	a, err := New(Deps{Auth: b, Provisioner: b, Settings: b, Unlocker: b, Now: opt.Now,
-		Officers: officers, Workflow: wf, Card: opt.Card, Face: opt.Face, Finger: opt.Finger, Dedup: opt.Dedup, Queue: b})
+		Officers: officers, Workflow: wf, Card: opt.Card, Face: opt.Face, Finger: opt.Finger, Dedup: opt.Dedup, Queue: b, DB: db.DB})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -149,3 +149,18 @@ test('queue and device panels work offline and name each device', async () => {
   await expect(page.locator('[data-device="reader"]')).toContainText('Virtual PCD');
   await shot(page, '13-devices');
 });
+
+test('history: searched by ID number and day, validated, empty while nothing was approved', async () => {
+  await page.locator('nav [data-view="history"]').click();
+  await expect(page.locator('#history-empty')).toHaveText('Không có hồ sơ nào phù hợp.');
+  await page.locator('#h-id').fill('0011990');
+  await page.locator('#h-date').fill('31/02/2026');
+  await page.getByRole('button', { name: 'Tìm kiếm' }).click();
+  await expect(page.locator('#h-id-error')).toHaveText('Số định danh gồm 12 chữ số.');
+  await expect(page.locator('#h-date-error')).toHaveText('Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy.');
+  await page.locator('#h-id').fill('001199012345');
+  await page.locator('#h-date').fill('');
+  await page.getByRole('button', { name: 'Tìm kiếm' }).click();
+  await expect(page.locator('#h-id-error')).toHaveText('');
+  await expect(page.locator('#history-empty')).toBeVisible();
+});

@@ -2,6 +2,7 @@ import './style.css';
 import { api, call, onEvent, type SessionState } from './api';
 import type { View } from './ui/ctx';
 import { enrollScreen, handleKey } from './ui/enroll';
+import { historyPanel } from './ui/history';
 import { officersPanel } from './ui/officers';
 import { devicesPanel, queuePanel } from './ui/panels';
 import { field, h, inputValue } from './dom';
@@ -222,6 +223,8 @@ function loggedIn(): HTMLElement {
       return devicesPanel(ctx());
     case 'officers':
       return officersPanel(ctx());
+    case 'history':
+      return historyPanel(ctx());
     default:
       return homeScreen();
   }
@@ -238,6 +241,7 @@ function nav(): HTMLElement {
     item('enroll', 'nav.enroll'),
     item('queue', 'nav.queue'),
     item('devices', 'nav.devices'),
+    item('history', 'nav.history'),
     ...(supervisor ? [item('officers', 'nav.officers')] : []),
   );
 }

@@ -12,4 +12,4 @@ export interface Ctx {
   applySession: (s: SessionState) => void;
 }
 
-export type View = 'home' | 'enroll' | 'queue' | 'devices' | 'officers';
+export type View = 'home' | 'enroll' | 'queue' | 'devices' | 'officers' | 'history';
