@@ -15,9 +15,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"enrolldesk/reader/eac"
 	"enrolldesk/reader/vcard"
 )
 
@@ -47,6 +49,7 @@ func run() error {
 	absurd := flag.Int("absurd-length", 0, "hostile: data group announcing 16 MB")
 	pull := flag.Int("pull-after", 0, "pull the card out after N APDUs, then re-insert")
 	once := flag.Bool("once", false, "exit when the card is pulled instead of re-inserting it")
+	fingers := flag.String("fingers", "", "comma-separated 8-bit TIFF fingers for DG3 (e.g. FVC images), EAC-protected; writes -pki/terminal for desks")
 	flag.Parse()
 
 	pki, err := vcard.LoadOrCreatePKI(*pkiDir)
@@ -77,15 +80,37 @@ func run() error {
 	} else {
 		return errors.New("-face is required (a JPEG portrait for DG2)")
 	}
-	card, err := vcard.Personalise(c, pki, vcard.Options{
+	opts := vcard.Options{
 		ShortOnly: *short, Forge: vcard.Forgery(*forge), BadMACAfter: *badMAC, Truncate: *truncate,
 		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID,
-	})
+	}
+	if *fingers != "" {
+		for i, path := range strings.Split(*fingers, ",") {
+			f, err := vcard.LoadFingerTIFF(path, byte(i%10+1))
+			if err != nil {
+				return err
+			}
+			c.Fingers = append(c.Fingers, f)
+		}
+		ep, err := vcard.LoadOrCreateEACPKI(filepath.Join(*pkiDir, "eac"))
+		if err != nil {
+			return err
+		}
+		term, err := ep.Terminal("VNDESK00001")
+		if err != nil {
+			return err
+		}
+		if err := eac.SaveTerminal(filepath.Join(*pkiDir, "terminal"), term); err != nil {
+			return err
+		}
+		opts.CVCA = ep.CVCA
+	}
+	card, err := vcard.Personalise(c, pki, opts)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	log.Info("virtual CCCD ready", "vpcd", *addr, "trust_store", filepath.Join(*pkiDir, "trust"), "pace", *paceID)
+	log.Info("virtual CCCD ready", "vpcd", *addr, "trust_store", filepath.Join(*pkiDir, "trust"), "pace", *paceID, "dg3", len(c.Fingers) > 0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for {

@@ -12,6 +12,7 @@ import (
 	"enrolldesk/desk/cli"
 	"enrolldesk/reader"
 	"enrolldesk/reader/bac"
+	"enrolldesk/reader/eac"
 	"enrolldesk/reader/pa"
 	"enrolldesk/reader/pace"
 	"enrolldesk/reader/pcsc"
@@ -37,6 +38,9 @@ type Result struct {
 	DurationMS int64       `json:"duration_ms"`
 	Photo      string      `json:"photo,omitempty"`
 	PhotoMIME  string      `json:"photo_mime,omitempty"`
+	// Fingers lists the DG3 finger positions read (ISO/IEC 19794-4 codes), after terminal
+	// authentication.
+	Fingers []int `json:"fingers,omitempty"`
 }
 
 func runRead(ctx context.Context, env *cli.Env, args []string) error {
@@ -53,6 +57,7 @@ func runRead(ctx context.Context, env *cli.Env, args []string) error {
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for a card")
 	short := fs.Bool("short", false, "short APDUs only (Le 0xE0)")
 	forceBAC := fs.Bool("bac", false, "use BAC even when the card offers PACE")
+	terminal := fs.String("terminal", "", "folder of EAC terminal credentials (dv.cvcert, is.cvcert, is-key.pem) to read DG3")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", cli.ErrUsage, err)
 	}
@@ -96,6 +101,13 @@ func runRead(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	if *forceBAC {
 		opts.Access = reader.AccessBAC
+	}
+	if *terminal != "" {
+		t, err := eac.LoadTerminal(*terminal)
+		if err != nil {
+			return err
+		}
+		opts.Terminal = t
 	}
 
 	pc, err := pcsc.Establish()
@@ -145,6 +157,9 @@ func runRead(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	if data.MRZ != nil {
 		res.MRZ = data.MRZ
+	}
+	for _, f := range data.Fingers {
+		res.Fingers = append(res.Fingers, int(f.Position))
 	}
 	if *photo != "" && len(data.Faces) > 0 {
 		if err := os.WriteFile(*photo, data.Faces[0].Image, 0o600); err != nil {

@@ -70,3 +70,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestTerminalFolder(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dv, _ := Issue("VNCVCA00001", "VNDV0000001", &k.PublicKey, RoleDVDomest|RightDG3, time.Now(), time.Now().AddDate(0, 1, 0), k)
+	is, _ := Issue("VNDV0000001", "VNIS0000001", &k.PublicKey, RoleIS|RightDG3, time.Now(), time.Now().AddDate(0, 1, 0), k)
+	dir := t.TempDir()
+	if err := SaveTerminal(dir, &Terminal{Chain: []*Cert{dv, is}, Key: k}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadTerminal(dir)
+	if err != nil || got.Chain[1].CHR != "VNIS0000001" || !got.Key.Equal(k) {
+		t.Fatalf("%v", err)
+	}
+	if _, err := LoadTerminal(t.TempDir()); err == nil {
+		t.Fatal("empty folder accepted")
+	}
+}

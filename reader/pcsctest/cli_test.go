@@ -7,10 +7,13 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"enrolldesk/desk/cli"
 	"enrolldesk/reader/cardcli"
+	"enrolldesk/reader/eac"
+	"enrolldesk/reader/lds"
 	"enrolldesk/reader/vcard"
 )
 
@@ -18,8 +21,23 @@ import (
 // three typed fields, and with the QR text whose derived expiry is wrong at first (the command
 // falls back to the neighbouring candidate).
 func TestCardReadCommand(t *testing.T) {
-	pki, citizen, _ := fixture(t)
-	card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: 13})
+	pki, base, _ := fixture(t)
+	citizen := *base
+	_, file, _, _ := runtime.Caller(0)
+	finger, err := vcard.LoadFingerTIFF(filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "testdata", "fingerprints", "fvc2002_db1_b", "103_2.tif"), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	citizen.Fingers = []lds.Finger{finger}
+	ep, err := vcard.NewEACPKI("VN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, err := ep.Terminal("VNDESK00001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := vcard.Personalise(&citizen, pki, vcard.Options{PACEParamID: 13, CVCA: ep.CVCA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,10 +47,14 @@ func TestCardReadCommand(t *testing.T) {
 	if err := pki.WriteTrustStore(trust); err != nil {
 		t.Fatal(err)
 	}
+	termDir := filepath.Join(dir, "terminal")
+	if err := eac.SaveTerminal(termDir, term); err != nil {
+		t.Fatal(err)
+	}
 	runs := [][]string{
 		{"card", "read", "-reader", readerName, "-id", citizen.IDNumber, "-dob", "15/03/1999", "-doe", citizen.DateOfExpiry, "-trust", trust, "-photo", filepath.Join(dir, "face.jpg")},
 		{"card", "read", "-reader", readerName, "-qr", citizen.IDNumber + "|013456789|Nguyễn Thị Hương|15031999|Nữ|Hà Nội|01062023", "-trust", trust, "-bac"},
-		{"card", "read", "-reader", readerName, "-can", citizen.CAN, "-trust", trust, "-short"},
+		{"card", "read", "-reader", readerName, "-can", citizen.CAN, "-trust", trust, "-short", "-terminal", termDir},
 	}
 	for i, args := range runs {
 		var out, errb bytes.Buffer
@@ -49,13 +71,17 @@ func TestCardReadCommand(t *testing.T) {
 			Verdict struct {
 				Checks []struct{ Name, Status, Reason string } `json:"checks"`
 			} `json:"verdict"`
-			Photo string `json:"photo"`
+			Photo   string `json:"photo"`
+			Fingers []int  `json:"fingers"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 			t.Fatalf("run %d: %v\n%s", i, err, out.String())
 		}
 		if !res.Genuine || res.DG13.FullName != "Nguyễn Thị Hương" || res.DG13.MotherName != "Trần Thị Lan" || len(res.Verdict.Checks) < 8 {
 			t.Fatalf("run %d: %s", i, out.String())
+		}
+		if i == 2 && (len(res.Fingers) != 1 || res.Fingers[0] != 6) {
+			t.Fatalf("run %d: fingers %v", i, res.Fingers)
 		}
 		if i == 0 {
 			f, err := os.Open(res.Photo)
