@@ -58,7 +58,7 @@ func NewEngine(modelsDir, name string, opts Options) (*Engine, error) {
 
 // Name identifies the descriptor pipeline (embedding.Embedder): model, alignment version, mirror.
 func (e *Engine) Name() string {
-	n := "facenet-" + e.spec.Name + "-a1"
+	n := "facenet-" + e.spec.Name + "-" + PipelineVersion
 	if e.opts.Mirror {
 		n += "+mirror"
 	}
@@ -73,6 +73,10 @@ func (e *Engine) Spec() Spec { return e.spec }
 
 // ModelSetID is the SHA-256 of the converted model file: calibrations are kept per model set.
 func (e *Engine) ModelSetID() string { return e.modelID }
+
+// PipelineVersion names the preprocessing (alignment, sampling, channel order, normalisation):
+// it is part of Name, so a change here never reuses an old calibration or gallery.
+const PipelineVersion = "p2"
 
 // ErrLandmarks means the face's landmarks cannot drive the alignment.
 var ErrLandmarks = errors.New("facenet: need 5 or 68 landmarks")
@@ -186,8 +190,14 @@ func (e *Engine) EmbedChip(ctx context.Context, chip Chip) ([]float32, error) {
 func (e *Engine) run(pix []float32) ([]float32, error) {
 	s := e.spec.Size
 	x := nn.NewTensor(1, s, s, 3)
-	for i, v := range pix {
-		x.Data[i] = v*e.spec.Scale + e.spec.Offset
+	for i := 0; i+2 < len(pix); i += 3 {
+		r, g, b := pix[i], pix[i+1], pix[i+2]
+		if e.spec.BGR {
+			r, b = b, r
+		}
+		x.Data[i] = r*e.spec.Scale + e.spec.Offset
+		x.Data[i+1] = g*e.spec.Scale + e.spec.Offset
+		x.Data[i+2] = b*e.spec.Scale + e.spec.Offset
 	}
 	out, err := e.model.Run(x)
 	if err != nil {
@@ -245,3 +255,6 @@ func (e *Engine) RunRaw(x []float32) ([]float32, error) {
 	}
 	return d, nil
 }
+
+// Options returns the engine's options.
+func (e *Engine) Options() Options { return e.opts }

@@ -143,7 +143,7 @@ func TestEmbedSeparatesPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Dim() != 512 || e.Name() != "facenet-frfeature-a1" {
+	if e.Dim() != 512 || e.Name() != "facenet-frfeature-p2" {
 		t.Fatalf("engine %s dim %d", e.Name(), e.Dim())
 	}
 	type emb struct {

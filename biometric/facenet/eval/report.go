@@ -47,8 +47,9 @@ type Row struct {
 	EER                     match.Rates
 	AtTarget                match.Rates // threshold at FMR ≤ 0.1 % with its FMR and FNMR
 	// AtPooled: the rates in this slice at the threshold that holds FMR 0.1 % on the pooled
-	// dataset (what a single global threshold does to this population); NaN when not computed.
-	AtPooled match.Rates
+	// dataset (what a single global threshold does to this population); nil when not computed
+	// (the slice is the whole dataset).
+	AtPooled *match.Rates `json:",omitempty"`
 }
 
 // Measure computes a row.
@@ -70,10 +71,9 @@ func Measure(engine string, sl Slice, images []Image, desc map[string][]float32,
 	}
 	r := Row{Engine: engine, Slice: sl.Name, Identities: len(ids), Images: len(images), FTA: fta,
 		Genuine: len(s.Genuine), Impostor: len(s.Impostor), EER: s.EER(), AtTarget: s.AtFMR(TargetFMR)}
-	if math.IsNaN(pooledThreshold) {
-		r.AtPooled = match.Rates{Threshold: math.NaN(), FMR: math.NaN(), FNMR: math.NaN()}
-	} else {
-		r.AtPooled = s.At(pooledThreshold)
+	if !math.IsNaN(pooledThreshold) {
+		at := s.At(pooledThreshold)
+		r.AtPooled = &at
 	}
 	return r, nil
 }
@@ -97,7 +97,7 @@ func WriteMarkdown(w io.Writer, rows []Row, perFace map[string]string) error {
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		pooled := "—"
-		if !math.IsNaN(r.AtPooled.FMR) {
+		if r.AtPooled != nil {
 			pooled = fmt.Sprintf("%s / %s", pct(r.AtPooled.FMR), pct(r.AtPooled.FNMR))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %s | %.4f | %.4f | %s | **%s** | %s |\n",

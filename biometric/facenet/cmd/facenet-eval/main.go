@@ -8,11 +8,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
+	_ "image/gif" // the East Asian set has a GIF that OpenCV cannot read
 	"log/slog"
 	"math"
 	"os"
@@ -82,7 +84,9 @@ func run(ctx context.Context, dataRoot, models, slicesDir string, engines []stri
 		if name == "dlib" {
 			continue
 		}
-		e, err := facenet.NewEngine(models, name, facenet.Options{Mirror: mirror})
+		// "name+mirror" measures a model with mirrored-chip averaging beside the plain one.
+		base, withMirror := strings.CutSuffix(name, "+mirror")
+		e, err := facenet.NewEngine(models, base, facenet.Options{Mirror: mirror || withMirror})
 		if err != nil {
 			return err
 		}
@@ -259,10 +263,16 @@ func analyse(ctx context.Context, det *face.Engine, nets []*facenet.Engine, path
 	}
 	mat, err := face.DecodeImage(raw)
 	if err != nil {
-		// A photo OpenCV cannot read (the set has a GIF) is a failure to acquire for every
-		// engine alike, as it would be at the desk.
-		slog.Warn("facenet-eval: unreadable photo counted as failure to acquire", "file", filepath.Base(path))
-		return r, times, nil
+		// OpenCV reads no GIF (the East Asian set has one): decode it with Go's image package
+		// and hand the pixels over as a BGR Mat, so that every engine sees the photo.
+		img, _, derr := image.Decode(bytes.NewReader(raw))
+		if derr != nil {
+			slog.Warn("facenet-eval: unreadable photo counted as failure to acquire", "file", filepath.Base(path))
+			return r, times, nil
+		}
+		if mat, err = face.ImageToBGR(img); err != nil {
+			return r, nil, err
+		}
 	}
 	defer mat.Close()
 	t := time.Now()
@@ -304,7 +314,7 @@ func sortedKeys(m map[string][]eval.Image) []string {
 // facenetName is the engine name of the shipped model among the measured engines.
 func facenetName(nets []*facenet.Engine) string {
 	for _, n := range nets {
-		if n.Spec().Name == facenet.DefaultModel {
+		if n.Spec().Name == facenet.DefaultModel && n.Options().Mirror == facenet.DefaultOptions.Mirror {
 			return n.Name()
 		}
 	}
