@@ -32,6 +32,7 @@ import (
 	"enrolldesk/desk/audit"
 	"enrolldesk/sync/outbox"
 	"enrolldesk/sync/protocol"
+	"enrolldesk/sync/record"
 )
 
 // Version is the bundle format version.
@@ -142,6 +143,18 @@ func (e *Exporter) Export(ctx context.Context, actor, dir string) (Result, error
 	if st.Head <= st.AckedSeq {
 		return Result{}, ErrNothing
 	}
+	// The size of the registry log the desk last verified, so the receipt proves the new log
+	// consistent with it, as online.
+	var known uint64
+	if len(e.RegistryKey) == ed25519.PublicKeySize {
+		cp, err := e.checkpoint(ctx)
+		if err != nil {
+			return Result{}, fmt.Errorf("export: %w", err)
+		}
+		if cp != nil {
+			known = cp.Size
+		}
+	}
 	res := Result{From: st.AckedSeq + 1}
 	after := st.AckedSeq
 	for after < st.Head {
@@ -152,7 +165,7 @@ func (e *Exporter) Export(ctx context.Context, actor, dir string) (Result, error
 		if len(ps) == 0 {
 			break
 		}
-		bt := &protocol.Batch{Version: protocol.Version, DeskID: e.DeskID}
+		bt := &protocol.Batch{Version: protocol.Version, DeskID: e.DeskID, KnownLog: known}
 		for _, p := range ps {
 			bt.Records = append(bt.Records, protocol.BatchRecord{Envelope: p.Envelope, Blobs: p.Blobs})
 		}
@@ -243,28 +256,86 @@ func writeAtomic(dir, name string, b []byte) error {
 type ReceiptInfo struct {
 	Seq    uint64 `json:"seq"`    // the registry's head for this desk: everything up to it is acknowledged
 	Stored int    `json:"stored"` // records the import stored (0 for a replayed bundle)
+	// Superseded is set when the desk had acknowledged up to Seq already (nothing changed).
+	Superseded bool `json:"superseded"`
 }
 
-// ApplyReceipt verifies a receipt file's registry signature and desk and acknowledges the records
-// it covers (the same Ack as an online receipt).
+// ApplyReceipt verifies a receipt file exactly as the uploader verifies an online receipt — the
+// registry's signature and desk, then its transparency-log part (the new checkpoint extends the
+// one the desk holds; every record it says it newly stored is in the log) — and acknowledges the
+// records it covers. A receipt no newer than what the desk has acknowledged changes nothing
+// (after a multi-bundle export, the newest receipt covers all of them).
 func (e *Exporter) ApplyReceipt(ctx context.Context, actor string, receipt []byte) (ReceiptInfo, error) {
 	if len(e.RegistryKey) != ed25519.PublicKeySize {
 		return ReceiptInfo{}, errors.New("apply receipt: no registry key")
 	}
-	rc, err := protocol.VerifyReceipt(receipt, e.RegistryKey, e.DeskID)
+	info, err := e.applyReceipt(ctx, receipt)
 	if err != nil {
-		if _, aerr := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: "export.receipt.refuse", Detail: "signature or desk"}); aerr != nil {
+		if _, aerr := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: "export.receipt.refuse", Detail: "signature, desk or log"}); aerr != nil {
 			return ReceiptInfo{}, errors.Join(err, aerr)
 		}
 		return ReceiptInfo{}, fmt.Errorf("apply receipt: %w", err)
 	}
-	if err := e.Outbox.Ack(ctx, rc.Seq, rc.Head, receipt); err != nil {
-		return ReceiptInfo{}, fmt.Errorf("apply receipt: %w", err)
+	detail := fmt.Sprintf("acked to seq %d", info.Seq)
+	if info.Superseded {
+		detail = fmt.Sprintf("seq %d already acknowledged", info.Seq)
 	}
-	if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: "export.receipt", Detail: fmt.Sprintf("acked to seq %d", rc.Seq)}); err != nil {
+	if _, err := e.Audit.Append(ctx, audit.Entry{Actor: actor, Action: "export.receipt", Detail: detail}); err != nil {
 		return ReceiptInfo{}, err
 	}
-	return ReceiptInfo{Seq: rc.Seq, Stored: rc.Stored}, nil
+	return info, nil
+}
+
+func (e *Exporter) applyReceipt(ctx context.Context, receipt []byte) (ReceiptInfo, error) {
+	rc, err := protocol.VerifyReceipt(receipt, e.RegistryKey, e.DeskID)
+	if err != nil {
+		return ReceiptInfo{}, err
+	}
+	st, err := e.Outbox.SyncState(ctx)
+	if err != nil {
+		return ReceiptInfo{}, err
+	}
+	info := ReceiptInfo{Seq: rc.Seq, Stored: rc.Stored}
+	if rc.Seq <= st.AckedSeq {
+		info.Superseded = true
+		return info, nil
+	}
+	prev, err := e.checkpoint(ctx)
+	if err != nil {
+		return ReceiptInfo{}, err
+	}
+	var fresh []record.Hash
+	if rc.Stored > 0 {
+		if uint64(rc.Stored) > rc.Seq {
+			return ReceiptInfo{}, fmt.Errorf("%w: receipt claims %d new records up to %d", protocol.ErrLogInconsistent, rc.Stored, rc.Seq)
+		}
+		ps, err := e.Outbox.Next(ctx, rc.Seq-uint64(rc.Stored), rc.Stored, 0)
+		if err != nil {
+			return ReceiptInfo{}, err
+		}
+		if len(ps) != rc.Stored || ps[len(ps)-1].Seq != rc.Seq {
+			return ReceiptInfo{}, fmt.Errorf("%w: the desk does not hold the records the receipt names", outbox.ErrForeignHead)
+		}
+		for _, p := range ps {
+			fresh = append(fresh, p.Hash)
+		}
+	}
+	if _, err := protocol.VerifyLog(rc, e.RegistryKey, prev, fresh); err != nil {
+		return ReceiptInfo{}, err
+	}
+	if err := e.Outbox.Ack(ctx, rc.Seq, rc.Head, receipt, rc.Checkpoint); err != nil {
+		return ReceiptInfo{}, err
+	}
+	return info, nil
+}
+
+// checkpoint returns the registry log checkpoint the desk last verified (nil: none).
+func (e *Exporter) checkpoint(ctx context.Context) (*protocol.Checkpoint, error) {
+	b, err := e.Outbox.Checkpoint(ctx)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return protocol.VerifyCheckpoint(b, e.RegistryKey)
 }
 
 // ApplyReceiptFile reads and applies a receipt file.

@@ -194,6 +194,24 @@ func TestExportImportReceiptRoundTrip(t *testing.T) {
 	if c, _ := e.out.Counts(ctx); c.Acked != 5 {
 		t.Fatalf("old receipt moved acks back: %+v", c)
 	}
+	// A second export after the first receipt: its receipt must prove the registry's log
+	// consistent with the checkpoint the desk kept from the first one.
+	e.release(t, 2)
+	res, err = e.exp.Export(ctx, opstest.Officer, e.drive)
+	if err != nil || res.From != 6 || res.To != 7 {
+		t.Fatalf("second export %+v %v", res, err)
+	}
+	rp, n, err := e.imp.ImportFile(ctx, res.Files[len(res.Files)-1])
+	if err != nil || n != 2 {
+		t.Fatalf("second import %d %v", n, err)
+	}
+	if info, err := e.exp.ApplyReceiptFile(ctx, opstest.Officer, rp); err != nil || info.Seq != 7 || info.Superseded {
+		t.Fatalf("second receipt %+v %v", info, err)
+	}
+	cp, err := e.out.Checkpoint(ctx)
+	if err != nil || cp == nil {
+		t.Fatalf("no checkpoint kept: %v", err)
+	}
 }
 
 func TestForgedBundlesAndReceiptsRefused(t *testing.T) {

@@ -1,12 +1,17 @@
 package export
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
-	"time"
 
 	"filippo.io/age"
 
@@ -14,12 +19,12 @@ import (
 	"enrolldesk/sync/registry"
 )
 
-// Importer is the registry side of an air-gapped upload: it opens a bundle and stores its batch
-// through registry.Server.Ingest, exactly as if the desk had posted it, then signs the receipt.
+// Importer is the registry side of an air-gapped upload: it opens a bundle and hands its batch to
+// the registry's own batch handler, exactly as if the desk had posted it, and returns the signed
+// receipt the handler answers.
 type Importer struct {
 	Server   *registry.Server
 	Identity age.Identity // the registry's X25519 identity (the same that unseals blobs)
-	Now      func() time.Time
 }
 
 // RefusedError is an import the registry refused, with the protocol's reason.
@@ -46,20 +51,32 @@ func (im *Importer) Import(ctx context.Context, bundle []byte) (receipt []byte, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("import bundle: %w", err)
 	}
-	head, stored, ref := im.Server.Ingest(ctx, "", bt)
-	if ref != nil {
-		return nil, 0, &RefusedError{Refusal: ref}
-	}
-	now := time.Now
-	if im.Now != nil {
-		now = im.Now
-	}
-	rc := &protocol.Receipt{Version: protocol.Version, DeskID: bt.DeskID, Seq: head.Seq, Head: head.Hash, Stored: stored, Time: now().UnixMilli()}
-	receipt, err = protocol.SignReceipt(rc, im.Server.Key)
+	// The batch goes through the registry's own HTTP handler, in process: the same verification,
+	// storage, transparency log and signed receipt as an online upload. The desk's signature on
+	// the bundle, checked above, stands for the mutual-TLS client certificate of an online batch.
+	body, err := protocol.EncMode.Marshal(bt)
 	if err != nil {
 		return nil, 0, fmt.Errorf("import bundle: %w", err)
 	}
-	return receipt, stored, nil
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, protocol.PathBatches, bytes.NewReader(body))
+	req.Header.Set("Content-Type", protocol.MediaType)
+	req.TLS = &tls.ConnectionState{HandshakeComplete: true,
+		PeerCertificates: []*x509.Certificate{{Subject: pkix.Name{CommonName: desk.ID}, PublicKey: desk.PublicKey}}}
+	w := httptest.NewRecorder()
+	im.Server.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		ref, err := protocol.DecodeRefusal(w.Body.Bytes())
+		if err != nil {
+			return nil, 0, fmt.Errorf("import bundle: registry answered %d", w.Code)
+		}
+		return nil, 0, &RefusedError{Refusal: ref}
+	}
+	receipt = w.Body.Bytes()
+	rc, err := protocol.VerifyReceipt(receipt, im.Server.Key.Public().(ed25519.PublicKey), desk.ID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("import bundle: %w", err)
+	}
+	return receipt, rc.Stored, nil
 }
 
 // ImportFile imports the bundle at path and writes its receipt beside it (ReceiptName), for the

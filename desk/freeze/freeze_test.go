@@ -176,7 +176,7 @@ func TestPendingLimitFreezesAndReviewUnfreezes(t *testing.T) {
 	if err != nil || len(ps) != 3 {
 		t.Fatal(err)
 	}
-	if err := e.out.Ack(ctx, 3, ps[2].Hash, []byte("receipt")); err != nil {
+	if err := e.out.Ack(ctx, 3, ps[2].Hash, []byte("receipt"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if s := e.state(t); s.Frozen || s.AwaitingSync != 0 || s.LastSynced.IsZero() {
@@ -200,7 +200,7 @@ func TestSyncOverdue(t *testing.T) {
 	if s := e.state(t); !reflect.DeepEqual(codes(s), []string{CodeSyncOverdue}) {
 		t.Fatalf("state %+v", s)
 	}
-	if err := e.out.Ack(ctx, 0, record.Hash{}, []byte("receipt")); err != nil { // registry: nothing stored, nothing to send
+	if err := e.out.Ack(ctx, 0, record.Hash{}, []byte("receipt"), nil); err != nil { // registry: nothing stored, nothing to send
 		t.Fatal(err)
 	}
 	if s := e.state(t); s.Frozen {
