@@ -146,7 +146,7 @@ func run(ctx context.Context, root, models string, engines []string, workers int
 			name = eng.Name()
 		} else {
 			for _, n := range nets {
-				if strings.HasPrefix(n.Name(), name) {
+				if strings.HasPrefix(n.Name(), "facenet-"+name+"-") {
 					name = n.Name()
 				}
 			}
