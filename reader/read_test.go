@@ -12,6 +12,7 @@ import (
 
 	"enrolldesk/reader"
 	"enrolldesk/reader/bac"
+	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
 	"enrolldesk/reader/pace"
 	"enrolldesk/reader/sm"
@@ -326,4 +327,45 @@ func TestLargeFileOddINS(t *testing.T) {
 		}
 		t.Logf("mode %v: %d APDUs", mode, data.APDUs)
 	}
+}
+
+// FuzzReadHostileFiles serves arbitrary DG1, DG13 and DG14 contents (inside valid secure
+// messaging) to the whole Read pipeline: it must return an error or a verdict, never panic, and a
+// successful read of altered files can never pass passive authentication.
+func FuzzReadHostileFiles(f *testing.F) {
+	fx := newFixture(f, vcard.PKIOptions{})
+	// The genuine contents: DG1 and DG13 are deterministic for the citizen (DG14 holds a fresh key
+	// per card, so any served DG14 differs from what that card's SOD signed unless unaltered).
+	ref, err := vcard.Personalise(fx.citizen, fx.pki, vcard.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	genuine := map[int]string{1: string(ref.File(lds.DG1)), 13: string(ref.File(lds.DG13))}
+	f.Add(uint8(1), []byte{0x61, 0x03, 0x5F, 0x1F, 0x00})
+	f.Add(uint8(13), []byte{0x6D, 0x00})
+	f.Add(uint8(14), []byte{0x6E, 0x02, 0x31, 0x00})
+	f.Add(uint8(13), []byte{0x6D, 0x84, 0x7F, 0xFF, 0xFF, 0xFF})
+	f.Fuzz(func(t *testing.T, which uint8, content []byte) {
+		dg := map[uint8]int{1: 1, 13: 13, 14: 14}[which%15]
+		if dg == 0 {
+			dg = 13
+		}
+		card, err := vcard.Personalise(fx.citizen, fx.pki, vcard.Options{RawFiles: map[int][]byte{dg: content}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, v, err := reader.Read(context.Background(), card, reader.MRZKey(fx.citizen.AccessKey()), reader.Options{TrustStore: fx.store, DataGroups: []int{1, 13, 14}})
+		if err != nil {
+			if data != nil || v != nil {
+				t.Fatal("partial result with an error")
+			}
+			return
+		}
+		if g, ok := genuine[dg]; ok && v.PassiveOK() && string(data.Files[dg]) != g {
+			t.Fatalf("altered DG%d passed passive authentication", dg)
+		}
+		if dg == 14 && v.PassiveOK() {
+			t.Fatal("a foreign DG14 passed passive authentication")
+		}
+	})
 }

@@ -86,7 +86,10 @@ type Options struct {
 	Truncate int
 	// AbsurdLength names a data group whose outer length announces 16 MB.
 	AbsurdLength int
-	Forge        Forgery
+	// RawFiles replaces data groups with arbitrary bytes after the SOD is signed (hostile card,
+	// fuzzing): the reader must fail cleanly or record a hash failure, never panic.
+	RawFiles map[int][]byte
+	Forge    Forgery
 	// PullAfter makes Serve drop the connection (card pulled out) after N APDUs; 0 never.
 	PullAfter int
 	// AARSA gives the chip a 1024-bit RSA active authentication key (ISO/IEC 9796-2) instead of ECDSA.
@@ -242,6 +245,11 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	com := (&lds.Com{LDSVersion: "0107", UnicodeVersion: "040000", DataGroups: dgList}).Bytes()
 	card.put(lds.COM, com)
 	card.put(lds.SOD, sod)
+	for n, b := range o.RawFiles {
+		if _, ok := dgs[n]; ok {
+			dgs[n] = b
+		}
+	}
 	for n, b := range dgs {
 		f, _ := lds.DGByNumber(n)
 		if n == o.Truncate {
