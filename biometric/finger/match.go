@@ -33,6 +33,7 @@ const (
 	minValid       = 20   // common valid cells (of 52) needed to compare two cylinders
 	cosMaxDirDif   = 0    // cos(π/2): pairs whose directions differ by more are not compared
 	seeds          = 12   // best local pairs tried as alignment anchors
+	topAlign       = 2    // best-supported alignments refined and scored
 	consensusPairs = 40   // best local pairs that vote for an anchor's alignment
 	seedTolD       = 12.0 // first pass, per seed alignment: loose
 	seedTolK       = 0.07
@@ -273,7 +274,7 @@ func (p *Probe) match(q *Probe, wantPairs bool) (float64, []Correspondence) {
 		al align
 		w  float64
 	}
-	var top [2]cand
+	var top [topAlign]cand
 	for k, sp := range pairs {
 		if k == seeds {
 			break
@@ -301,11 +302,12 @@ func (p *Probe) match(q *Probe, wantPairs bool) (float64, []Correspondence) {
 		if n < 3 {
 			continue
 		}
-		switch {
-		case w > top[0].w:
-			top[1], top[0] = top[0], cand{al, w}
-		case w > top[1].w:
-			top[1] = cand{al, w}
+		for k := range top { // keep the best topAlign alignments, best first
+			if w > top[k].w {
+				copy(top[k+1:], top[k:len(top)-1])
+				top[k] = cand{al, w}
+				break
+			}
 		}
 	}
 	// Refine the best two: the least-squares rigid fit of their pairs, then pair again around the
