@@ -92,25 +92,6 @@ func TestEvalUsage(t *testing.T) {
 	}
 }
 
-func TestParseSlicesAndClusters(t *testing.T) {
-	s, err := ParseSlices("# comment\nasian: A B\n\nwest: C # trailing\n")
-	if err != nil || len(s) != 2 || !s[0].Identities["B"] || !s[1].Identities["C"] {
-		t.Fatalf("%+v %v", s, err)
-	}
-	for _, bad := range []string{"noname", ": A", "x:"} {
-		if _, err := ParseSlices(bad); err == nil {
-			t.Errorf("accepted %q", bad)
-		}
-	}
-	samples, err := LoadLabelled(shared("deepface"))
-	if err != nil || len(samples) < 40 {
-		t.Fatalf("deepface clusters: %d %v", len(samples), err)
-	}
-	if _, err := parseClusters(".", "id: ../etc/passwd\n"); err == nil {
-		t.Fatal("path outside the folder accepted")
-	}
-}
-
 // videoOf writes a short clip of a real photo at desk scale (the simulated camera).
 func videoOf(t *testing.T, photo string) string {
 	t.Helper()
