@@ -48,6 +48,9 @@ func run() error {
 	truncate := flag.Int("truncate", 0, "hostile: data group served cut in half")
 	absurd := flag.Int("absurd-length", 0, "hostile: data group announcing 16 MB")
 	pull := flag.Int("pull-after", 0, "pull the card out after N APDUs, then re-insert")
+	expiredDS := flag.Bool("expired-ds", false, "hostile: sign the SOD with a DS certificate that expired yesterday")
+	clone := flag.Bool("clone", false, "hostile: answer chip authentication without the DG14 private key")
+	aaRSA := flag.Bool("aa-rsa", false, "RSA-1024 active authentication key (ISO/IEC 9796-2) instead of ECDSA")
 	once := flag.Bool("once", false, "exit when the card is pulled instead of re-inserting it")
 	fingers := flag.String("fingers", "", "comma-separated 8-bit TIFF fingers for DG3 (e.g. FVC images), EAC-protected; writes -pki/terminal for desks")
 	flag.Parse()
@@ -58,6 +61,11 @@ func run() error {
 	}
 	if err := pki.WriteTrustStore(filepath.Join(*pkiDir, "trust")); err != nil {
 		return err
+	}
+	if *expiredDS { // in memory only: the saved PKI keeps its valid DS
+		if err := pki.IssueDS(vcard.PKIOptions{DSExpired: true}); err != nil {
+			return err
+		}
 	}
 	c := vcard.SampleCitizen()
 	set := func(dst *string, v string) {
@@ -82,7 +90,7 @@ func run() error {
 	}
 	opts := vcard.Options{
 		ShortOnly: *short, Forge: vcard.Forgery(*forge), BadMACAfter: *badMAC, Truncate: *truncate,
-		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID,
+		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID, CloneChip: *clone, AARSA: *aaRSA,
 	}
 	if *fingers != "" {
 		for i, path := range strings.Split(*fingers, ",") {
