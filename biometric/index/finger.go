@@ -35,6 +35,9 @@ type FingerOptions struct {
 	Shortlist int // candidates re-scored by the 1:1 matcher (DefaultShortlist)
 	Workers   int // parallel workers (GOMAXPROCS)
 	Capacity  int
+	// Lazy keeps only templates and pair codes (~2.5 KB per finger instead of ~10 KB) and prepares
+	// each shortlisted candidate at search time, which makes a search ~2.5× slower.
+	Lazy bool
 }
 
 // DefaultShortlist is how many pre-selected candidates the full 1:1 matcher re-scores. Search
@@ -47,6 +50,7 @@ const DefaultShortlist = 256
 // is read-mostly as in FaceGallery.
 type FingerGallery struct {
 	mu        sync.RWMutex
+	lazy      bool
 	shortlist int
 	workers   int
 	codes     []uint64 // n·pairWords
@@ -69,7 +73,7 @@ func NewFingerGallery(o FingerOptions) *FingerGallery {
 	}
 	c := max(o.Capacity, 0)
 	return &FingerGallery{
-		shortlist: o.Shortlist, workers: o.Workers,
+		shortlist: o.Shortlist, workers: o.Workers, lazy: o.Lazy,
 		codes: make([]uint64, 0, c*pairWords), counts: make([]int32, 0, c),
 		probes: make([]*finger.Probe, 0, c), templates: make([]*finger.Template, 0, c),
 		ids: make([]string, 0, c), persons: make([]string, 0, c), positions: make([]uint8, 0, c),
@@ -87,7 +91,10 @@ func (g *FingerGallery) Add(e FingerEntry) error {
 		return fmt.Errorf("finger gallery add %q: finger position %d (ISO/IEC 19794-2: 0..10)", e.ID, e.Position)
 	}
 	code := encodePairs(e.Template, false)
-	probe := finger.NewProbe(e.Template)
+	var probe *finger.Probe
+	if !g.lazy {
+		probe = finger.NewProbe(e.Template)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	i, ok := g.slot[e.ID]
@@ -241,7 +248,7 @@ func (g *FingerGallery) Search(t *finger.Template, k int) ([]FingerHit, error) {
 		for i := lo; i < hi; i++ {
 			s := short[i].slot
 			hits[i] = FingerHit{ID: g.ids[s], Person: g.persons[s], Position: int(g.positions[s]),
-				Score: probe.MatchProbe(g.probes[s]), PreScore: int(-short[i].d)}
+				Score: probe.MatchProbe(g.prepared(int(s))), PreScore: int(-short[i].d)}
 		}
 	})
 	return topHits(hits, k), nil
@@ -262,10 +269,18 @@ func (g *FingerGallery) SearchBrute(t *finger.Template, k int) ([]FingerHit, err
 	hits := make([]FingerHit, len(g.ids))
 	parallel(g.workers, len(g.ids), func(_, lo, hi int) {
 		for s := lo; s < hi; s++ {
-			hits[s] = FingerHit{ID: g.ids[s], Person: g.persons[s], Position: int(g.positions[s]), Score: probe.MatchProbe(g.probes[s])}
+			hits[s] = FingerHit{ID: g.ids[s], Person: g.persons[s], Position: int(g.positions[s]), Score: probe.MatchProbe(g.prepared(s))}
 		}
 	})
 	return topHits(hits, k), nil
+}
+
+// prepared returns slot s's prepared template (made now in a Lazy gallery). Callers hold the lock.
+func (g *FingerGallery) prepared(s int) *finger.Probe {
+	if p := g.probes[s]; p != nil {
+		return p
+	}
+	return finger.NewProbe(g.templates[s])
 }
 
 func topHits(hits []FingerHit, k int) []FingerHit {

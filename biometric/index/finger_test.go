@@ -161,8 +161,14 @@ func TestFingerSearchAgreesWithBruteForce(t *testing.T) {
 }
 
 func TestFingerGalleryEdits(t *testing.T) {
+	for _, lazy := range []bool{false, true} {
+		testFingerGalleryEdits(t, lazy)
+	}
+}
+
+func testFingerGalleryEdits(t *testing.T, lazy bool) {
 	s := newFSynth(9)
-	g := NewFingerGallery(FingerOptions{})
+	g := NewFingerGallery(FingerOptions{Lazy: lazy})
 	m1, m2 := s.master(), s.master()
 	t1, t2 := s.impression(m1), s.impression(m2)
 	if err := g.Add(FingerEntry{ID: "a", Person: "A", Position: 1, Template: t1}); err != nil {
