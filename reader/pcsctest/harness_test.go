@@ -50,15 +50,16 @@ func TestMain(m *testing.M) {
 }
 
 // startPCSCD starts `pcscd --foreground` unless one answers on its socket, and waits for the vpcd
-// reader to appear.
+// reader to appear. A pcscd of another process that is still shutting down makes ours exit at
+// once; then it is started again until the deadline.
 func startPCSCD() (func(), error) {
 	stop := func() {}
-	if !socketAlive() {
-		if _, err := os.Stat("/etc/reader.conf.d/vpcd"); err != nil {
-			return nil, fmt.Errorf("vsmartcard-vpcd is not installed (no /etc/reader.conf.d/vpcd): %w", err)
-		}
+	if _, err := os.Stat("/etc/reader.conf.d/vpcd"); err != nil {
+		return nil, fmt.Errorf("vsmartcard-vpcd is not installed (no /etc/reader.conf.d/vpcd): %w", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !socketAlive() {
 		cmd := exec.Command("pcscd", "--foreground")
-		cmd.Stdout, cmd.Stderr = nil, nil
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start pcscd: %w", err)
 		}
@@ -73,19 +74,23 @@ func startPCSCD() (func(), error) {
 				<-done
 			}
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if socketAlive() {
-				break
+		exited := false
+		for !socketAlive() && !exited {
+			select {
+			case <-done:
+				exited = true
+			case <-time.After(50 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
 				stop()
-				return nil, errors.New("pcscd did not create its socket within 10 s")
+				return nil, errors.New("pcscd did not come up within 20 s")
 			}
-			time.Sleep(50 * time.Millisecond)
+		}
+		if exited {
+			stop = func() {}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := pcsc.Establish()
 		if err == nil {
