@@ -34,8 +34,6 @@ type Server struct {
 	RequireClientCert bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// BeforeCommit, when set, runs after a batch is verified and before it is stored (fault tests).
-	BeforeCommit func()
 
 	logOnce sync.Once
 	logErr  error
@@ -250,9 +248,6 @@ func (s *Server) Ingest(ctx context.Context, certDesk string, bt *protocol.Batch
 	if err := s.openLog(ctx); err != nil {
 		s.log().Error("ingest", "err", err)
 		return Head{}, nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
-	}
-	if s.BeforeCommit != nil {
-		s.BeforeCommit()
 	}
 	for attempt := 0; ; attempt++ {
 		head, err := s.Store.Head(ctx, desk.ID)
