@@ -149,17 +149,24 @@ func Read(ctx context.Context, t iso7816.Transmitter, key AccessKey, o Options) 
 		o.DataGroups = []int{1, 2, 13, 14, 15}
 	}
 	ext := o.Mode == Extended
+	checkEFATR := false
 	if o.Mode == Auto && o.ATR != nil {
 		info, err := iso7816.ParseATR(o.ATR)
 		ext = err == nil && info.ExtendedLength
+		checkEFATR = err == nil && !ext && info.ExtendedInfoInEFATR
 	}
 	ch := &iso7816.Channel{T: t}
-	s := &session{o: o, ch: ch, ext: ext, verdict: &pa.Verdict{}}
+	s := &session{o: o, ch: ch, ext: ext, extLe: extendedLe, verdict: &pa.Verdict{}}
+	if checkEFATR {
+		if err := s.readEFATRInfo(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
 	data, err := s.run(ctx, key)
 	if err != nil {
 		return nil, nil, err
 	}
-	data.APDUs, data.Extended = ch.APDUs, ext
+	data.APDUs, data.Extended = ch.APDUs, s.ext
 	return data, s.verdict, nil
 }
 
@@ -168,6 +175,7 @@ type session struct {
 	ch      *iso7816.Channel
 	sm      *sm.Channel
 	ext     bool
+	extLe   int // plaintext bytes per extended READ BINARY
 	verdict *pa.Verdict
 	// idPICC identifies the chip to terminal authentication: Comp(PK~PICC) after PACE, the
 	// document number and its check digit after BAC. compEph is Comp(PK~PCD) of chip authentication.
@@ -455,7 +463,7 @@ func (d *ChipData) parse() error {
 func (s *session) readFile(ctx context.Context, f lds.File) ([]byte, error) {
 	le := s.o.ShortLe
 	if s.ext {
-		le = extendedLe
+		le = s.extLe
 	}
 	first, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xB0, P1: 0x80 | f.SFI, P2: 0, Ne: le})
 	if err != nil {
@@ -513,6 +521,44 @@ func (s *session) readFile(ctx context.Context, f lds.File) ([]byte, error) {
 		s.progress(f.Name, len(buf), total)
 	}
 	return buf, nil
+}
+
+// smOverhead bounds what secure messaging adds to a response: DO'87' header and padding, DO'99',
+// DO'8E' and the status word.
+const smOverhead = 64
+
+// readEFATRInfo reads EF.ATR/INFO (ISO/IEC 7816-4 §8.2.1.1: FID 2F01, SFI 01 in the master file)
+// when the historical bytes say that the extended length information is there, and enables
+// extended-length reads sized to the card's buffers (DO'7F66': maximum command and response
+// lengths).
+func (s *session) readEFATRInfo(ctx context.Context) error {
+	b, err := iso7816.Do(ctx, s.ch, iso7816.Command{INS: 0xB0, P1: 0x81, Ne: iso7816.MaxShortNe})
+	if err != nil {
+		if isFileStatus(err) || iso7816.IsStatus(err, iso7816.SWSecurityNotSatisfied) {
+			return nil // absent or unreadable: stay with short APDUs
+		}
+		return fmt.Errorf("read EF.ATR/INFO: %w", err)
+	}
+	info, ok, err := tlv.Find(b, 0x7F66)
+	if err != nil || !ok {
+		return nil
+	}
+	objs, err := tlv.ParseAll(info)
+	if err != nil || len(objs) < 2 || objs[1].Tag != 0x02 {
+		return nil
+	}
+	maxRsp := 0
+	for _, x := range objs[1].Value {
+		maxRsp = maxRsp<<8 | int(x)
+		if maxRsp > 1<<20 {
+			return nil
+		}
+	}
+	if maxRsp-smOverhead > iso7816.MaxShortNe {
+		s.ext = true
+		s.extLe = min(extendedLe, maxRsp-smOverhead)
+	}
+	return nil
 }
 
 // isSMFailure tells a secure messaging failure (wrong checksum, the chip dropping its keys) from a

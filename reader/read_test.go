@@ -369,3 +369,22 @@ func FuzzReadHostileFiles(f *testing.F) {
 		}
 	})
 }
+
+// TestExtendedLengthFromEFATRInfo: a card whose ATR points to EF.ATR/INFO for the extended length
+// information gets extended reads sized to its 4 KB buffer; an ATR without either stays short.
+func TestExtendedLengthFromEFATRInfo(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	card := f.card(t, vcard.Options{ExtendedInEFATR: 4096})
+	data, v, err := reader.Read(context.Background(), card, reader.MRZKey(f.citizen.AccessKey()), reader.Options{ATR: card.ATR(), TrustStore: f.store})
+	if err != nil || !v.Genuine() {
+		t.Fatal(err)
+	}
+	if !data.Extended || data.APDUs > 25 {
+		t.Fatalf("extended=%v, %d APDUs", data.Extended, data.APDUs)
+	}
+	short := f.card(t, vcard.Options{ShortOnly: true})
+	data, _, err = reader.Read(context.Background(), short, reader.MRZKey(f.citizen.AccessKey()), reader.Options{ATR: short.ATR(), TrustStore: f.store})
+	if err != nil || data.Extended {
+		t.Fatalf("short-only card: extended=%v %v", data != nil && data.Extended, err)
+	}
+}

@@ -129,3 +129,20 @@ func TestCloneFailsChipAuthenticationThroughPCSC(t *testing.T) {
 		t.Fatalf("clone: %v", err)
 	}
 }
+
+// TestExtendedLengthFromEFATRInfoThroughPCSC: the extended length announced only in EF.ATR/INFO is
+// found and used through pcscd.
+func TestExtendedLengthFromEFATRInfoThroughPCSC(t *testing.T) {
+	pki, citizen, store := fixture(t)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{ExtendedInEFATR: 8192})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := insert(t, card)
+	atr, _ := in.Conn.ATR()
+	data, v, err := reader.Read(context.Background(), in.Conn, reader.MRZKey(citizen.AccessKey()), reader.Options{ATR: atr, TrustStore: store})
+	if err != nil || !v.Genuine() || !data.Extended {
+		t.Fatalf("extended=%v: %v", data != nil && data.Extended, err)
+	}
+	t.Logf("%d APDUs with 8 KB responses", data.APDUs)
+}

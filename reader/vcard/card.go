@@ -77,6 +77,9 @@ type Options struct {
 	// ShortOnly hides extended length support (ATR without the capability bit) and refuses
 	// extended APDUs with 6700.
 	ShortOnly bool
+	// ExtendedInEFATR announces extended length only through EF.ATR/INFO (the ATR's b6 "extended
+	// length information in EF.ATR/INFO" instead of b7), with a response buffer of this many bytes.
+	ExtendedInEFATR int
 	// MaxResponse caps the plaintext bytes per READ BINARY (default 0xFF00 extended, 256 short).
 	MaxResponse int
 	// BadMACAfter makes the N-th protected response (1-based) carry a wrong checksum.
@@ -107,17 +110,18 @@ type Options struct {
 
 // Card is one virtual chip. It is safe for use by one reader at a time.
 type Card struct {
-	mu    sync.Mutex
-	opts  Options
-	files map[uint16][]byte // by FID
-	sfi   map[byte]uint16
-	key   bac.Key
-	kenc  []byte
-	kmac  []byte
-	atr   []byte
-	can   string
-	pace  *pace.Info
-	chip  *pace.Chip
+	mu      sync.Mutex
+	opts    Options
+	files   map[uint16][]byte // by FID
+	sfi     map[byte]uint16
+	key     bac.Key
+	kenc    []byte
+	kmac    []byte
+	atr     []byte
+	can     string
+	atrInfo []byte // EF.ATR/INFO content, when present
+	pace    *pace.Info
+	chip    *pace.Chip
 
 	// AAKey signs active authentication challenges (ECDSA, or RSA with ISO/IEC 9796-2 when AARSA
 	// is set); CAKey is the chip authentication key of DG14.
@@ -264,8 +268,18 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	// category 80, card capabilities 73 with b7 of the third byte = extended Lc/Le (ISO/IEC 7816-4
 	// §12.1.1.9).
 	third := byte(0x40)
-	if o.ShortOnly {
+	switch {
+	case o.ShortOnly:
 		third = 0
+	case o.ExtendedInEFATR > 0:
+		third = 0x20
+		// EF.ATR/INFO: extended length information 7F66 { 02 max command, 02 max response }
+		// (ISO/IEC 7816-4 §12.7.1).
+		n := o.ExtendedInEFATR
+		card.atrInfo = tlv.Encode(0x7F66, tlv.Concat(tlv.Encode(0x02, []byte{byte(n >> 8), byte(n)}), tlv.Encode(0x02, []byte{byte(n >> 8), byte(n)})))
+		if o.MaxResponse == 0 {
+			card.opts.MaxResponse = n - 64
+		}
 	}
 	atr := []byte{0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x80, 0x21, third}
 	var tck byte
@@ -433,6 +447,10 @@ func (c *Card) execute(cmd iso7816.Command, protected bool) iso7816.Response {
 		}
 		return c.generalAuthenticate(cmd)
 	case 0xB0, 0xB1: // READ BINARY
+		if !protected && cmd.INS == 0xB0 && cmd.P1 == 0x81 && c.atrInfo != nil && !c.appSelected {
+			// EF.ATR/INFO (SFI 01 of the master file) is readable without access control.
+			return iso7816.Response{Data: append([]byte(nil), c.atrInfo[:min(len(c.atrInfo), cmd.Ne)]...), SW: iso7816.SWOK}
+		}
 		if !protected && cmd.INS == 0xB0 && cmd.P1 == 0x80|lds.CardAccess.SFI && c.pace != nil && !c.appSelected {
 			// EF.CardAccess is readable without access control (part 11 §9.2.11).
 			data := c.files[lds.CardAccess.FID]
