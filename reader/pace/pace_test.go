@@ -193,8 +193,9 @@ func TestP256AgainstCryptoECDH(t *testing.T) {
 
 // TestRoundTrip runs terminal against chip with random keys on both curves, with MRZ and CAN.
 func TestRoundTrip(t *testing.T) {
-	for _, id := range []int{12, 13} {
-		info := Info{Protocol: []int{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, 2}, Version: 2, ParamID: id}
+	for _, c := range []struct{ id, cipher int }{{12, 2}, {13, 2}, {13, 4}, {12, 1}, {13, 3}} {
+		id := c.id
+		info := Info{Protocol: []int{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, c.cipher}, Version: 2, ParamID: id}
 		for _, pw := range [][]byte{[]byte("123456"), g1MRZHash} {
 			chip := &Chip{Info: info, Password: []byte("123456")}
 			card := chipTransmitter(t, chip)
