@@ -38,12 +38,15 @@ func BenchmarkEmbed(b *testing.B) {
 	for _, p := range f.Landmarks {
 		face.Landmarks = append(face.Landmarks, image.Pt(p[0], p[1]))
 	}
-	for _, name := range []string{"frfeature", "mobileface", "mobilefacenet", "faceres"} {
-		e, err := NewEngine(repoModels, name, Options{})
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{{"frfeature", DefaultOptions}, {"frfeature", Options{}}, {"mobileface", Options{}}, {"mobilefacenet", Options{}}, {"faceres", Options{}}} {
+		e, err := NewEngine(repoModels, c.name, c.opts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
+		b.Run(e.Name(), func(b *testing.B) {
 			before := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if _, err := e.Embed(context.Background(), img, face); err != nil {

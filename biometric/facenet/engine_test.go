@@ -139,11 +139,11 @@ func TestEmbedSeparatesPeople(t *testing.T) {
 	if err := json.Unmarshal(raw, &fx); err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEngine(repoModels, DefaultModel, Options{})
+	e, err := NewEngine(repoModels, DefaultModel, DefaultOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Dim() != 512 || e.Name() != "facenet-frfeature-p2" {
+	if e.Dim() != 512 || e.Name() != "facenet-frfeature-p2+mirror" {
 		t.Fatalf("engine %s dim %d", e.Name(), e.Dim())
 	}
 	type emb struct {
