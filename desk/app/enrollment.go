@@ -117,6 +117,14 @@ type FormInput struct {
 	Consent            bool     `json:"consent"`
 }
 
+// Device timeouts: a device that stops answering ends the call with a "timeout" fault naming
+// it, so the wizard never waits forever.
+var (
+	CardTimeout   = 30 * time.Second
+	FaceTimeout   = 60 * time.Second
+	FingerTimeout = 90 * time.Second
+)
+
 // ConsentVersion names the consent text the window shows (Decree 13/2023 art. 11).
 const ConsentVersion = "vi-2026-11"
 
@@ -271,7 +279,12 @@ func (e *Enrollment) ReadCard(key CardKey) Response {
 		e.events.Emit(EventCard, CardProgress{File: file, Read: read, Total: total, Percent: pct})
 	}
 	start := e.now()
-	data, verdict, err := e.card.Read(ctx, ak, progress)
+	rctx, cancel := context.WithTimeout(ctx, CardTimeout)
+	defer cancel()
+	data, verdict, err := e.card.Read(rctx, ak, progress)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		err = coded(CodeTimeout, err, map[string]string{"device": "reader"})
+	}
 	if err != nil {
 		slog.Info("card read failed", "err", err)
 		return fail("Enrollment.ReadCard", err)
@@ -389,7 +402,12 @@ func (e *Enrollment) CaptureFace() Response {
 	if e.face == nil {
 		return fail("Enrollment.CaptureFace", coded(CodeDeviceMissing, errors.New("no camera configured"), map[string]string{"device": "camera"}))
 	}
-	f, err := e.face.Capture(ctx, photo)
+	fctx, cancel := context.WithTimeout(ctx, FaceTimeout)
+	defer cancel()
+	f, err := e.face.Capture(fctx, photo)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		err = coded(CodeTimeout, err, map[string]string{"device": "camera"})
+	}
 	if err != nil {
 		return fail("Enrollment.CaptureFace", fmt.Errorf("capture face: %w", err))
 	}
@@ -448,7 +466,12 @@ func (e *Enrollment) CaptureFinger(position int) Response {
 	if e.finger == nil {
 		return fail("Enrollment.CaptureFinger", coded(CodeDeviceMissing, errors.New("no fingerprint sensor configured"), map[string]string{"device": "sensor"}))
 	}
-	f, err := e.finger.Capture(ctx, position)
+	fctx, cancel := context.WithTimeout(ctx, FingerTimeout)
+	defer cancel()
+	f, err := e.finger.Capture(fctx, position)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		err = coded(CodeTimeout, err, map[string]string{"device": "sensor"})
+	}
 	if err != nil {
 		return fail("Enrollment.CaptureFinger", fmt.Errorf("capture finger %d: %w", position, err))
 	}

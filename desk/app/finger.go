@@ -19,9 +19,10 @@ import (
 // and the desk's capture workflow (biometric/finger.CaptureFingers: several impressions, quality
 // floor, consistency check, consolidated template as an ISO/IEC 19794-2:2005 record).
 type SensorFinger struct {
-	Path        string // serial device, e.g. /dev/ttyUSB0 (or the simulator's pty)
-	Impressions int    // accepted impressions per finger; 0 means the workflow's default (3)
-	MinQuality  int    // 0 means the workflow's default
+	Path        string        // serial device, e.g. /dev/ttyUSB0 (or the simulator's pty)
+	Impressions int           // accepted impressions per finger; 0 means the workflow's default (3)
+	MinQuality  int           // 0 means the workflow's default
+	Timeout     time.Duration // answer timeout per packet; 0 means the driver's default (1 s)
 	// Prompt is told which finger to place and why before every impression (the window's hint).
 	Prompt func(position, attempt int, reason string)
 
@@ -41,7 +42,7 @@ func (s *SensorFinger) device(ctx context.Context) (*sensor.Device, error) {
 	}
 	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	d, err := sensor.Open(octx, sensor.Config{Path: s.Path})
+	d, err := sensor.Open(octx, sensor.Config{Path: s.Path, Timeout: s.Timeout})
 	if err != nil {
 		return nil, coded(CodeDeviceMissing, fmt.Errorf("fingerprint sensor %s: %w", s.Path, err), map[string]string{"device": "sensor"})
 	}
@@ -99,8 +100,8 @@ func (s *SensorFinger) Capture(ctx context.Context, position int) (enroll.Finger
 		return enroll.Finger{}, coded(CodeFingerRetry, err, nil)
 	}
 	if err != nil {
-		if ctx.Err() == nil {
-			s.drop() // a link failure: reopen next time
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			s.drop() // a link failure or a hung module: reopen next time
 		}
 		return enroll.Finger{}, coded(CodeFingerRetry, fmt.Errorf("capture finger %d: %w", position, err), nil)
 	}

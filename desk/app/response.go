@@ -40,6 +40,7 @@ const (
 	CodeDeskLocked      = "desk_locked"    // the desk keys are not unlocked with the passphrase yet
 	CodeWrongPassphrase = "wrong_passphrase"
 	CodeFingerRetry     = "finger_retry" // the impressions were poor or inconsistent: place the finger again
+	CodeTimeout         = "timeout"      // a device stopped answering; Params["device"] names it
 	CodeInternal        = "internal"
 )
 

@@ -261,6 +261,10 @@ const vi = {
   'error.wrong_passphrase': 'Mật khẩu bàn không đúng.',
   'error.disabled': 'Tài khoản đã bị khóa bởi cán bộ giám sát.',
   'error.device_missing.reader': 'Không tìm thấy đầu đọc thẻ. Kiểm tra cáp USB rồi bấm Thử lại.',
+  'error.timeout': 'Thiết bị không phản hồi. Rút ra cắm lại rồi thử lại.',
+  'error.timeout.reader': 'Đầu đọc thẻ không phản hồi. Nhấc thẻ ra, đặt lại rồi bấm Đọc thẻ.',
+  'error.timeout.camera': 'Camera không phản hồi. Rút cáp camera ra cắm lại rồi bấm Thử lại.',
+  'error.timeout.sensor': 'Máy quét vân tay không phản hồi. Rút cáp ra cắm lại rồi bấm Lấy vân tay.',
   'error.device_missing.camera': 'Không tìm thấy camera. Kiểm tra cáp USB rồi bấm Thử lại.',
   'error.device_missing.sensor': 'Không tìm thấy máy quét vân tay. Kiểm tra cáp USB rồi bấm Thử lại.',
 } as const;
@@ -522,6 +526,10 @@ const en: Record<Key, string> = {
   'error.wrong_passphrase': 'Wrong desk passphrase.',
   'error.disabled': 'This account was disabled by a supervisor.',
   'error.device_missing.reader': 'Card reader not found. Check its USB cable, then press Retry.',
+  'error.timeout': 'The device stopped answering. Unplug and replug it, then retry.',
+  'error.timeout.reader': 'The card reader stopped answering. Lift the card, place it again, then press Read card.',
+  'error.timeout.camera': 'The camera stopped answering. Unplug and replug its cable, then press Retry.',
+  'error.timeout.sensor': 'The fingerprint sensor stopped answering. Unplug and replug its cable, then press Capture finger.',
   'error.device_missing.camera': 'Camera not found. Check its USB cable, then press Retry.',
   'error.device_missing.sensor': 'Fingerprint sensor not found. Check its USB cable, then press Retry.',
 };

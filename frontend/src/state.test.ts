@@ -30,6 +30,13 @@ describe('faultMessage', () => {
     expect(faultMessage('en', { code: 'no_such_code', message: 'x' })).toMatch(/went wrong/);
     expect(faultMessage('en', undefined)).toMatch(/went wrong/);
   });
+  it('names the device that is missing or stopped answering', () => {
+    expect(faultMessage('vi', { code: 'device_missing', message: '', params: { device: 'sensor' } })).toBe(
+      'Không tìm thấy máy quét vân tay. Kiểm tra cáp USB rồi bấm Thử lại.',
+    );
+    expect(faultMessage('en', { code: 'timeout', message: '', params: { device: 'camera' } })).toMatch(/camera stopped answering/);
+    expect(faultMessage('en', { code: 'timeout', message: '', params: { device: 'printer' } })).toMatch(/device stopped answering/);
+  });
   it('points at the field the backend refused', () => {
     expect(faultMessage('en', { code: 'invalid', message: '', params: { field: 'pin' } })).toMatch(/6–12 digits/);
   });

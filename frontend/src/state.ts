@@ -23,8 +23,8 @@ export function faultMessage(lang: Lang, f: Fault | undefined): string {
       return t(lang, 'error.locked', { time: formatTime(until), date: formatDate(until) });
     }
   }
-  if (f.code === 'device_missing' && f.params?.device) {
-    const k = `error.device_missing.${f.params.device}`;
+  if (f.params?.device) {
+    const k = `error.${f.code}.${f.params.device}`;
     if (isKey(k)) return t(lang, k);
   }
   if (f.code === 'invalid' && f.params?.field) {
