@@ -35,7 +35,7 @@ func (e *Engine) CheckLiveness(ctx context.Context, frames <-chan Frame, c liven
 		if err != nil {
 			return liveness.Result{}, err
 		}
-		if s, ok := a.Subject(); ok {
+		if s, ok := follow(a, track); ok {
 			track = append(track, liveness.Observation{At: pos, Face: s.Face})
 			if r := liveness.Evaluate(c, track); r.Live {
 				drain(frames)
@@ -66,4 +66,26 @@ func drain(frames <-chan Frame) {
 			return
 		}
 	}
+}
+
+// follow picks the face that continues the track: the largest face on the first frame, then the
+// face nearest to the previous one (a bystander who comes closer must not take over the
+// challenge). A frame where no face is within half a face width of the last position is skipped.
+func follow(a Analysis, track []liveness.Observation) (Found, bool) {
+	if len(track) == 0 {
+		return a.Subject()
+	}
+	prev := track[len(track)-1].Face.Rect
+	px, py := prev.Min.X+prev.Max.X, prev.Min.Y+prev.Max.Y // doubled centre
+	best, bestD := -1, 0
+	for i, f := range a.Faces {
+		dx, dy := f.Rect.Min.X+f.Rect.Max.X-px, f.Rect.Min.Y+f.Rect.Max.Y-py
+		if d := dx*dx + dy*dy; best < 0 || d < bestD {
+			best, bestD = i, d
+		}
+	}
+	if best < 0 || bestD > prev.Dx()*prev.Dx() { // doubled: within half a width
+		return Found{}, false
+	}
+	return a.Faces[best], true
 }
