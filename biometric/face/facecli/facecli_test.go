@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,7 +93,8 @@ func TestEvalUsage(t *testing.T) {
 	}
 }
 
-// videoOf writes a short clip of a real photo at desk scale (the simulated camera).
+// videoOf writes a short clip of a real photo fitted into a 1280×720 frame (the simulated
+// camera).
 func videoOf(t *testing.T, photo string) string {
 	t.Helper()
 	src := gocv.IMRead(photo, gocv.IMReadColor)
@@ -100,17 +102,15 @@ func videoOf(t *testing.T, photo string) string {
 		t.Fatalf("read %s", photo)
 	}
 	defer src.Close()
-	// The central 160×200 of the LFW picture (its subject, without neighbours at the edges),
-	// enlarged 2.5×: about 100 px between the eyes, as at a desk.
-	centre := src.Region(image.Rect(45, 25, 205, 225))
-	defer centre.Close()
-	big := gocv.NewMat()
-	defer big.Close()
-	gocv.Resize(centre, &big, image.Pt(400, 500), 0, 0, gocv.InterpolationCubic)
+	s := math.Min(700/float64(src.Rows()), 1280/float64(src.Cols()))
+	fit := gocv.NewMat()
+	defer fit.Close()
+	gocv.Resize(src, &fit, image.Pt(0, 0), s, s, gocv.InterpolationArea)
 	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(150, 160, 170, 0), 720, 1280, gocv.MatTypeCV8UC3)
 	defer frame.Close()
-	to := frame.Region(image.Rect(440, 110, 840, 610))
-	big.CopyTo(&to)
+	x, y := (1280-fit.Cols())/2, (720-fit.Rows())/2
+	to := frame.Region(image.Rect(x, y, x+fit.Cols(), y+fit.Rows()))
+	fit.CopyTo(&to)
 	to.Close()
 	p := filepath.Join(t.TempDir(), "cam.avi")
 	vw, err := gocv.VideoWriterFile(p, "MJPG", 25, 1280, 720, true)
@@ -134,9 +134,10 @@ func TestVerifyAgainstVideo(t *testing.T) {
 	if len(table.Calibrations) == 0 {
 		t.Fatal("no shipped calibration")
 	}
-	cam := videoOf(t, shared("lfw", "Hans_Blix", "Hans_Blix_0003.jpg"))
+	// deepface identity id00: img2.jpg before the camera, img1.jpg as the chip photo.
+	cam := videoOf(t, shared("deepface", "img2.jpg"))
 	q := []string{"-models", models(), "-camera", cam, "-burst", "2", "-json"}
-	out, errs, code := run(t, append([]string{"face", "verify", "-chip", shared("lfw", "Hans_Blix", "Hans_Blix_0007.jpg")}, q...)...)
+	out, errs, code := run(t, append([]string{"face", "verify", "-chip", shared("deepface", "img1.jpg")}, q...)...)
 	if code != 0 {
 		t.Fatalf("same person: exit %d %s %s", code, errs, out)
 	}
@@ -144,13 +145,18 @@ func TestVerifyAgainstVideo(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("same person: distance %.3f", rep.Distance)
+	if s, _ := rep.Quality.Get("sharpness"); s.Status != "pass" {
+		t.Fatalf("sharpness %+v", s)
+	}
 	if rep.Decision == nil || rep.Decision.Outcome != match.Match {
 		t.Fatalf("same person: %+v", rep.Decision)
 	}
-	out, _, code = run(t, append([]string{"face", "verify", "-chip", shared("lfw", "Bill_Clinton", "Bill_Clinton_0003.jpg")}, q...)...)
+	out, _, code = run(t, append([]string{"face", "verify", "-chip", shared("deepface", "img20.jpg")}, q...)...)
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
 		t.Fatalf("different person: exit %d %v", code, err)
 	}
+	t.Logf("different person: distance %.3f", rep.Distance)
 	if rep.Decision == nil || rep.Decision.Outcome != match.NoMatch {
 		t.Fatalf("different person: %+v", rep.Decision)
 	}
