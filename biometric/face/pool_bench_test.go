@@ -3,6 +3,7 @@ package face
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ func BenchmarkFaceDescriptorsPool(b *testing.B) {
 			}
 			defer e.Close()
 			b.SetParallelism(1) // GOMAXPROCS goroutines
+			var descriptors atomic.Int64
 			start := time.Now()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -32,13 +34,14 @@ func BenchmarkFaceDescriptorsPool(b *testing.B) {
 				defer m.Close()
 				for pb.Next() {
 					a, err := e.AnalyzePhoto(context.Background(), m)
-					if err != nil || len(a.Faces) != 1 {
+					if err != nil || len(a.Faces) == 0 {
 						b.Errorf("faces %d err %v", len(a.Faces), err)
 						return
 					}
+					descriptors.Add(int64(len(a.Faces)))
 				}
 			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "descriptors/s")
+			b.ReportMetric(float64(descriptors.Load())/time.Since(start).Seconds(), "descriptors/s")
 		})
 	}
 }
