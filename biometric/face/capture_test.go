@@ -11,19 +11,9 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// writeClip writes frames as an MJPEG AVI (OpenCV's built-in writer, no codec packages needed).
 func writeClip(t testing.TB, path string, frames []gocv.Mat, fps float64) {
 	t.Helper()
-	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, frames[0].Cols(), frames[0].Rows(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range frames {
-		if err := vw.Write(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := vw.Close(); err != nil {
+	if err := WriteClip(path, frames, fps); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -25,28 +25,10 @@ func deskFrame(t testing.TB, photo string, faceWidth, cx, cy int) gocv.Mat {
 		t.Fatalf("read %s", photo)
 	}
 	defer src.Close()
-	a, err := engine(t).AnalyzePhoto(context.Background(), src)
+	frame, err := engine(t).ComposeFrame(context.Background(), src, faceWidth, cx, cy)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", photo, err)
 	}
-	subj, ok := a.Subject()
-	if !ok {
-		t.Fatalf("%s: no face", photo)
-	}
-	s := float64(faceWidth) / float64(subj.Rect.Dx())
-	scaled := gocv.NewMat()
-	defer scaled.Close()
-	gocv.Resize(src, &scaled, image.Pt(0, 0), s, s, gocv.InterpolationArea)
-	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(150, 160, 170, 0), 720, 1280, gocv.MatTypeCV8UC3)
-	fx := int(float64(subj.Rect.Min.X+subj.Rect.Max.X) / 2 * s)
-	fy := int(float64(subj.Rect.Min.Y+subj.Rect.Max.Y) / 2 * s)
-	dst := image.Rect(cx-fx, cy-fy, cx-fx+scaled.Cols(), cy-fy+scaled.Rows()).Intersect(image.Rect(0, 0, 1280, 720))
-	srcR := dst.Sub(image.Pt(cx-fx, cy-fy))
-	from := scaled.Region(srcR)
-	defer from.Close()
-	to := frame.Region(dst)
-	defer to.Close()
-	from.CopyTo(&to)
 	return frame
 }
 

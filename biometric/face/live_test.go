@@ -13,27 +13,12 @@ import (
 	"enrolldesk/biometric/face/liveness"
 )
 
-// headTurnClip builds a 10 fps clip of one real person whose head pose really changes as the
-// challenge asks: LFW photos of Hans Blix looking straight (0003), turned to his left (0004,
-// 0005) and to his right (0001), each held for a few frames, at desk scale in a 1280×720 frame.
+// headTurnClip renders HeadTurnClip (real photos of one person whose head pose really changes).
 func headTurnClip(t *testing.T) string {
 	t.Helper()
-	seq := []struct {
-		n      string
-		frames int
-	}{{"0003", 4}, {"0004", 3}, {"0005", 2}, {"0003", 2}, {"0001", 4}, {"0003", 2}}
-	var frames []gocv.Mat
-	for _, s := range seq {
-		f := deskFrame(t, faces("lfw", "Hans_Blix", "Hans_Blix_"+s.n+".jpg"), 250, 640, 330)
-		for i := 0; i < s.frames; i++ {
-			frames = append(frames, f.Clone())
-		}
-		f.Close()
-	}
 	p := filepath.Join(t.TempDir(), "turn.avi")
-	writeClip(t, p, frames, 10)
-	for _, f := range frames {
-		f.Close()
+	if err := engine(t).WriteHeadTurnClip(context.Background(), filepath.Join(repoRoot(), "..", "shared", "testdata"), p); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }

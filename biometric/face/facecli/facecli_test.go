@@ -161,3 +161,25 @@ func TestVerifyAgainstVideo(t *testing.T) {
 		t.Fatalf("different person: %+v", rep.Decision)
 	}
 }
+
+func TestDemoClip(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo.avi")
+	td := filepath.Join("..", "..", "..", "..", "shared", "testdata")
+	if _, errs, code := run(t, "face", "democlip", "-models", models(), "-testdata", td, "-out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	vc, err := gocv.VideoCaptureFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	m := gocv.NewMat()
+	defer m.Close()
+	n, w := 0, 0
+	for vc.Read(&m) && !m.Empty() {
+		n, w = n+1, m.Cols()
+	}
+	if n != 17 || w != 1280 {
+		t.Fatalf("%d frames %d wide", n, w)
+	}
+}
