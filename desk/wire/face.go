@@ -1,0 +1,223 @@
+// Package wire builds the desk window's device backends that need cgo (biometric/face over
+// gocv and go-face). It lives apart from desk/app so that desk/app keeps testing with
+// CGO_ENABLED=0; main.go and the bridge pass these values in app.Options.
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"enrolldesk/biometric/face"
+	"enrolldesk/biometric/face/embedding"
+	"enrolldesk/biometric/face/liveness"
+	"enrolldesk/biometric/face/match"
+	"enrolldesk/biometric/face/portrait"
+	"enrolldesk/biometric/face/quality"
+	"enrolldesk/desk/app"
+	"enrolldesk/desk/enroll"
+	"enrolldesk/sync/record"
+
+	"gocv.io/x/gocv"
+)
+
+// CameraFace is the app.FaceCapturer over biometric/face: the head-turn liveness challenge on
+// the camera, then the best of a burst of frames through the ICAO quality gate, its descriptor
+// compared 1:1 with the chip photo's (DG2, ICAO 9303 part 10) under the shipped calibration,
+// and the ISO/IEC 19794-5 token portrait of the captured frame.
+type CameraFace struct {
+	Models string      // model directory (NewEngine checks every file)
+	Source face.Source // device index, /dev/videoN, a video file or an image folder
+	Burst  int         // frames that must pass the gate; 0 means 3
+	// Challenge is the liveness challenge; zero means liveness.Default().
+	Challenge liveness.Challenge
+
+	mu  sync.Mutex
+	eng *face.Engine
+	cal *match.Calibration
+}
+
+// engine loads the models once (about 400 MB for the pool); a failure is retried next time.
+func (c *CameraFace) engine() (*face.Engine, *match.Calibration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.eng != nil {
+		return c.eng, c.cal, nil
+	}
+	eng, err := face.NewEngine(c.Models, face.Shipped)
+	if err != nil {
+		return nil, nil, fmt.Errorf("face engine: %w", err)
+	}
+	table, err := match.Shipped()
+	if err != nil {
+		eng.Close()
+		return nil, nil, fmt.Errorf("face calibration: %w", err)
+	}
+	cal, err := table.Lookup(eng.Models().ID, eng.Name())
+	if err != nil {
+		eng.Close()
+		return nil, nil, fmt.Errorf("face calibration: %w", err)
+	}
+	c.eng, c.cal = eng, &cal
+	return eng, &cal, nil
+}
+
+// Close releases the engine.
+func (c *CameraFace) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.eng == nil {
+		return nil
+	}
+	err := c.eng.Close()
+	c.eng = nil
+	return err
+}
+
+// Status implements app.FaceCapturer: the source must exist (a device node, a file or a folder).
+func (c *CameraFace) Status(ctx context.Context) app.DeviceStatus {
+	st := app.DeviceStatus{Kind: "camera", Name: c.Source.Name}
+	path := c.Source.Name
+	if c.Source.IsDevice() && !strings.HasPrefix(path, "/dev/") {
+		path = "/dev/video" + path
+	}
+	switch _, err := os.Stat(path); {
+	case c.Source.Name == "":
+		st.State, st.Detail = app.DeviceMissing, "no camera configured"
+	case err != nil:
+		st.State, st.Detail = app.DeviceMissing, err.Error()
+	default:
+		st.State = app.DeviceReady
+	}
+	return st
+}
+
+func missing(err error) error {
+	return &app.CodedError{Code: app.CodeDeviceMissing, Params: map[string]string{"device": "camera"}, Err: err}
+}
+
+// Capture implements app.FaceCapturer.
+func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face, error) {
+	if c.Source.Name == "" {
+		return enroll.Face{}, missing(errors.New("no camera configured"))
+	}
+	eng, cal, err := c.engine()
+	if err != nil {
+		return enroll.Face{}, &app.CodedError{Code: app.CodeUnavailable, Err: err}
+	}
+	ref, err := eng.DescribePhoto(ctx, chipPhoto)
+	if err != nil {
+		return enroll.Face{}, fmt.Errorf("chip photo: %w", err)
+	}
+
+	// Liveness first, on its own stream: a file source is then replayed from its start for
+	// the capture, a device simply goes on.
+	ch := c.Challenge
+	if ch.Steps == nil {
+		ch = liveness.Default()
+	}
+	live, err := c.liveness(ctx, eng, ch)
+	if err != nil {
+		return enroll.Face{}, err
+	}
+
+	burst := c.Burst
+	if burst <= 0 {
+		burst = 3
+	}
+	camCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	cam := face.NewCamera(c.Source)
+	capt, err := eng.CaptureBest(ctx, cam.Stream(camCtx), quality.Default(), burst)
+	if err != nil {
+		var nc face.ErrNoCapture
+		if errors.As(err, &nc) && cam.Err() != nil && ctx.Err() == nil {
+			return enroll.Face{}, missing(fmt.Errorf("camera %s: %w", c.Source.Name, cam.Err()))
+		}
+		return enroll.Face{}, fmt.Errorf("capture face: %w", err)
+	}
+	stop()
+	dist, err := embedding.Distance(ref.Descriptor, capt.Subject.Descriptor)
+	if err != nil {
+		return enroll.Face{}, fmt.Errorf("compare with the chip photo: %w", err)
+	}
+	d := cal.Decide(dist)
+	tok, err := portrait.Make(capt.Region, capt.Subject.Face, portrait.MinWidth, portrait.MaxBytes)
+	if err != nil {
+		return enroll.Face{}, fmt.Errorf("token portrait: %w", err)
+	}
+	f := enroll.Face{Score: dist, Threshold: d.MatchThreshold, Decision: outcome(d.Outcome),
+		Liveness: record.Fail, Portrait: tok.JPEG, Descriptor: capt.Subject.Descriptor}
+	if live.Live {
+		f.Liveness = record.Pass
+	}
+	return f, nil
+}
+
+func (c *CameraFace) liveness(ctx context.Context, eng *face.Engine, ch liveness.Challenge) (liveness.Result, error) {
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	cam := face.NewCamera(c.Source)
+	r, err := eng.CheckLiveness(lctx, cam.Stream(lctx), ch)
+	if err != nil {
+		if cam.Err() != nil && ctx.Err() == nil {
+			return r, missing(fmt.Errorf("camera %s: %w", c.Source.Name, cam.Err()))
+		}
+		return r, fmt.Errorf("liveness: %w", err)
+	}
+	return r, nil
+}
+
+// outcome maps the calibrated decision onto the enrollment's words.
+func outcome(o match.Outcome) string {
+	switch o {
+	case match.Match:
+		return enroll.Match
+	case match.Review:
+		return enroll.Review
+	default:
+		return enroll.NoMatch
+	}
+}
+
+// ClipFrame is one pose of the simulated camera: a real photo held for Frames frames.
+type ClipFrame struct {
+	Photo  string
+	Frames int
+}
+
+// WriteClip builds the simulated camera for tests and the demo: each photo is composed at desk
+// scale (a 250 px face in a 1280×720 frame) and held for its frames, written as an MJPEG AVI at
+// fps. A sequence of real photos of one person looking straight, to one side and to the other
+// passes the head-turn challenge for real; one still photo does not.
+func (c *CameraFace) WriteClip(ctx context.Context, path string, seq []ClipFrame, fps float64) error {
+	eng, _, err := c.engine()
+	if err != nil {
+		return err
+	}
+	var frames []gocv.Mat
+	defer func() {
+		for _, f := range frames {
+			f.Close()
+		}
+	}()
+	for _, s := range seq {
+		src := gocv.IMRead(s.Photo, gocv.IMReadColor)
+		if src.Empty() {
+			return fmt.Errorf("simulated camera: read %s", s.Photo)
+		}
+		f, err := eng.ComposeFrame(ctx, src, 250, 640, 330)
+		src.Close()
+		if err != nil {
+			return fmt.Errorf("simulated camera: %s: %w", s.Photo, err)
+		}
+		for i := 0; i < s.Frames; i++ {
+			frames = append(frames, f.Clone())
+		}
+		f.Close()
+	}
+	return face.WriteClip(path, frames, fps)
+}
