@@ -15,8 +15,10 @@ import (
 	"filippo.io/age"
 	"github.com/wailsapp/wails/v2"
 
+	"enrolldesk/biometric/face"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
+	"enrolldesk/desk/wire"
 	"enrolldesk/reader/pa"
 )
 
@@ -36,6 +38,8 @@ func run() error {
 	readerMatch := flag.String("reader", os.Getenv("ENROLLDESK_READER"), "use the PC/SC reader whose name contains this ($ENROLLDESK_READER; default the first)")
 	sensorPath := flag.String("sensor", os.Getenv("ENROLLDESK_SENSOR"), "fingerprint sensor serial device, e.g. /dev/ttyUSB0 ($ENROLLDESK_SENSOR)")
 	registryKey := flag.String("registry-recipient", os.Getenv("ENROLLDESK_REGISTRY_RECIPIENT"), "the registry's age public key that biometric blobs are sealed to ($ENROLLDESK_REGISTRY_RECIPIENT)")
+	camera := flag.String("camera", os.Getenv("ENROLLDESK_CAMERA"), "camera: device index or /dev/videoN, a video file or an image folder (the simulated camera) ($ENROLLDESK_CAMERA)")
+	models := flag.String("models", envOr("ENROLLDESK_MODELS", "models"), "face model directory ($ENROLLDESK_MODELS)")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	dir, err := config.DataDir(*dataFlag)
@@ -65,6 +69,14 @@ func run() error {
 		defer fingers.Close()
 		opt.Finger = fingers
 	}
+	if *camera != "" {
+		cam := &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
+		if !cam.Source.IsDevice() {
+			cam.Source.FPS = 10 // a clip or folder plays at a camera's pace
+		}
+		defer cam.Close()
+		opt.Face = cam
+	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
 			return fmt.Errorf("registry recipient: %w", err)
@@ -83,4 +95,11 @@ func run() error {
 		return fmt.Errorf("window: %w", err)
 	}
 	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -18,9 +18,11 @@ import (
 
 	"filippo.io/age"
 
+	"enrolldesk/biometric/face"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
 	"enrolldesk/desk/seal"
+	"enrolldesk/desk/wire"
 	"enrolldesk/reader/pa"
 )
 
@@ -42,6 +44,8 @@ func run() error {
 	fpsim := flag.Bool("fpsim", false, "serve a simulated R30x fingerprint sensor on a pty (generated fingers, fast link)")
 	sensorPath := flag.String("sensor", "", "fingerprint sensor serial device")
 	registryKey := flag.String("registry-recipient", "", "the registry's age public key (age1...) that biometric blobs are sealed to")
+	camera := flag.String("camera", "", "camera: device index or /dev/videoN, a video file or an image folder (the simulated camera)")
+	models := flag.String("models", "models", "face model directory")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -85,6 +89,14 @@ func run() error {
 	if fingers != nil {
 		defer fingers.Close()
 		opt.Finger = fingers
+	}
+	if *camera != "" {
+		cam := &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
+		if !cam.Source.IsDevice() {
+			cam.Source.FPS = 10 // a clip or folder plays at a camera's pace
+		}
+		defer cam.Close()
+		opt.Face = cam
 	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
