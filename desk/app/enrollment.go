@@ -35,6 +35,11 @@ type Deduper interface {
 	Search(ctx context.Context, face enroll.Face, fingers []enroll.Finger) (record.Dedup, error)
 }
 
+// gallery is a Deduper that also learns approved enrollments (IndexDedup).
+type gallery interface {
+	Enrolled(ctx context.Context, recordID, citizenID string, face enroll.Face, fingers []enroll.Finger) error
+}
+
 // Enrollment steps, in wizard order.
 const (
 	StepCard    = "card"
@@ -654,6 +659,17 @@ func (e *Enrollment) Approve(pin string) Response {
 	slog.Info("record approved", "record", appended.ID, "seq", appended.Seq)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if g, ok := e.dedup.(gallery); ok && e.view.Chip != nil {
+		var face enroll.Face
+		if e.faceRes != nil {
+			face = *e.faceRes
+		}
+		// The record is signed and queued whatever happens here; a gallery that missed it only
+		// weakens later searches, so the failure is logged, not returned.
+		if err := g.Enrolled(ctx, appended.ID, e.view.Chip.IDNumber, face, e.fingers); err != nil {
+			slog.Warn("approved enrollment not added to the de-duplication galleries", "record", appended.ID, "err", err)
+		}
+	}
 	e.view.Step, e.view.RecordID, e.view.Seq = StepDone, appended.ID, appended.Seq
 	e.events.Emit(EventQueue, nil)
 	return ok(e.snapshot())

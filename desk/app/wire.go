@@ -47,6 +47,9 @@ type Options struct {
 	// FingerPolicy decides which fingers an approval needs; nil means both index fingers with
 	// quality ≥ 40.
 	FingerPolicy enroll.FingerPolicy
+	// LocalDedup, when Dedup is nil, searches the desk's own galleries (IndexDedup over the
+	// store, opened when the desk is unlocked) and adds every approved enrollment to them.
+	LocalDedup bool
 }
 
 // Desk is the App wired to the desk's real backends over one store file.
@@ -76,6 +79,10 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 	log := audit.New(db, opt.Now)
 	officers := officer.NewRegistry(db, log, policy, opt.Now)
 	b := &backend{db: db, officers: officers, log: log, kdf: opt.KDF, now: opt.Now, registry: opt.Registry}
+	if opt.Dedup == nil && opt.LocalDedup {
+		b.dedup = NewIndexDedup(db)
+		opt.Dedup = b.dedup
+	}
 	policy2 := opt.FingerPolicy
 	if policy2 == nil {
 		policy2 = enroll.BothIndexFingers{MinQuality: 40}
@@ -107,6 +114,7 @@ type backend struct {
 	kdf      seal.Params
 	now      func() time.Time
 	registry age.Recipient
+	dedup    *IndexDedup // nil unless Options.LocalDedup
 
 	mu  sync.Mutex
 	out *outbox.Outbox // set once the desk is unlocked with its passphrase
@@ -127,6 +135,11 @@ func (b *backend) UnlockDesk(ctx context.Context, passphrase string) error {
 	out, err := outbox.New(b.db, outbox.Config{DeskID: keys.ID, DeskKey: keys.SigningKey, DataKey: keys.DataKey, Registry: b.registry, Now: b.now})
 	if err != nil {
 		return fmt.Errorf("unlock desk: %w", err)
+	}
+	if b.dedup != nil {
+		if err := b.dedup.Open(ctx, keys.DataKey); err != nil {
+			return fmt.Errorf("unlock desk: %w", err)
+		}
 	}
 	b.mu.Lock()
 	b.out = out

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"enrolldesk/biometric/finger"
+	"enrolldesk/desk/enroll"
+	"enrolldesk/desk/store"
+)
+
+// fvcFinger extracts a real FVC2002 DB1 impression into the ISO/IEC 19794-2 record the sensor
+// step produces.
+func fvcFinger(t *testing.T, name string, position int) enroll.Finger {
+	t.Helper()
+	img, err := finger.LoadImage(filepath.Join("..", "..", "..", "shared", "testdata", "fingerprints", "fvc2002_db1_b", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := finger.Extract(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := finger.NewRecord(tpl, finger.ISO19794, uint8(position))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rec.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enroll.Finger{Position: position, Quality: tpl.Quality, Decision: enroll.Captured, Template: b, TemplateFormat: "iso19794-2:2005"}
+}
+
+func TestIndexDedupFindsAnEnrolledPersonAgain(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), store.FileName)
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	d := NewIndexDedup(db)
+	var ce *CodedError
+	if _, err := d.Search(ctx, enroll.Face{}, nil); !errors.As(err, &ce) || ce.Code != CodeDeskLocked {
+		t.Fatalf("search before unlock: %v", err)
+	}
+	if err := d.Open(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	// Person A: FVC2002 DB1 fingers 101 and 102 as the two index fingers (impression 1).
+	first := []enroll.Finger{fvcFinger(t, "101_1.tif", 2), fvcFinger(t, "102_1.tif", 7)}
+	if got, err := d.Search(ctx, enroll.Face{}, first); err != nil || got.Decision != "unique" || got.GallerySize != 0 || len(got.Candidates) != 0 {
+		t.Fatalf("empty gallery: %+v %v", got, err)
+	}
+	if err := d.Enrolled(ctx, "rec-1", "001090000001", enroll.Face{}, first); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// The galleries live in the desk store: a restarted desk finds person A again from other
+	// impressions of the same fingers (101_3 scores 61.5 against 101_1, strong; 102_3 33.8, weak),
+	// and not someone else. Without a face, one strong and one weak finger go to a supervisor's
+	// review (index.Dedup's rule); desk/wire's test adds the face and gets "duplicate".
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d = NewIndexDedup(db)
+	if err := d.Open(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	again := []enroll.Finger{fvcFinger(t, "101_3.tif", 2), fvcFinger(t, "102_3.tif", 7)}
+	got, err := d.Search(ctx, enroll.Face{}, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Decision != "review" || len(got.Candidates) != 1 || got.Candidates[0] != "rec-1" || got.GallerySize != 2 {
+		t.Fatalf("second enrollment of the same person: %+v", got)
+	}
+	other := []enroll.Finger{fvcFinger(t, "103_1.tif", 2), fvcFinger(t, "104_1.tif", 7)}
+	if got, err := d.Search(ctx, enroll.Face{}, other); err != nil || got.Decision != "unique" {
+		t.Fatalf("another person: %+v %v", got, err)
+	}
+	// A corrupt template is an error, not a silent "unique".
+	bad := fvcFinger(t, "101_2.tif", 2)
+	bad.Template = bad.Template[:10]
+	if _, err := d.Search(ctx, enroll.Face{}, []enroll.Finger{bad}); err == nil {
+		t.Fatal(fmt.Errorf("truncated template accepted"))
+	}
+	// The wrong data key cannot open the sealed galleries.
+	wrong := make([]byte, 32)
+	if err := NewIndexDedup(db).Open(ctx, wrong); err == nil {
+		t.Fatal("galleries opened with the wrong data key")
+	}
+}
