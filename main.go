@@ -53,7 +53,7 @@ func run() error {
 	if _, err := fs.Stat(dist, "index.html"); err != nil {
 		return fmt.Errorf("frontend not built (run `make frontend`): %w", err)
 	}
-	opt := app.Options{}
+	opt := app.Options{LocalDedup: true}
 	card := &app.PCSCReader{Match: *readerMatch}
 	if *cscaDir != "" {
 		if card.Trust, err = pa.LoadTrustStore(*cscaDir); err != nil {

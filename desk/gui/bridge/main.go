@@ -55,7 +55,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opt := app.Options{}
+	opt := app.Options{LocalDedup: true}
 	if *fastKDF {
 		opt.KDF = seal.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
 	}
