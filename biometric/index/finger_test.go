@@ -34,8 +34,12 @@ func fvcTemplates(t testing.TB, impressions int) map[int][]*finger.Template {
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	// Every slice exists before any worker starts, so workers only write into slices, never the map.
 	for f := 101; f <= 110; f++ {
 		out[f] = make([]*finger.Template, impressions)
+	}
+	for f := 101; f <= 110; f++ {
+		slots := out[f]
 		for i := 1; i <= impressions; i++ {
 			wg.Add(1)
 			go func() {
@@ -53,7 +57,7 @@ func fvcTemplates(t testing.TB, impressions int) map[int][]*finger.Template {
 					return
 				}
 				mu.Lock()
-				out[f][i-1] = tp
+				slots[i-1] = tp
 				mu.Unlock()
 			}()
 		}
