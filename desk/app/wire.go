@@ -58,6 +58,7 @@ type Desk struct {
 	DB       *store.DB
 	Officers *officer.Registry
 	Audit    *audit.Log
+	backend  *backend
 }
 
 // Open opens (creating if needed) the desk store in dataDir and builds the App over it.
@@ -79,6 +80,19 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 	log := audit.New(db, opt.Now)
 	officers := officer.NewRegistry(db, log, policy, opt.Now)
 	b := &backend{db: db, officers: officers, log: log, kdf: opt.KDF, now: opt.Now, registry: opt.Registry}
+	enr, err := readEnrollment(filepath.Join(dataDir, RegistryFile))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	b.uploads = &uploads{enrollment: enr}
+	if b.registry == nil && enr != nil {
+		// A desk provisioned with the registry seals its blobs to the key the registry gave it.
+		if b.registry, err = registryRecipient(ctx, db, enr); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if opt.Dedup == nil && opt.LocalDedup {
 		b.dedup = NewIndexDedup(db)
 		opt.Dedup = b.dedup
@@ -94,12 +108,14 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Desk{App: a, DB: db, Officers: officers, Audit: log}, nil
+	b.uploads.emit = func(st QueueStatus) { a.Events.Emit(EventQueue, st) }
+	return &Desk{App: a, DB: db, Officers: officers, Audit: log, backend: b}, nil
 }
 
 // Close stops the services and closes the store.
 func (d *Desk) Close() error {
 	d.Stop()
+	d.backend.uploads.stop()
 	if err := d.DB.Close(); err != nil {
 		return fmt.Errorf("close desk store: %w", err)
 	}
@@ -115,6 +131,7 @@ type backend struct {
 	now      func() time.Time
 	registry age.Recipient
 	dedup    *IndexDedup // nil unless Options.LocalDedup
+	uploads  *uploads
 
 	mu  sync.Mutex
 	out *outbox.Outbox // set once the desk is unlocked with its passphrase
@@ -141,6 +158,9 @@ func (b *backend) UnlockDesk(ctx context.Context, passphrase string) error {
 			return fmt.Errorf("unlock desk: %w", err)
 		}
 	}
+	if err := b.uploads.start(out, keys.SigningKey); err != nil {
+		return fmt.Errorf("unlock desk: %w", err)
+	}
 	b.mu.Lock()
 	b.out = out
 	b.mu.Unlock()
@@ -165,7 +185,11 @@ func (b *backend) Release(ctx context.Context, c record.Content, blobs []record.
 	if out == nil {
 		return nil, coded(CodeDeskLocked, errors.New("the desk keys are locked"), nil)
 	}
-	return out.Release(ctx, c, blobs, key)
+	a, err := out.Release(ctx, c, blobs, key)
+	if err == nil {
+		b.uploads.kick()
+	}
+	return a, err
 }
 
 // Counts implements QueueSource.
