@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"filippo.io/age"
 
 	"enrolldesk/biometric/finger"
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/store"
+	"enrolldesk/sync/record"
 )
 
 // fvcFinger extracts a real FVC2002 DB1 impression into the ISO/IEC 19794-2 record the sensor
@@ -100,5 +104,58 @@ func TestIndexDedupFindsAnEnrolledPersonAgain(t *testing.T) {
 	wrong := make([]byte, 32)
 	if err := NewIndexDedup(db).Open(ctx, wrong); err == nil {
 		t.Fatal("galleries opened with the wrong data key")
+	}
+}
+
+// The bound approval adds the enrollment to the desk's galleries: the next applicant with the
+// same fingers is found, the approved record named as the candidate.
+func TestApprovalFeedsTheGalleries(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(context.Background(), t.TempDir(), Options{KDF: fastKDF, Registry: id.Recipient(), LocalDedup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Start(context.Background())
+	loggedIn(t, d)
+	stateOf(t, d.Session.UnlockDesk(supervisor.Passphrase))
+	viewOf(t, d.Enrollment.Start())
+	e := d.Enrollment
+	e.mu.Lock()
+	s := e.cur
+	e.view.Chip = &ChipView{IDNumber: "001090123456"}
+	e.mu.Unlock()
+	if err := s.SetChip(enroll.Chip{IDNumber: "001090123456", FullName: "NGUYEN VAN AN", Sex: "M",
+		DateOfBirth: time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC), DG1: []byte{0x61, 0x00},
+		Verdict: record.ChipVerdict{Access: "PACE", PA: record.Pass, AA: record.Absent, CA: record.Pass}}); err != nil {
+		t.Fatal(err)
+	}
+	face := enroll.Face{Score: 0.3, Threshold: 0.45, Decision: enroll.Match, Liveness: record.Pass, Portrait: []byte("portrait")}
+	if err := s.SetFace(face); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	e.faceRes = &face
+	r := e.setFingers([]enroll.Finger{fvcFinger(t, "101_1.tif", 2), fvcFinger(t, "102_1.tif", 7)}, nil)
+	e.mu.Unlock()
+	viewOf(t, r)
+	v := viewOf(t, e.FingersDone())
+	if v.Step != StepForm {
+		t.Fatalf("after the fingers: %+v", v)
+	}
+	viewOf(t, e.SubmitForm(FormInput{Mobile: "0912 345 678", Consent: true}))
+	v = viewOf(t, e.Approve(supervisor.SupervisorPIN))
+	if v.Step != StepDone || v.RecordID == "" {
+		t.Fatalf("after approval %+v", v)
+	}
+	got, err := d.backend.dedup.Search(context.Background(), enroll.Face{}, []enroll.Finger{fvcFinger(t, "101_3.tif", 2), fvcFinger(t, "102_3.tif", 7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Decision == "unique" || len(got.Candidates) != 1 || got.Candidates[0] != v.RecordID {
+		t.Fatalf("after approval of %s: %+v", v.RecordID, got)
 	}
 }
