@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -220,4 +221,28 @@ func (c *CameraFace) WriteClip(ctx context.Context, path string, seq []ClipFrame
 		f.Close()
 	}
 	return face.WriteClip(path, frames, fps)
+}
+
+// ParseClip reads a simulated camera's script, "photo:frames,photo:frames,..." (a photo without
+// ":frames" is held for one frame), for the bridge's and the demo's -camera-clip flag.
+func ParseClip(s string) ([]ClipFrame, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("camera clip: empty")
+	}
+	var out []ClipFrame
+	for _, part := range strings.Split(s, ",") {
+		photo, n := strings.TrimSpace(part), 1
+		if i := strings.LastIndexByte(photo, ':'); i >= 0 {
+			v, err := strconv.Atoi(photo[i+1:])
+			if err != nil || v < 1 || v > 250 {
+				return nil, fmt.Errorf("camera clip: %q: frames must be 1..250", part)
+			}
+			photo, n = photo[:i], v
+		}
+		if photo == "" {
+			return nil, fmt.Errorf("camera clip: %q: no photo", part)
+		}
+		out = append(out, ClipFrame{Photo: photo, Frames: n})
+	}
+	return out, nil
 }

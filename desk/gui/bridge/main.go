@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -46,6 +47,7 @@ func run() error {
 	registryKey := flag.String("registry-recipient", "", "the registry's age public key (age1...) that biometric blobs are sealed to")
 	camera := flag.String("camera", "", "camera: device index or /dev/videoN, a video file or an image folder (the simulated camera)")
 	models := flag.String("models", "models", "face model directory")
+	cameraClip := flag.String("camera-clip", "", "simulated camera: build a clip in the data directory from real photos, \"photo:frames,...\" (overrides -camera)")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,6 +91,19 @@ func run() error {
 	if fingers != nil {
 		defer fingers.Close()
 		opt.Finger = fingers
+	}
+	if *cameraClip != "" {
+		seq, err := wire.ParseClip(*cameraClip)
+		if err != nil {
+			return err
+		}
+		*camera = filepath.Join(dir, "camera.avi")
+		sim := &wire.CameraFace{Models: *models}
+		err = sim.WriteClip(ctx, *camera, seq, 10)
+		sim.Close()
+		if err != nil {
+			return err
+		}
 	}
 	if *camera != "" {
 		cam := &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
