@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 
+	"enrolldesk/desk/config"
 	"enrolldesk/desk/provision"
 	"enrolldesk/desk/store"
 	hqsync "enrolldesk/sync"
@@ -21,7 +22,7 @@ import (
 // RegistryFile in the data directory holds the desk's registry enrollment (hqsync.Enrollment,
 // deterministic CBOR), written when the desk was provisioned with the registry. Without it the
 // desk keeps its records queued.
-const RegistryFile = "registry.cbor"
+const RegistryFile = config.RegistryFile
 
 // uploads runs the outbox uploader once the desk is unlocked, when the desk has a registry
 // enrollment, and turns its progress into queue events for the window.

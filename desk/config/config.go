@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 )
 
+// RegistryFile, in the data directory, holds the desk's registry enrollment (hqsync.Enrollment,
+// written by `enrolldesk register`); its presence switches the outbox uploader on.
+const RegistryFile = "registry.cbor"
+
 // EnvDataDir names the environment variable that overrides the data directory.
 const EnvDataDir = "ENROLLDESK_DATA"
 

@@ -17,6 +17,7 @@ import (
 	"enrolldesk/desk/officer"
 	"enrolldesk/desk/provision"
 	"enrolldesk/desk/store"
+	hqsync "enrolldesk/sync"
 )
 
 // Environment variables that carry secrets, so they never show in a process list.
@@ -32,6 +33,7 @@ func Commands() []cli.Command {
 		{Path: "audit verify", Summary: "check the audit log's hash chain", Run: runAuditVerify},
 		{Path: "officer add", Summary: "create an officer account", Run: runOfficerAdd},
 		{Path: "officer list", Summary: "list officer accounts", Run: runOfficerList},
+		{Path: "register", Summary: "enroll this desk with the registry (mutual-TLS certificate, sealing key)", Run: runRegister},
 	}
 }
 
@@ -179,5 +181,61 @@ func runOfficerList(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "%-20s %-10s %-8s %s\n", o.ID, o.Role, state, o.Name)
 	}
+	return nil
+}
+
+func runRegister(ctx context.Context, env *cli.Env, args []string) error {
+	fs := env.NewFlagSet("register")
+	data := fs.String("data", "", "data directory")
+	url := fs.String("registry", "", "registry URL, e.g. https://registry.example:8443")
+	ca := fs.String("ca", "", "SHA-256 fingerprint (hex) of the registry's CA, read from the registry operator")
+	token := fs.String("token", "", "one-time provisioning token the registry issued for this desk id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *url == "" || *ca == "" || *token == "" {
+		return fmt.Errorf("%w: -registry, -ca and -token are required", cli.ErrUsage)
+	}
+	pass, err := secret(EnvPassphrase, "desk passphrase", os.Stdin)
+	if err != nil {
+		return err
+	}
+	dir, err := config.DataDir(*data)
+	if err != nil {
+		return err
+	}
+	db, err := OpenStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	keys, err := provision.Unlock(ctx, db, pass)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, config.RegistryFile)
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("this desk is already registered (%s exists)", path)
+	}
+	enr, err := hqsync.Provision(ctx, *url, *ca, *token, keys.ID, keys.SigningKey)
+	if err != nil {
+		return fmt.Errorf("register with the registry: %w", err)
+	}
+	b, err := enr.Marshal()
+	if err != nil {
+		return fmt.Errorf("register: encode enrollment: %w", err)
+	}
+	// Written atomically: a half-written file would stop the uploader at every start.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	if _, err := audit.New(db, nil).Append(ctx, audit.Entry{Actor: "system", Action: "desk.register", Subject: keys.ID}); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "desk %s registered with %s; records sync once the desk is unlocked\n", keys.ID, *url)
 	return nil
 }

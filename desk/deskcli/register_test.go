@@ -1,0 +1,71 @@
+package deskcli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"enrolldesk/desk/config"
+	"enrolldesk/desk/provision"
+	"enrolldesk/desk/store"
+	hqsync "enrolldesk/sync"
+	"enrolldesk/sync/registry"
+)
+
+// TestRegisterWithTheRealRegistry provisions a desk, then enrolls it with a registry served on
+// loopback: a wrong token is refused and writes nothing; the right one writes an enrollment that
+// parses for this desk's key; a second registration is refused.
+func TestRegisterWithTheRealRegistry(t *testing.T) {
+	ctx := context.Background()
+	svc, err := registry.Start(ctx, registry.Config{Dir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+
+	dir := t.TempDir()
+	t.Setenv(EnvPassphrase, "correct horse battery")
+	t.Setenv(EnvPIN, "314159")
+	if code, out, errs := run(t, "provision", "-data", dir, "-officer-id", "sup1", "-officer-name", "Lê Văn Cường"); code != 0 {
+		t.Fatalf("provision: %d %s %s", code, out, errs)
+	}
+	db, err := store.Open(ctx, filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk, err := provision.Load(ctx, db)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrollment := filepath.Join(dir, config.RegistryFile)
+
+	ca := svc.Identity.CAFingerprint()
+	code, _, errs := run(t, "register", "-data", dir, "-registry", svc.URL, "-ca", ca, "-token", "not-the-token")
+	if code != 1 {
+		t.Fatalf("wrong token: exit %d (%s)", code, errs)
+	}
+	if _, err := os.Stat(enrollment); !os.IsNotExist(err) {
+		t.Fatalf("a refused registration left %s behind (%v)", enrollment, err)
+	}
+
+	token := svc.Identity.ProvisioningToken(desk.ID)
+	if code, out, errs := run(t, "register", "-data", dir, "-registry", svc.URL, "-ca", ca, "-token", token); code != 0 || !strings.Contains(out, desk.ID) {
+		t.Fatalf("register: %d %q %q", code, out, errs)
+	}
+	b, err := os.ReadFile(enrollment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hqsync.ParseEnrollment(b, desk.PublicKey); err != nil {
+		t.Fatalf("written enrollment does not parse for this desk: %v", err)
+	}
+	if code, _, errs := run(t, "register", "-data", dir, "-registry", svc.URL, "-ca", ca, "-token", token); code != 1 || !strings.Contains(errs, "already registered") {
+		t.Fatalf("second registration: %d %q", code, errs)
+	}
+	if code, out, _ := run(t, "audit", "verify", "-data", dir); code != 0 || !strings.Contains(out, "intact") {
+		t.Fatalf("audit after register: %d %q", code, out)
+	}
+}
