@@ -149,11 +149,40 @@ func (o *Outbox) Release(ctx context.Context, c record.Content, blobs []record.B
 	return o.Append(ctx, c, s, officer)
 }
 
-// Append releases one approved record: in one transaction it takes the next sequence and the
-// chain head, signs with the desk key (and the officer's countersignature when officer is not
-// nil), and stores the record and its sealed blobs encrypted under the data key. sealed may be
-// nil for a record without blobs. When Append returns nil the record is durable (fsync'd).
+// Append releases one approved record in its own transaction: AppendTx followed by Commit. When
+// Append returns nil the record is durable (fsync'd, synchronous=FULL).
 func (o *Outbox) Append(ctx context.Context, c record.Content, sealed *Sealed, officer ed25519.PrivateKey) (*Appended, error) {
+	tx, err := o.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("append record: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	a, err := o.AppendTx(ctx, tx, c, sealed, officer)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("append record %d: commit: %w", a.Seq, err)
+	}
+	return a, nil
+}
+
+// AppendTx releases one approved record inside the caller's transaction on the desk store (for
+// example together with the supervisor's decision that releases it): it reads the chain head,
+// takes the next sequence and the previous hash, signs with the desk key (and the officer's
+// countersignature when officer is not nil), and inserts the record and its sealed blobs
+// encrypted under the data key. sealed may be nil for a record without blobs.
+//
+// tx must come from the same store the outbox was opened on and must hold the write lock from
+// its start (the store's BeginTx is BEGIN IMMEDIATE), so concurrent releases serialise and the
+// chain cannot fork. The record exists, and the returned Appended is valid, only once the caller
+// commits; if the caller rolls back, nothing of the record remains and the next release takes
+// the same sequence, so a rolled-back release never leaves a gap. Several AppendTx calls in one
+// transaction chain to each other.
+func (o *Outbox) AppendTx(ctx context.Context, tx *sql.Tx, c record.Content, sealed *Sealed, officer ed25519.PrivateKey) (*Appended, error) {
+	if tx == nil {
+		return nil, errors.New("append record: nil transaction")
+	}
 	if sealed == nil {
 		sealed = &Sealed{}
 	}
@@ -162,12 +191,6 @@ func (o *Outbox) Append(ctx context.Context, c record.Content, sealed *Sealed, o
 	if err != nil {
 		return nil, fmt.Errorf("append record: %w", err)
 	}
-
-	tx, err := o.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("append record: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
 	var seq uint64
 	var prev record.Hash
@@ -210,9 +233,6 @@ func (o *Outbox) Append(ctx context.Context, c record.Content, sealed *Sealed, o
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_blobs(seq, ciphertext) VALUES (?, ?)`, r.Seq, ct); err != nil {
 			return nil, fmt.Errorf("append record %d: blobs: %w", r.Seq, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("append record %d: commit: %w", r.Seq, err)
 	}
 	return &Appended{Seq: r.Seq, ID: r.ID.String(), Hash: s.Hash}, nil
 }
