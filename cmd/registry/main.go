@@ -3,6 +3,7 @@
 //	registry serve -data DIR [-listen 127.0.0.1:8443] [-hosts 127.0.0.1,localhost] [-postgres DSN]
 //	registry token -data DIR DESK_ID     prints the desk's provisioning token and the CA fingerprint
 //	registry publish -data DIR -kind KIND [-desk DESK_ID] FILE   signs FILE as the next down-sync bundle
+//	registry import-bundle -data DIR [-url URL] BUNDLE...   imports desk USB bundles, writes receipts (import.go)
 package main
 
 import (
@@ -99,7 +100,9 @@ func run(args []string) error {
 		}
 		fmt.Printf("published %s serial %d\n", *kind, serial)
 		return nil
+	case "import-bundle":
+		return runImportBundle(ctx, args[1:], os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve, token, publish)", args[0])
+		return fmt.Errorf("unknown command %q (serve, token, publish, import-bundle)", args[0])
 	}
 }
