@@ -110,7 +110,21 @@ type Policy struct {
 	Fingers           FingerPolicy `json:"fingers" cbor:"fingers"`
 	// OperatorCheck turns on the comparison of the citizen with the logged-in officer.
 	OperatorCheck bool `json:"operator_check" cbor:"operator_check"`
+	// FaceEngine selects the face-embedding engine of the 1:1 face decision (FaceEngineFacenet
+	// or FaceEngineDlib): the chip photo and the live face both go through it and the decision
+	// uses its calibration (biometric/face/match). Set by the registry, like the rest of the
+	// policy, so that every desk of a region decides alike.
+	FaceEngine string `json:"face_engine" cbor:"face_engine"`
 }
+
+// Face engines (Policy.FaceEngine). docs/face-engines.md measures both per population slice.
+const (
+	// FaceEngineFacenet is biometric/facenet's shipped model (Faceplugin fr_feature with mirrored
+	// averaging): FNMR 4.55 % at FMR 0.1 % on the East Asian slice, its worst; the default.
+	FaceEngineFacenet = "facenet"
+	// FaceEngineDlib is dlib's ResNet through go-face: FNMR ≈ 30 % at FMR 0.1 % on the same slice.
+	FaceEngineDlib = "dlib"
+)
 
 // Freeze are the limits past which the desk stops new enrollments (see desk/freeze). Zero turns a
 // limit off.
@@ -159,6 +173,8 @@ func Defaults() Settings {
 				Preference: [][]int{{2, 7}, {1, 6}, {3, 8}, {4, 9}, {5, 10}},
 			},
 			OperatorCheck: true,
+			// The engine that wins on the worst population slice (docs/face-engines.md).
+			FaceEngine: FaceEngineFacenet,
 		},
 		Freeze: Freeze{MaxPending: 500, MaxUnsyncedDays: 7, MaxTrustStoreDays: 30, MaxSoftwareDays: 365},
 	}
@@ -215,6 +231,9 @@ func (s Settings) Validate() error {
 	}
 	if n < fp.MinFingers {
 		bad("policy.fingers.preference", fmt.Sprintf("lists %d fingers, fewer than min_fingers %d", n, fp.MinFingers))
+	}
+	if e := s.Policy.FaceEngine; e != FaceEngineFacenet && e != FaceEngineDlib {
+		bad("policy.face_engine", fmt.Sprintf("%q is neither %q nor %q", e, FaceEngineFacenet, FaceEngineDlib))
 	}
 	f := s.Freeze
 	for key, v := range map[string]int{"freeze.max_pending": f.MaxPending, "freeze.max_unsynced_days": f.MaxUnsyncedDays,

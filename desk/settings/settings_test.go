@@ -37,10 +37,28 @@ func TestDefaultsValidAndLoadedOnFreshDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"timeouts.card", "timeouts.camera", "timeouts.sensor", "timeouts.network", "timeouts.sync_retry",
-		"policy.supervisor_approval", "policy.fingers.min_fingers", "freeze.max_pending"} {
+		"policy.supervisor_approval", "policy.fingers.min_fingers", "policy.face_engine", "freeze.max_pending"} {
 		if _, ok := flat[k]; !ok {
 			t.Errorf("key %s missing from %v", k, flat)
 		}
+	}
+}
+
+func TestFaceEngineValidated(t *testing.T) {
+	if Defaults().Policy.FaceEngine != FaceEngineFacenet {
+		t.Fatalf("default face engine %q", Defaults().Policy.FaceEngine)
+	}
+	for _, e := range []string{"", "arcface", "DLIB"} {
+		st := Defaults()
+		st.Policy.FaceEngine = e
+		if err := st.Validate(); err == nil || !strings.Contains(err.Error(), "policy.face_engine") {
+			t.Errorf("face engine %q: %v", e, err)
+		}
+	}
+	st := Defaults()
+	st.Policy.FaceEngine = FaceEngineDlib
+	if err := st.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 
