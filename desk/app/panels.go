@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"enrolldesk/sync/outbox"
@@ -22,6 +24,19 @@ type QueueStatus struct {
 	LastSynced  string `json:"lastSynced,omitempty"`  // RFC 3339; empty: never
 	LastAttempt string `json:"lastAttempt,omitempty"` // RFC 3339
 	LastError   string `json:"lastError,omitempty"`   // the registry's refusal or the network error
+	// Problem classifies LastError for the officer (SyncUnreachable, SyncTimeout, SyncTLS,
+	// SyncRefused, SyncOther; "" when the last attempt succeeded); the window translates it.
+	Problem string `json:"problem,omitempty"`
+	Reason  string `json:"reason,omitempty"`  // the registry's refusal reason (protocol.Reason), if it refused
+	Syncing bool   `json:"syncing,omitempty"` // a batch is in flight
+	RetryIn int    `json:"retryIn,omitempty"` // seconds until the uploader tries again after a failure
+	// Uploading tells whether this desk runs an uploader now (registered and unlocked).
+	Uploading bool `json:"uploading"`
+}
+
+// syncKicker is the optional side of a QueueSource that can ask the uploader to sync now.
+type syncKicker interface {
+	SyncNow() bool
 }
 
 // Queue is the bound service of the queue and sync panel.
@@ -47,7 +62,11 @@ func (q *Queue) Status() Response {
 	if err != nil {
 		return fail("Queue.Status", err)
 	}
-	st := QueueStatus{Queued: c.Queued, Sent: c.Sent, Acked: c.Acked, LastError: s.LastError}
+	st := QueueStatus{Queued: c.Queued, Sent: c.Sent, Acked: c.Acked, LastError: s.LastError,
+		Problem: SyncProblem(s.LastError, refusalReason(s.LastError))}
+	if k, ok := q.src.(interface{ Uploading() bool }); ok {
+		st.Uploading = k.Uploading()
+	}
 	if !s.LastSynced.IsZero() {
 		st.LastSynced = s.LastSynced.UTC().Format(time.RFC3339)
 	}
@@ -55,6 +74,35 @@ func (q *Queue) Status() Response {
 		st.LastAttempt = s.LastAttempt.UTC().Format(time.RFC3339)
 	}
 	return ok(st)
+}
+
+// refusalReason reads the registry's reason back from a stored refusal ("registry refused the
+// batch: REASON ...", protocol.Refusal.Error).
+func refusalReason(msg string) string {
+	const p = "registry refused the batch: "
+	i := strings.Index(msg, p)
+	if i < 0 {
+		return ""
+	}
+	r := msg[i+len(p):]
+	if j := strings.IndexAny(r, " :;,"); j >= 0 {
+		r = r[:j]
+	}
+	return r
+}
+
+// SyncNow asks the uploader to send the queue at once (after the network came back, say) and
+// returns the queue status. Without a registry enrollment or before the desk is unlocked there
+// is no uploader: the answer is "unavailable".
+func (q *Queue) SyncNow() Response {
+	if _, err := q.session.current(); err != nil {
+		return fail("Queue.SyncNow", err)
+	}
+	k, ok := q.src.(syncKicker)
+	if !ok || !k.SyncNow() {
+		return fail("Queue.SyncNow", coded(CodeUnavailable, errors.New("no uploader runs: the desk is not registered with the registry or not unlocked"), nil))
+	}
+	return q.Status()
 }
 
 // Devices is the bound service of the device panel.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,10 +50,16 @@ func readEnrollment(path string) ([]byte, error) {
 
 // start builds the registry client with the unlocked desk key and runs the uploader until stop.
 func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
-	if u == nil || u.enrollment == nil {
+	if u == nil {
 		return nil
 	}
-	enr, err := hqsync.ParseEnrollment(u.enrollment, key.Public().(ed25519.PublicKey))
+	u.mu.Lock()
+	raw := u.enrollment
+	u.mu.Unlock()
+	if raw == nil {
+		return nil
+	}
+	enr, err := hqsync.ParseEnrollment(raw, key.Public().(ed25519.PublicKey))
 	if err != nil {
 		return fmt.Errorf("registry enrollment: %w", err)
 	}
@@ -67,7 +74,8 @@ func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
 	}
 	up := &outbox.Uploader{Outbox: out, Client: client, OnProgress: func(p outbox.Progress) {
 		st := QueueStatus{Queued: p.Queued, Sent: p.Sent, Acked: p.Acked, LastError: p.Err,
-			LastAttempt: time.Now().UTC().Format(time.RFC3339)}
+			LastAttempt: time.Now().UTC().Format(time.RFC3339), Syncing: p.Syncing, Reason: p.Reason,
+			Problem: SyncProblem(p.Err, p.Reason), RetryIn: int(p.RetryIn.Round(time.Second) / time.Second)}
 		if !p.LastSynced.IsZero() {
 			st.LastSynced = p.LastSynced.UTC().Format(time.RFC3339)
 		}
@@ -86,10 +94,11 @@ func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
 	return nil
 }
 
-// kick asks the uploader to send at once (after a record is released).
-func (u *uploads) kick() {
+// kick asks the uploader to send at once (after a record is released); false when no uploader
+// runs (no registry enrollment, or the desk is still locked).
+func (u *uploads) kick() bool {
 	if u == nil {
-		return
+		return false
 	}
 	u.mu.Lock()
 	up := u.up
@@ -97,6 +106,71 @@ func (u *uploads) kick() {
 	if up != nil {
 		up.Kick()
 	}
+	return up != nil
+}
+
+// SyncNow implements syncKicker: the queue panel's "sync now".
+func (b *backend) SyncNow() bool { return b.uploads.kick() }
+
+// Uploading tells whether the uploader runs (the desk is registered and unlocked).
+func (b *backend) Uploading() bool {
+	b.uploads.mu.Lock()
+	defer b.uploads.mu.Unlock()
+	return b.uploads.up != nil
+}
+
+// UseRegistry gives a running desk the registry enrollment that `enrolldesk register` (or the
+// bridge's embedded registry) has just written to RegistryFile, so the uploader starts at the
+// next unlock without restarting the window. The enrollment must seal to the recipient the desk
+// already seals to, and the desk must still be locked.
+func (d *Desk) UseRegistry(ctx context.Context, enrollment []byte) error {
+	b := d.backend
+	if b.Unlocked() {
+		return coded(CodeConflict, errors.New("the desk is already unlocked: restart it to use the new registry enrollment"), nil)
+	}
+	r, err := registryRecipient(ctx, b.db, enrollment)
+	if err != nil {
+		return err
+	}
+	if b.registry == nil || fmt.Sprint(b.registry) != fmt.Sprint(r) {
+		return coded(CodeConflict, errors.New("registry enrollment: it seals to another key than the one this desk was started with"), nil)
+	}
+	b.uploads.mu.Lock()
+	b.uploads.enrollment = enrollment
+	b.uploads.mu.Unlock()
+	return nil
+}
+
+// Sync problems the queue panel explains in the officer's language (QueueStatus.Problem).
+const (
+	SyncUnreachable = "unreachable" // no route, connection refused or reset: the network or the registry is down
+	SyncTimeout     = "timeout"     // the registry did not answer in time
+	SyncTLS         = "tls"         // the secure channel failed (certificate, clock)
+	SyncRefused     = "refused"     // the registry answered and refused the batch (Reason says why)
+	SyncOther       = "other"
+)
+
+// SyncProblem classifies the uploader's last error. The error crossed the outbox's sync_state
+// table as text, so this reads the standard library's wording of network and TLS failures; a
+// refusal carries the registry's reason code.
+func SyncProblem(errMsg, reason string) string {
+	m := strings.ToLower(errMsg)
+	switch {
+	case errMsg == "" && reason == "":
+		return ""
+	case reason != "" || strings.Contains(m, "refused the batch") || strings.Contains(m, "registry refused"):
+		return SyncRefused
+	case strings.Contains(m, "deadline exceeded") || strings.Contains(m, "timeout"):
+		return SyncTimeout
+	case strings.Contains(m, "connection refused") || strings.Contains(m, "no route to host") ||
+		strings.Contains(m, "network is unreachable") || strings.Contains(m, "connection reset") ||
+		strings.Contains(m, "no such host") || strings.Contains(m, "broken pipe") || strings.Contains(m, "eof") ||
+		strings.Contains(m, "dial tcp"):
+		return SyncUnreachable
+	case strings.Contains(m, "tls") || strings.Contains(m, "x509") || strings.Contains(m, "certificate"):
+		return SyncTLS
+	}
+	return SyncOther
 }
 
 // stop ends the uploader and waits for it.

@@ -122,3 +122,149 @@ func TestUnlockedDeskUploadsToTheRegistry(t *testing.T) {
 		t.Fatalf("registry head %+v %v", h, err)
 	}
 }
+
+// A desk registered while the window runs (UseRegistry) uploads once unlocked; with the
+// registry's listener down the queue holds the record and names the outage; once the registry
+// is back, "sync now" empties the queue.
+func TestRegisterWhileRunningThenOutageAndRecovery(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	regDir := t.TempDir()
+	svc, err := registry.Start(ctx, registry.Config{Dir: regDir, Listen: "127.0.0.1:0", Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := svc.URL[len("https://"):]
+	defer func() { svc.Close() }()
+
+	d, err := Open(ctx, t.TempDir(), Options{KDF: fastKDF, Registry: svc.Identity.Seal.Recipient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	id, err := d.backend.Provision(ctx, supervisor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := d.Queue.SyncNow(); r.OK {
+		t.Fatal("sync now without a logged-in officer")
+	}
+	if r := d.Session.Login(supervisor.SupervisorID, supervisor.SupervisorPIN); !r.OK {
+		t.Fatalf("login: %+v", r.Error)
+	}
+	if r := d.Queue.SyncNow(); r.OK || r.Error.Code != CodeUnavailable {
+		t.Fatalf("sync now before registration: %+v", r)
+	}
+	keys, err := provision.Unlock(ctx, d.DB, supervisor.Passphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enr, err := hqsync.Provision(ctx, svc.URL, svc.Identity.CAFingerprint(), svc.Identity.ProvisioningToken(id), id, keys.SigningKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := enr.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another registry's enrollment seals to another key: refused.
+	other, err := registry.Start(ctx, registry.Config{Dir: t.TempDir(), Listen: "127.0.0.1:0", Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oenr, err := hqsync.Provision(ctx, other.URL, other.Identity.CAFingerprint(), other.Identity.ProvisioningToken(id), id, keys.SigningKey)
+	other.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := oenr.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.UseRegistry(ctx, ob); err == nil {
+		t.Fatal("an enrollment sealing to another registry's key was accepted")
+	}
+	if err := d.UseRegistry(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	ev := &queueEvents{ch: make(chan struct{}, 1)}
+	defer d.Events.Attach(ev)()
+	if r := d.Session.UnlockDesk(supervisor.Passphrase); !r.OK {
+		t.Fatalf("unlock: %+v", r.Error)
+	}
+	if err := d.UseRegistry(ctx, b); err == nil {
+		t.Fatal("UseRegistry on an unlocked desk was accepted")
+	}
+	release := func(citizen string) {
+		t.Helper()
+		c := record.Content{OfficerID: supervisor.SupervisorID, CitizenID: citizen,
+			DG1: []byte{0x61, 0x03, 0x5F, 0x1F, 0x00}, SOD: []byte{0x77, 0x00},
+			Form:  record.Form{Mobile: "0912345678"},
+			Chip:  record.ChipVerdict{Access: "PACE", PA: record.Pass, AA: record.Absent, CA: record.Pass},
+			Face:  record.FaceResult{Score: 0.3, Threshold: 0.38, Decision: "match", Liveness: record.Pass},
+			Dedup: record.Dedup{Decision: "unique"}}
+		blobs := []record.Blob{{Kind: record.KindPortrait, Format: "image/jpeg", Data: []byte{0xFF, 0xD8, 0xFF, 0xD9}}}
+		if _, err := d.backend.Release(ctx, c, blobs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release("001090000001")
+	ev.wait(t, func(s QueueStatus) bool { return s.Acked == 1 && s.Queued == 0 })
+
+	// Outage: the registry's listener goes away.
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	release("001090000002")
+	down := ev.wait(t, func(s QueueStatus) bool { return s.Queued == 1 && s.Problem != "" })
+	if down.Problem != SyncUnreachable || down.LastError == "" {
+		t.Fatalf("during the outage: %+v", down)
+	}
+	r := d.Queue.Status()
+	if !r.OK {
+		t.Fatalf("status: %+v", r.Error)
+	}
+	if st := r.Data.(QueueStatus); st.Queued != 1 || st.Problem != SyncUnreachable || !st.Uploading {
+		t.Fatalf("queue status during the outage: %+v", st)
+	}
+
+	// Recovery on the same address; "sync now" does not wait for the backoff.
+	svc, err = registry.Start(ctx, registry.Config{Dir: regDir, Listen: addr, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := d.Queue.SyncNow(); !r.OK {
+		t.Fatalf("sync now: %+v", r.Error)
+	}
+	ev.wait(t, func(s QueueStatus) bool { return s.Acked == 2 && s.Queued == 0 && s.Problem == "" })
+	r = d.Queue.Status()
+	if st := r.Data.(QueueStatus); st.Queued != 0 || st.Acked != 2 || st.Problem != "" || st.LastSynced == "" {
+		t.Fatalf("queue status after recovery: %+v", st)
+	}
+}
+
+func TestSyncProblem(t *testing.T) {
+	for _, c := range []struct{ msg, reason, want string }{
+		{"", "", ""},
+		{`head: Post "https://127.0.0.1:4431/v1/head": dial tcp 127.0.0.1:4431: connect: connection refused`, "", SyncUnreachable},
+		{"read tcp 127.0.0.1:5->127.0.0.1:6: read: connection reset by peer", "", SyncUnreachable},
+		{`Post "https://x/v1/batches": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, "", SyncTimeout},
+		{"tls: failed to verify certificate: x509: certificate has expired or is not yet valid", "", SyncTLS},
+		{"registry refused the batch: broken-chain at sequence 4", "broken-chain", SyncRefused},
+		{"registry refused the batch: gap", "", SyncRefused},
+		{"receipt signature does not verify", "", SyncOther},
+	} {
+		if got := SyncProblem(c.msg, c.reason); got != c.want {
+			t.Errorf("SyncProblem(%q, %q) = %q, want %q", c.msg, c.reason, got, c.want)
+		}
+	}
+	for msg, want := range map[string]string{
+		"registry refused the batch: broken-chain at sequence 4": "broken-chain",
+		"batches: registry refused the batch: gap":               "gap",
+		"connection refused":                                     "",
+	} {
+		if got := refusalReason(msg); got != want {
+			t.Errorf("refusalReason(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
