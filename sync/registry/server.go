@@ -90,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+protocol.PathBatches, s.handleBatch)
 	mux.HandleFunc("GET "+protocol.PathDeskHead, s.handleHead)
+	s.auditRoutes(mux) // audit.go: POST /v1/desks/{id}/audit, GET /v1/desks/{id}/audit/head
 	if s.Identity != nil {
 		mux.HandleFunc("POST "+protocol.PathProvision, s.handleProvision)
 	}
