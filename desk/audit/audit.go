@@ -10,12 +10,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
 	"enrolldesk/desk/store"
+	"enrolldesk/sync/protocol"
 )
 
 // Entry is one audit row. Subject is an id (record id, officer id, device name), never personal data.
@@ -48,24 +48,10 @@ func New(db *store.DB, now func() time.Time) *Log {
 }
 
 // Hash computes an entry's chain hash: SHA-256 over the previous hash and every field, each
-// length-prefixed so that no two different entries share an encoding.
+// length-prefixed so that no two different entries share an encoding. It is
+// protocol.AuditChainHash, the function the registry recomputes when the log is synced to it.
 func Hash(e Entry) []byte {
-	h := sha256.New()
-	var buf [8]byte
-	writeField := func(b []byte) {
-		binary.BigEndian.PutUint64(buf[:], uint64(len(b)))
-		h.Write(buf[:])
-		h.Write(b)
-	}
-	writeField(e.PrevHash)
-	binary.BigEndian.PutUint64(buf[:], uint64(e.Seq))
-	writeField(buf[:])
-	writeField([]byte(e.At.UTC().Format(time.RFC3339Nano)))
-	writeField([]byte(e.Actor))
-	writeField([]byte(e.Action))
-	writeField([]byte(e.Subject))
-	writeField([]byte(e.Detail))
-	return h.Sum(nil)
+	return protocol.AuditChainHash(e.PrevHash, e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Subject, e.Detail)
 }
 
 // Append writes e in its own transaction and returns it with Seq, At and hashes filled in.
