@@ -48,6 +48,9 @@ func run() error {
 	camera := flag.String("camera", "", "camera: device index or /dev/videoN, a video file or an image folder (the simulated camera)")
 	models := flag.String("models", "models", "face model directory")
 	cameraClip := flag.String("camera-clip", "", "simulated camera: build a clip in the data directory from real photos, \"photo:frames,...\" (overrides -camera)")
+	vcardTrust := flag.String("vcard-trust", "", "with -vcard-face: also write the virtual card's CSCA trust store to this directory (for a second desk that reads the same card)")
+	embedded := flag.Bool("registry", false, "run the registry service (sync/registry) on loopback with its data in the desk's data directory; its key seals the biometric blobs")
+	hooks := flag.Bool("test-hooks", false, "mount /api/test/* for the end-to-end suite (register the desk with the embedded registry, stop and start its listener); never on a real desk")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -68,7 +71,7 @@ func run() error {
 		}
 	}
 	if *virtualCard != "" {
-		trust, stopCard, err := startVirtualCard(ctx, *virtualCard)
+		trust, stopCard, err := startVirtualCard(ctx, *virtualCard, *vcardTrust)
 		if err != nil {
 			return err
 		}
@@ -118,6 +121,19 @@ func run() error {
 			return fmt.Errorf("registry recipient: %w", err)
 		}
 	}
+	var reg *embeddedRegistry
+	if *embedded {
+		if reg, err = startRegistry(ctx, filepath.Join(dir, "registry")); err != nil {
+			return err
+		}
+		defer func() {
+			if err := reg.stop(); err != nil {
+				slog.Warn("stop the embedded registry", "err", err)
+			}
+		}()
+		opt.Registry = reg.id.Seal.Recipient()
+		fmt.Printf("registry %s\n", reg.url())
+	}
 	desk, err := app.Open(ctx, dir, opt)
 	if err != nil {
 		return err
@@ -131,6 +147,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	var handler http.Handler = b
+	if *hooks {
+		mux := http.NewServeMux()
+		mux.Handle("/api/test/", testHooks(ctx, reg, desk, dir))
+		mux.Handle("/", b)
+		handler = mux
+	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
 		return fmt.Errorf("listen address %q: %w", *addr, err)
@@ -142,7 +165,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second,
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second,
 		// Event streams end when the bridge is told to stop, so Shutdown does not wait on them.
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	fmt.Printf("bridge listening on http://%s (data %s)\n", ln.Addr(), dir)

@@ -38,8 +38,9 @@ func e2eCitizen(facePath string) (*vcard.Citizen, error) {
 }
 
 // startVirtualCard starts pcscd if needed, personalises the card, serves it to vpcd and returns
-// the trust store for passive authentication and a stop function.
-func startVirtualCard(ctx context.Context, facePath string) (*pa.TrustStore, func(), error) {
+// the trust store for passive authentication and a stop function. With trustOut the trust store
+// is also written there, for another desk that reads the same card.
+func startVirtualCard(ctx context.Context, facePath, trustOut string) (*pa.TrustStore, func(), error) {
 	stopPCSCD, err := ensurePCSCD()
 	if err != nil {
 		return nil, nil, err
@@ -63,6 +64,21 @@ func startVirtualCard(ctx context.Context, facePath string) (*pa.TrustStore, fun
 	if err != nil {
 		stopPCSCD()
 		return nil, nil, err
+	}
+	if trustOut != "" {
+		// Written beside and renamed into place, so a reader waiting for the folder never
+		// sees half of it.
+		tmp := trustOut + ".tmp"
+		_ = os.RemoveAll(tmp)
+		if err := pki.WriteTrustStore(tmp); err != nil {
+			stopPCSCD()
+			return nil, nil, fmt.Errorf("write trust store: %w", err)
+		}
+		_ = os.RemoveAll(trustOut)
+		if err := os.Rename(tmp, trustOut); err != nil {
+			stopPCSCD()
+			return nil, nil, fmt.Errorf("write trust store: %w", err)
+		}
 	}
 	citizen, err := e2eCitizen(facePath)
 	if err != nil {
