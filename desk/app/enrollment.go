@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"enrolldesk/biometric/face/liveness"
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/officer"
 	"enrolldesk/reader"
@@ -107,6 +108,9 @@ type FaceView struct {
 	Decision  string  `json:"decision"`
 	Liveness  string  `json:"liveness"`
 	Reviewed  bool    `json:"reviewed"`
+	// PortraitURL is the captured token portrait as a data: URL (JPEG); it lives only in the
+	// open enrollment's view.
+	PortraitURL string `json:"portraitUrl,omitempty"`
 }
 
 // FormInput is the application form as the window sends it.
@@ -409,7 +413,9 @@ func (e *Enrollment) CaptureFace() Response {
 	}
 	fctx, cancel := context.WithTimeout(ctx, FaceTimeout)
 	defer cancel()
+	e.events.Emit(EventFace, FacePrompt{Phase: FacePhaseLiveness, Steps: livenessSteps(e.face), Step: -1})
 	f, err := e.face.Capture(fctx, photo)
+	e.events.Emit(EventFace, FacePrompt{Phase: FacePhaseDone, Step: -1})
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		err = coded(CodeTimeout, err, map[string]string{"device": "camera"})
 	}
@@ -423,10 +429,26 @@ func (e *Enrollment) CaptureFace() Response {
 	}
 	e.faceRes = &f
 	e.view.Face = &FaceView{Score: f.Score, Threshold: f.Threshold, Decision: f.Decision, Liveness: f.Liveness}
+	if len(f.Portrait) > 0 {
+		// The token portrait (ISO/IEC 19794-5, JPEG) beside the chip photo, for the officer's eye.
+		e.view.Face.PortraitURL = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(f.Portrait)
+	}
 	if f.Decision != enroll.NoMatch && f.Liveness == record.Pass {
 		e.view.Step = StepFingers
 	}
 	return ok(e.snapshot())
+}
+
+// livenessSteps names the challenge the capturer runs.
+func livenessSteps(f FaceCapturer) []string {
+	if t, ok := f.(LivenessTeller); ok {
+		return t.LivenessSteps()
+	}
+	var out []string
+	for _, d := range liveness.Default().Steps {
+		out = append(out, string(d))
+	}
+	return out
 }
 
 // ConfirmFaceReview records the officer's own comparison of a borderline face result.

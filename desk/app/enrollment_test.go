@@ -242,3 +242,18 @@ func TestSupervisorManagesOfficers(t *testing.T) {
 	wantFault(t, d.App.Officers.List(), CodeForbidden)
 	wantFault(t, d.App.Officers.Unlock("gs.lan"), CodeForbidden)
 }
+
+type tellingCamera struct{ FaceCapturer }
+
+func (tellingCamera) LivenessSteps() []string { return []string{"right"} }
+
+// The face step's prompt names the challenge the camera runs: its own when it tells, else the
+// default challenge of biometric/face/liveness (left, then right).
+func TestLivenessStepsForThePrompt(t *testing.T) {
+	if got := livenessSteps(tellingCamera{}); len(got) != 1 || got[0] != "right" {
+		t.Fatalf("telling camera: %v", got)
+	}
+	if got := livenessSteps(nil); len(got) != 2 || got[0] != "left" || got[1] != "right" {
+		t.Fatalf("default challenge: %v", got)
+	}
+}

@@ -21,6 +21,7 @@ const (
 	EventDevices = "devices:changed" // data: []DeviceStatus
 	EventQueue   = "queue:changed"   // data: QueueStatus
 	EventFinger  = "enroll:finger"   // data: FingerPrompt
+	EventFace    = "enroll:face"     // data: FacePrompt
 )
 
 // Hub fans events out to every attached emitter (the window, bridge clients). The zero value is
@@ -74,4 +75,26 @@ func FingerPrompter(h *Hub) func(position, attempt int, reason string) {
 	return func(position, attempt int, reason string) {
 		h.Emit(EventFinger, FingerPrompt{Position: position, Attempt: attempt, Reason: reason})
 	}
+}
+
+// Face capture phases (FacePrompt.Phase).
+const (
+	FacePhaseLiveness = "liveness" // the citizen follows the challenge's steps in front of the camera
+	FacePhaseDone     = "done"     // the capture ended (its outcome comes with the call's answer)
+)
+
+// FacePrompt is the EventFace payload: what the window asks the citizen to do while the camera
+// captures. Steps are the liveness challenge's head turns in order ("left", "right": the
+// citizen's own left and right, biometric/face/liveness); Step is the one being asked, or -1
+// when the capturer does not report its progress (the window then shows the whole sequence).
+type FacePrompt struct {
+	Phase string   `json:"phase"`
+	Steps []string `json:"steps,omitempty"`
+	Step  int      `json:"step"`
+}
+
+// LivenessTeller is the optional side of a FaceCapturer that names its liveness challenge's
+// steps; a capturer without it runs liveness.Default().
+type LivenessTeller interface {
+	LivenessSteps() []string
 }
