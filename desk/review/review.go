@@ -11,16 +11,23 @@
 // their own enrollment (four-eyes rule).
 //
 // Sequence numbers and previous-record hashes are assigned by the outbox when it appends, i.e.
-// at release: a rejected record never takes a sequence, so the chain has no gaps. Release is
-// two-phase because the outbox appends in its own transaction: the item is committed as
-// 'releasing', the outbox appends, and the item becomes 'released' with its sequence. Recover
-// settles items left 'releasing' by a crash, by finding (or not) their record in the outbox.
+// at release: a rejected record never takes a sequence, so the chain has no gaps. A release is one
+// SQLite transaction (outbox.AppendTx): the review decision, the record's append to the outbox and
+// their audit entries commit together or not at all, so no crash can leave a decided item without
+// its record or a record without its decision. (Recover still settles items that an older build
+// left 'releasing' between its two transactions.)
 //
-// Countersignature at review: an RFC 9338 countersignature covers the desk signature and so the
-// sequence number, which exists only at release, when the enrolling officer is no longer at the
-// desk. A record released at review is therefore countersigned by the releasing supervisor
-// (Content.OfficerKey is the supervisor's key; OfficerID still names the enrolling officer, whose
-// own approval is the Ed25519 signature over the submission kept here and in the audit log).
+// Who signs what. The record names the enrolling officer (Content.OfficerID). When no review is
+// needed the officer is at the desk and countersigns the record (RFC 9338; Content.OfficerKey is
+// their key). A countersignature covers the desk signature and so the sequence number, which
+// exists only at release; a record released at review is released when the enrolling officer has
+// left, so it carries no countersignature (OfficerKey empty) rather than someone else's: the
+// enrolling officer's approval is their Ed25519 signature over the submission (kept in
+// review_items, checked before release), and the supervisor's release is a review entry — the
+// audit entry review.approve (actor: the supervisor, who re-entered their PIN; subject: the item;
+// detail: record id, sequence and enrolling officer) in the desk's hash-chained audit log, which
+// is synced to the registry (desk/audit.Shipper). A record is thus never signed by one officer
+// while naming another.
 //
 // Every submission, approval, rejection and view is written to the audit log, naming items by id.
 package review
@@ -59,9 +66,11 @@ const (
 	StateRejected  = "rejected"  // refused with a reason; its payload is erased
 )
 
-// Outbox is where released records go (*outbox.Outbox).
+// Outbox is where released records go (*outbox.Outbox). AppendTx appends inside the review's own
+// transaction; Seal runs before it, so the store's write lock is not held while blobs are sealed.
 type Outbox interface {
-	Release(ctx context.Context, c record.Content, blobs []record.Blob, officer ed25519.PrivateKey) (*outbox.Appended, error)
+	Seal(blobs []record.Blob) (*outbox.Sealed, error)
+	AppendTx(ctx context.Context, tx *sql.Tx, c record.Content, sealed *outbox.Sealed, officer ed25519.PrivateKey) (*outbox.Appended, error)
 	Next(ctx context.Context, after uint64, maxRecords, maxBytes int) ([]outbox.Pending, error)
 }
 
@@ -277,66 +286,129 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("submit: %w", err)
 	}
 	now := q.now()
-	needs := len(why) > 0
-	state := StatePending
-	if !needs {
-		state = StateReleasing
+	it := newItem{id: itemID, officerID: officerID, flags: strings.Join(flags, ","), sealed: sealed, payloadHash: ph[:],
+		matchKey: matchKey(s.Content), sig: sig, now: now, exceptions: s.Exceptions}
+	if len(why) == 0 {
+		// No review: the officer is here and countersigns; the item, its exceptions, the record
+		// and the audit entries commit in one transaction.
+		app, err := q.releaseNow(ctx, it, s.Content, s.Blobs, s.OfficerKey)
+		if err == nil {
+			return Outcome{ItemID: itemID, State: StateReleased, Seq: app.Seq, RecordID: app.ID}, nil
+		}
+		// Nothing was stored. The officer's approval is not lost: the item waits for a
+		// supervisor, and the caller learns that the release failed.
+		it.why = []string{"release-failed"}
+		if perr := q.storePending(ctx, it); perr != nil {
+			return Outcome{}, errors.Join(fmt.Errorf("release %s: %w", itemID, err), perr)
+		}
+		return Outcome{}, fmt.Errorf("release %s (kept for a supervisor): %w", itemID, err)
 	}
-
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("submit: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if _, err := tx.ExecContext(ctx, `INSERT INTO review_items(item_id, officer_id, state, needs_review, exceptions, flags,
-		payload, payload_hash, match_key, officer_sig, submitted_at, day) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		itemID, officerID, state, needs, len(s.Exceptions), strings.Join(flags, ","), sealed, ph[:], matchKey(s.Content), sig,
-		now.UTC().Format(time.RFC3339Nano), now.In(q.zone).Format(time.DateOnly)); err != nil {
-		return Outcome{}, fmt.Errorf("submit: store: %w", err)
-	}
-	if err := exceptions.InsertTx(ctx, tx, q.audit, itemID, officerID, now, s.Exceptions); err != nil {
-		return Outcome{}, fmt.Errorf("submit: %w", err)
-	}
-	if _, err := q.audit.AppendTx(ctx, tx, audit.Entry{Actor: officerID, Action: "review.submit", Subject: itemID,
-		Detail: strings.Join(why, ",")}); err != nil {
+	it.why = why
+	if err := q.storePending(ctx, it); err != nil {
 		return Outcome{}, err
 	}
-	if err := tx.Commit(); err != nil {
-		return Outcome{}, fmt.Errorf("submit: commit: %w", err)
-	}
-	out := Outcome{ItemID: itemID, State: StatePending, Why: why}
-	if !needs {
-		app, err := q.finishRelease(ctx, itemID, officerID, s.Content, s.Blobs, s.OfficerKey, "")
-		if err != nil {
-			return Outcome{}, err
-		}
-		out.State, out.Seq, out.RecordID = StateReleased, app.Seq, app.ID
-	}
-	return out, nil
+	return Outcome{ItemID: itemID, State: StatePending, Why: why}, nil
 }
 
-// finishRelease appends an item already committed as 'releasing' and marks it released. If the
-// append fails the item goes back to 'pending' for a supervisor (nothing was appended: the
-// outbox's transaction rolled back, and the officer's key is gone by then).
-func (q *Queue) finishRelease(ctx context.Context, itemID, officerID string, c record.Content, blobs []record.Blob,
-	key ed25519.PrivateKey, approver string) (*outbox.Appended, error) {
-	actor := officerID
-	if approver != "" {
-		actor = approver
+// newItem is a submission ready to store.
+type newItem struct {
+	id, officerID, flags string
+	sealed, payloadHash  []byte
+	matchKey, sig        []byte
+	now                  time.Time
+	exceptions           []exceptions.Exception
+	why                  []string
+}
+
+// insertTx stores the item, its exceptions and the review.submit audit entry.
+func (q *Queue) insertTx(ctx context.Context, tx *sql.Tx, it newItem, state string, needs bool) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO review_items(item_id, officer_id, state, needs_review, exceptions, flags,
+		payload, payload_hash, match_key, officer_sig, submitted_at, day) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		it.id, it.officerID, state, needs, len(it.exceptions), it.flags, it.sealed, it.payloadHash, it.matchKey, it.sig,
+		it.now.UTC().Format(time.RFC3339Nano), it.now.In(q.zone).Format(time.DateOnly)); err != nil {
+		return fmt.Errorf("submit: store: %w", err)
 	}
-	// Whoever releases countersigns, so OfficerKey must be their key (see the package comment).
-	c.OfficerKey = key.Public().(ed25519.PublicKey)
-	app, err := q.out.Release(ctx, c, blobs, key)
+	if err := exceptions.InsertTx(ctx, tx, q.audit, it.id, it.officerID, it.now, it.exceptions); err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	if _, err := q.audit.AppendTx(ctx, tx, audit.Entry{Actor: it.officerID, Action: "review.submit", Subject: it.id,
+		Detail: strings.Join(it.why, ",")}); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (q *Queue) storePending(ctx context.Context, it newItem) error {
+	tx, err := q.db.BeginTx(ctx, nil)
 	if err != nil {
-		if _, uerr := q.db.ExecContext(ctx, `UPDATE review_items SET state = 'pending', needs_review = 1 WHERE item_id = ? AND state = 'releasing'`, itemID); uerr != nil {
-			return nil, errors.Join(fmt.Errorf("release %s: %w", itemID, err), uerr)
-		}
-		return nil, fmt.Errorf("release %s: %w", itemID, err)
+		return fmt.Errorf("submit: begin: %w", err)
 	}
-	if err := q.markReleased(ctx, itemID, actor, app.Seq, app.ID, approver != ""); err != nil {
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := q.insertTx(ctx, tx, it, StatePending, true); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("submit: commit: %w", err)
+	}
+	return nil
+}
+
+// releaseNow stores a submission that needs no review and appends its record, countersigned by
+// the enrolling officer, in one transaction.
+func (q *Queue) releaseNow(ctx context.Context, it newItem, c record.Content, blobs []record.Blob, key ed25519.PrivateKey) (*outbox.Appended, error) {
+	sealedBlobs, err := q.out.Seal(blobs)
+	if err != nil {
 		return nil, err
 	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := q.insertTx(ctx, tx, it, StatePending, false); err != nil {
+		return nil, err
+	}
+	c.OfficerKey = key.Public().(ed25519.PublicKey)
+	app, err := q.out.AppendTx(ctx, tx, c, sealedBlobs, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.releasedTx(ctx, tx, it.id, it.officerID, app, ""); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
 	return app, nil
+}
+
+// releasedTx marks an item released with its record and writes the audit entries: review.approve
+// (the supervisor's review entry, when reviewer is set) and record.release.
+func (q *Queue) releasedTx(ctx context.Context, tx *sql.Tx, itemID, officerID string, app *outbox.Appended, reviewer string) error {
+	actor, decidedBy := officerID, any(nil)
+	if reviewer != "" {
+		actor, decidedBy = reviewer, reviewer
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE review_items SET state = 'released', seq = ?, decided_by = coalesce(?, decided_by),
+		decided_at = ?, payload = x'' WHERE item_id = ? AND state IN ('pending', 'releasing')`,
+		app.Seq, decidedBy, q.now().UTC().Format(time.RFC3339Nano), itemID)
+	if err != nil {
+		return fmt.Errorf("release %s: mark released: %w", itemID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("release %s: %w", itemID, ErrNotPending)
+	}
+	if reviewer != "" {
+		if _, err := q.audit.AppendTx(ctx, tx, audit.Entry{Actor: reviewer, Action: "review.approve", Subject: itemID,
+			Detail: fmt.Sprintf("record %s seq %d officer %s", app.ID, app.Seq, officerID)}); err != nil {
+			return err
+		}
+	}
+	if _, err := q.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "record.release", Subject: app.ID,
+		Detail: fmt.Sprintf("item %s seq %d", itemID, app.Seq)}); err != nil {
+		return err
+	}
+	return nil
 }
 
 func (q *Queue) markReleased(ctx context.Context, itemID, actor string, seq uint64, recordID string, reviewed bool) error {
@@ -345,23 +417,15 @@ func (q *Queue) markReleased(ctx context.Context, itemID, actor string, seq uint
 		return fmt.Errorf("release %s: begin: %w", itemID, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	decidedBy := any(nil)
+	var officerID string
+	if err := tx.QueryRowContext(ctx, `SELECT officer_id FROM review_items WHERE item_id = ?`, itemID).Scan(&officerID); err != nil {
+		return fmt.Errorf("release %s: %w", itemID, err)
+	}
+	reviewer := ""
 	if reviewed {
-		decidedBy = actor
+		reviewer = actor
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE review_items SET state = 'released', seq = ?, decided_by = coalesce(?, decided_by),
-		decided_at = ?, payload = x'' WHERE item_id = ? AND state = 'releasing'`,
-		seq, decidedBy, q.now().UTC().Format(time.RFC3339Nano), itemID); err != nil {
-		return fmt.Errorf("release %s: mark released: %w", itemID, err)
-	}
-	if reviewed {
-		if _, err := q.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "review.approve", Subject: itemID,
-			Detail: fmt.Sprintf("seq %d", seq)}); err != nil {
-			return err
-		}
-	}
-	if _, err := q.audit.AppendTx(ctx, tx, audit.Entry{Actor: actor, Action: "record.release", Subject: recordID,
-		Detail: fmt.Sprintf("item %s seq %d", itemID, seq)}); err != nil {
+	if err := q.releasedTx(ctx, tx, itemID, officerID, &outbox.Appended{Seq: seq, ID: recordID}, reviewer); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -370,8 +434,8 @@ func (q *Queue) markReleased(ctx context.Context, itemID, actor string, seq uint
 	return nil
 }
 
-// Recover settles items left 'releasing' by a crash between the outbox append and marking the
-// item released: an item whose record is in the outbox (after the last released sequence) is
+// Recover settles items that an older build (two transactions per release) left 'releasing' by a
+// crash between the outbox append and marking the item released: an item whose record is in the outbox (after the last released sequence) is
 // marked released with that sequence, any other goes back to 'pending'. Call it at start-up,
 // before the desk takes new enrollments.
 func (q *Queue) Recover(ctx context.Context) (released, reverted int, err error) {
@@ -469,15 +533,15 @@ type ItemResult struct {
 
 // Approve releases the given pending items to the outbox, in the order given, each in its own
 // transaction (one bad item does not hold back the others). The supervisor enters their PIN
-// again; it unlocks their key, which countersigns each released record.
+// again (re-authentication, counted towards lockout); each release is audited as their review
+// entry.
 func (q *Queue) Approve(ctx context.Context, supervisorID, pin string, itemIDs []string) ([]ItemResult, error) {
-	key, err := q.supervisor(ctx, supervisorID, pin)
-	if err != nil {
+	if _, err := q.supervisor(ctx, supervisorID, pin); err != nil {
 		return nil, fmt.Errorf("approve: %w", err)
 	}
 	out := make([]ItemResult, 0, len(itemIDs))
 	for _, id := range itemIDs {
-		app, err := q.approveOne(ctx, supervisorID, key, id)
+		app, err := q.approveOne(ctx, supervisorID, id)
 		r := ItemResult{ItemID: id, Err: err}
 		if err != nil {
 			r.Error = err.Error()
@@ -498,9 +562,18 @@ type pendingRow struct {
 }
 
 func (q *Queue) loadTx(ctx context.Context, tx *sql.Tx, id string) (pendingRow, error) {
+	return scanPending(tx.QueryRowContext(ctx, selectPending, id), id)
+}
+
+func (q *Queue) load(ctx context.Context, id string) (pendingRow, error) {
+	return scanPending(q.db.QueryRowContext(ctx, selectPending, id), id)
+}
+
+const selectPending = `SELECT officer_id, state, payload, payload_hash, officer_sig FROM review_items WHERE item_id = ?`
+
+func scanPending(row *sql.Row, id string) (pendingRow, error) {
 	var r pendingRow
-	err := tx.QueryRowContext(ctx, `SELECT officer_id, state, payload, payload_hash, officer_sig FROM review_items WHERE item_id = ?`, id).
-		Scan(&r.officerID, &r.state, &r.payload, &r.payloadHash, &r.officerSig)
+	err := row.Scan(&r.officerID, &r.state, &r.payload, &r.payloadHash, &r.officerSig)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("item %s: %w", id, store.ErrNotFound)
 	}
@@ -534,13 +607,9 @@ func (q *Queue) open(ctx context.Context, id string, r pendingRow) (payload, err
 	return p, nil
 }
 
-func (q *Queue) approveOne(ctx context.Context, supervisorID string, key ed25519.PrivateKey, id string) (*outbox.Appended, error) {
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("approve %s: begin: %w", id, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	r, err := q.loadTx(ctx, tx, id)
+func (q *Queue) approveOne(ctx context.Context, supervisorID string, id string) (*outbox.Appended, error) {
+	// Read and check the item, and seal its blobs, before the write transaction.
+	r, err := q.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -554,13 +623,38 @@ func (q *Queue) approveOne(ctx context.Context, supervisorID string, key ed25519
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE review_items SET state = 'releasing', decided_by = ? WHERE item_id = ?`, supervisorID, id); err != nil {
+	sealedBlobs, err := q.out.Seal(p.Blobs)
+	if err != nil {
 		return nil, fmt.Errorf("approve %s: %w", id, err)
+	}
+	// The enrolling officer is named and is not here to countersign: no countersignature (see the
+	// package comment); the supervisor's release is the review.approve entry.
+	c := p.Content
+	c.OfficerKey = nil
+
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("approve %s: begin: %w", id, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	again, err := q.loadTx(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if again.state != StatePending || !bytes.Equal(again.payloadHash, r.payloadHash) {
+		return nil, fmt.Errorf("item %s is %s: %w", id, again.state, ErrNotPending)
+	}
+	app, err := q.out.AppendTx(ctx, tx, c, sealedBlobs, nil)
+	if err != nil {
+		return nil, fmt.Errorf("approve %s: %w", id, err)
+	}
+	if err := q.releasedTx(ctx, tx, id, r.officerID, app, supervisorID); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("approve %s: commit: %w", id, err)
 	}
-	return q.finishRelease(ctx, id, r.officerID, p.Content, p.Blobs, key, supervisorID)
+	return app, nil
 }
 
 // Reason codes for a rejection (what the screen offers; Note carries free text).

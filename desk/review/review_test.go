@@ -190,15 +190,15 @@ func TestSupervisorReviewReleasesWithoutGaps(t *testing.T) {
 	if res[0].Err != nil || res[0].Seq != 1 || !errors.Is(res[1].Err, ErrNotPending) || res[2].Err != nil || res[2].Seq != 2 {
 		t.Fatalf("approve results %+v", res)
 	}
-	// The rejected record took no sequence: the outbox holds 1 and 2, chained, each
-	// countersigned by the supervisor who released it.
+	// The rejected record took no sequence: the outbox holds 1 and 2, chained. Each names its
+	// enrolling officer and carries no countersignature of anyone else (the supervisor's release
+	// is the review.approve entry, which names the record).
 	recs := e.outboxRecords(t)
 	if len(recs) != 2 {
 		t.Fatalf("%d records in the outbox", len(recs))
 	}
-	supPub := e.keys[opstest.Supervisor].Public().(ed25519.PublicKey)
 	for i, r := range recs {
-		if r.Seq != uint64(i+1) || !supPub.Equal(ed25519.PublicKey(r.OfficerKey)) {
+		if r.Seq != uint64(i+1) || r.OfficerKey != nil {
 			t.Fatalf("record %d: seq %d, officer key %x", i, r.Seq, r.OfficerKey)
 		}
 	}
@@ -206,8 +206,25 @@ func TestSupervisorReviewReleasesWithoutGaps(t *testing.T) {
 		t.Fatalf("enrolling officers: %s %s", recs[0].OfficerID, recs[1].OfficerID)
 	}
 	rep, err := outbox.VerifyChain(ctx, e.DB.DB, e.Keys.SigningKey.Public().(ed25519.PublicKey))
-	if err != nil || rep.Records != 2 || rep.Countersigned != 2 {
+	if err != nil || rep.Records != 2 || rep.Countersigned != 0 {
 		t.Fatalf("chain %+v %v", rep, err)
+	}
+	es, _ := e.Audit.Since(ctx, head, 1000)
+	var approvals []string
+	for _, x := range es {
+		if x.Action == "review.approve" {
+			if x.Actor != opstest.Supervisor {
+				t.Fatalf("review entry by %s", x.Actor)
+			}
+			approvals = append(approvals, x.Subject+" "+x.Detail)
+		}
+	}
+	wantApprovals := []string{
+		fmt.Sprintf("%s record %s seq 1 officer %s", a.ItemID, recs[0].ID, opstest.Officer),
+		fmt.Sprintf("%s record %s seq 2 officer %s", c.ItemID, recs[1].ID, opstest.Officer2),
+	}
+	if !slices.Equal(approvals, wantApprovals) {
+		t.Fatalf("review entries %q, want %q", approvals, wantApprovals)
 	}
 	items, _ := e.q.List(ctx, Filter{})
 	for _, it := range items {
@@ -430,5 +447,75 @@ func TestFailedReleaseWaitsForSupervisor(t *testing.T) {
 	}
 	if err := e.q.Reject(ctx, opstest.Supervisor, opstest.SupervisorPIN, items[0].ItemID, "poor-capture", ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failReleases makes marking an item released fail inside the release transaction, after the
+// outbox has appended in it: what a crash or a full disk at that point would do.
+func (e *env) failReleases(t *testing.T, on bool) {
+	t.Helper()
+	q := `CREATE TRIGGER test_fail_release BEFORE UPDATE OF state ON review_items WHEN NEW.state = 'released'
+		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`
+	if !on {
+		q = `DROP TRIGGER test_fail_release`
+	}
+	if _, err := e.DB.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReleaseIsOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	a := e.submit(t, opstest.Officer, nil)
+	head := e.Head(t)
+
+	// The decision fails after the append, in the same transaction: the append is undone too.
+	e.failReleases(t, true)
+	res, err := e.q.Approve(ctx, opstest.Supervisor, opstest.SupervisorPIN, []string{a.ItemID})
+	if err != nil || res[0].Err == nil {
+		t.Fatalf("approve with an injected failure: %+v %v", res, err)
+	}
+	if n := len(e.outboxRecords(t)); n != 0 {
+		t.Fatalf("%d records in the outbox after a failed decision", n)
+	}
+	if items, _ := e.q.List(ctx, Filter{}); items[0].State != StatePending {
+		t.Fatalf("item %+v", items[0])
+	}
+	for _, x := range e.Actions(t, head) {
+		if x == "review.approve" || x == "record.release" {
+			t.Fatalf("audit holds %s for a release that did not happen", x)
+		}
+	}
+	// The immediate release (no review) is one transaction too: on failure nothing is in the
+	// outbox and the submission waits for a supervisor.
+	e.policy(t, func(p *settings.Policy) { p.SupervisorApproval = false })
+	c, b := content(opstest.Officer2)
+	if _, err := e.q.Submit(ctx, Submission{Content: c, Blobs: b, OfficerKey: e.keys[opstest.Officer2]}); err == nil {
+		t.Fatal("failed release reported as done")
+	}
+	if n := len(e.outboxRecords(t)); n != 0 {
+		t.Fatalf("%d records in the outbox after a failed immediate release", n)
+	}
+	pending, _ := e.q.List(ctx, Filter{State: StatePending})
+	if len(pending) != 2 {
+		t.Fatalf("pending %+v", pending)
+	}
+
+	// Without the fault both go through, sequences 1 and 2, no gap.
+	e.failReleases(t, false)
+	res, err = e.q.Approve(ctx, opstest.Supervisor, opstest.SupervisorPIN, []string{a.ItemID, pending[1].ItemID})
+	if err != nil || res[0].Err != nil || res[1].Err != nil || res[0].Seq != 1 || res[1].Seq != 2 {
+		t.Fatalf("approve %+v %v", res, err)
+	}
+	// Without review the officer who is present countersigns, and the record names them.
+	c, b = content(opstest.Officer)
+	o, err := e.q.Submit(ctx, Submission{Content: c, Blobs: b, OfficerKey: e.keys[opstest.Officer]})
+	if err != nil || o.State != StateReleased || o.Seq != 3 {
+		t.Fatalf("immediate release %+v %v", o, err)
+	}
+	recs := e.outboxRecords(t)
+	if r := recs[2]; r.OfficerID != opstest.Officer || !ed25519.PublicKey(r.OfficerKey).Equal(e.keys[opstest.Officer].Public()) {
+		t.Fatalf("record 3 names %s with key %x", r.OfficerID, r.OfficerKey)
 	}
 }
