@@ -41,6 +41,7 @@ type App struct {
 	Devices    *Devices
 	Officers   *Officers
 	History    *History
+	Ops        *Ops // ops.go: review, exceptions, freeze, export
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -65,13 +66,14 @@ func New(d Deps) (*App, error) {
 		Devices:  &Devices{session: s, card: d.Card, face: d.Face, finger: d.Finger, events: hub},
 		Officers: &Officers{session: s, officers: d.Officers},
 		History:  &History{session: s, db: d.DB},
+		Ops:      newOps(s, d),
 	}, nil
 }
 
 // Bound lists the structs whose exported methods the window may call: the Bind list of Wails'
 // options and the method set of Bridge. Nothing else is reachable from the UI.
 func (a *App) Bound() []any {
-	return []any{a.Session, a.Enrollment, a.Queue, a.Devices, a.Officers, a.History}
+	return []any{a.Session, a.Enrollment, a.Queue, a.Devices, a.Officers, a.History, a.Ops}
 }
 
 // Start is called from Wails' OnStartup (or by the bridge) with the application's context; the
