@@ -1,0 +1,531 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"enrolldesk/desk/audit"
+	"enrolldesk/desk/exceptions"
+	"enrolldesk/desk/export"
+	"enrolldesk/desk/freeze"
+	"enrolldesk/desk/officer"
+	"enrolldesk/desk/ops"
+	"enrolldesk/desk/provision"
+	"enrolldesk/desk/review"
+	"enrolldesk/desk/settings"
+	"enrolldesk/reader/pa"
+	hqsync "enrolldesk/sync"
+	"enrolldesk/sync/record"
+)
+
+// Fault codes of the desk-operations screens (translated as error.<code> in frontend/src/i18n.ts).
+const (
+	CodeSelfReview    = "review_self"    // a supervisor cannot decide on their own enrollment
+	CodeNotPending    = "review_decided" // the item was decided meanwhile
+	CodeReasonNeeded  = "review_reason"  // a rejection needs a reason code (and a note for "other")
+	CodeNothingExport = "export_nothing" // every record is acknowledged already
+	CodeBadReceipt    = "export_receipt" // the receipt is not the registry's, not this desk's, or inconsistent
+	CodeNoDrive       = "export_drive"   // the export folder does not exist or is not writable
+)
+
+// Ops is the bound service of the desk-operations screens: the supervisor's review (pending
+// records per officer per office day, approve or reject with a reason after the PIN is entered
+// again), biometric exceptions (the finger-count policy and the reasons), the freeze state (why
+// new enrollments are stopped and what lifts it) and the export to a removable drive with its
+// receipt. The backend is desk/ops over the desk store; the parts that need the desk keys open
+// when the desk is unlocked with its passphrase (Session.UnlockDesk), which also starts the audit
+// log's shipping to the registry (desk/audit.Shipper) when the desk is registered.
+type Ops struct {
+	session *Session
+	b       *backend // nil: not wired (the screens answer unavailable)
+	svc     *ops.Ops // nil with b
+	now     func() time.Time
+
+	mu      sync.Mutex
+	shipper *audit.Shipper
+	ship    audit.ShipState
+}
+
+// newOps builds the service over the desk's backend (Deps.Queue is the *backend in Open). It
+// hooks the session's unlock so that the desk keys also open the review queue and the export.
+func newOps(s *Session, d Deps) *Ops {
+	o := &Ops{session: s, now: d.Now}
+	b, isBackend := d.Queue.(*backend)
+	if !isBackend || b == nil || d.Officers == nil {
+		return o
+	}
+	var trust func(context.Context) (*pa.TrustStore, error)
+	if r, ok := d.Card.(*PCSCReader); ok && r.Trust != nil {
+		ts := r.Trust
+		trust = func(context.Context) (*pa.TrustStore, error) { return ts, nil }
+	} else {
+		trust = func(context.Context) (*pa.TrustStore, error) {
+			return nil, errors.New("no CSCA trust store configured (-csca)")
+		}
+	}
+	svc, err := ops.New(ops.Config{DB: b.db, Audit: b.log, Officers: d.Officers, TrustStore: trust, Build: ops.CurrentBuild(), Now: d.Now})
+	if err != nil {
+		slog.Error("desk operations not available", "err", err)
+		return o
+	}
+	o.b, o.svc = b, svc
+	if s.unlocker != nil {
+		s.unlocker = &opsUnlocker{Unlocker: s.unlocker, ops: o}
+	}
+	return o
+}
+
+// opsUnlocker opens the keyed parts of desk operations after the desk itself is unlocked.
+type opsUnlocker struct {
+	Unlocker
+	ops *Ops
+}
+
+func (u *opsUnlocker) UnlockDesk(ctx context.Context, passphrase string) error {
+	if err := u.Unlocker.UnlockDesk(ctx, passphrase); err != nil {
+		return err
+	}
+	if err := u.ops.unlock(ctx, passphrase); err != nil {
+		// The desk is unlocked for enrollments; review and export say they are locked.
+		slog.Error("desk operations stay locked", "err", err)
+	}
+	return nil
+}
+
+// unlock derives the desk keys once more (one argon2id derivation, ~0.2 s) for the review queue,
+// the export and the audit shipper; the backend does not hand its keys out.
+func (o *Ops) unlock(ctx context.Context, passphrase string) error {
+	keys, err := provision.Unlock(ctx, o.b.db, passphrase)
+	if err != nil {
+		return fmt.Errorf("ops unlock: %w", err)
+	}
+	o.b.mu.Lock()
+	out := o.b.out
+	o.b.mu.Unlock()
+	if out == nil {
+		return errors.New("ops unlock: the outbox is not open")
+	}
+	if err := o.svc.Unlock(ctx, keys, out, o.b.registry); err != nil {
+		return err
+	}
+	o.startShipper(keys.SigningKey)
+	return nil
+}
+
+// startShipper ships the audit log to the registry beside the outbox uploader, with the same
+// mutual-TLS client, until the window stops.
+func (o *Ops) startShipper(key ed25519.PrivateKey) {
+	if o.b.uploads == nil {
+		return
+	}
+	o.b.uploads.mu.Lock()
+	raw := o.b.uploads.enrollment
+	o.b.uploads.mu.Unlock()
+	if raw == nil {
+		return
+	}
+	enr, err := hqsync.ParseEnrollment(raw, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		slog.Warn("audit sync not started", "err", err)
+		return
+	}
+	c, err := enr.Client(key)
+	if err != nil {
+		slog.Warn("audit sync not started", "err", err)
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.shipper != nil {
+		return
+	}
+	o.shipper = &audit.Shipper{Log: o.b.log, Remote: &audit.HTTPRemote{BaseURL: c.BaseURL, HTTP: c.HTTP, DeskID: c.DeskID, RegistryKey: c.RegistryKey},
+		OnState: func(st audit.ShipState) { o.mu.Lock(); o.ship = st; o.mu.Unlock() }}
+	go func(s *audit.Shipper, ctx context.Context) {
+		if err := s.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			slog.Warn("audit sync stopped", "err", err)
+		}
+	}(o.shipper, o.session.context())
+}
+
+func (o *Ops) ctx() context.Context { return o.session.context() }
+
+// officer returns the logged-in officer; supervisor additionally requires the role.
+func (o *Ops) officer(supervisor bool) (Officer, error) {
+	me, err := o.session.current()
+	if err != nil {
+		return Officer{}, err
+	}
+	if o.svc == nil {
+		return Officer{}, coded(CodeUnavailable, errors.New("desk operations are not wired"), nil)
+	}
+	if supervisor && me.Role != RoleSupervisor {
+		return Officer{}, coded(CodeForbidden, errors.New("supervisors only"), nil)
+	}
+	return me, nil
+}
+
+// opsFault maps the desk-operations errors to fault codes.
+func opsFault(err error) error {
+	var locked *officer.LockedError
+	var frozen *freeze.FrozenError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ops.ErrLocked):
+		return coded(CodeDeskLocked, err, nil)
+	case errors.As(err, &locked):
+		return coded(CodeLocked, err, map[string]string{"until": locked.Until.UTC().Format(time.RFC3339)})
+	case errors.Is(err, officer.ErrBadCredentials):
+		return coded(CodeWrongPIN, err, nil)
+	case errors.Is(err, review.ErrNotSupervisor):
+		return coded(CodeForbidden, err, nil)
+	case errors.Is(err, review.ErrSelfApproval):
+		return coded(CodeSelfReview, err, nil)
+	case errors.Is(err, review.ErrNotPending):
+		return coded(CodeNotPending, err, nil)
+	case errors.Is(err, review.ErrReasonRequired):
+		return coded(CodeReasonNeeded, err, nil)
+	case errors.Is(err, export.ErrNothing):
+		return coded(CodeNothingExport, err, nil)
+	case errors.As(err, &frozen):
+		return coded(CodeConflict, err, nil)
+	}
+	return err
+}
+
+// OpsOverview is what the desk-operations screen opens with.
+type OpsOverview struct {
+	Unlocked bool          `json:"unlocked"` // review decisions and export are possible
+	Freeze   freeze.State  `json:"freeze"`
+	Fingers  FingerPolicy  `json:"fingers"`
+	Timeouts []TimeoutView `json:"timeouts"`
+	Audit    AuditSync     `json:"audit"`
+}
+
+// FingerPolicy is the finger-count policy as the exceptions panel states it.
+type FingerPolicy struct {
+	MinFingers int      `json:"minFingers"`
+	Preference [][]int  `json:"preference"` // ISO/IEC 19794-2 positions, best first
+	AllowNone  bool     `json:"allowNone"`
+	MinQuality int      `json:"minQuality"`
+	Reasons    []string `json:"reasons"`
+	// ExceptionReview: a record with an exception waits for the supervisor.
+	ExceptionReview bool `json:"exceptionReview"`
+}
+
+// TimeoutView is one configurable timeout (settings key and value, e.g. "timeouts.card", "20s").
+type TimeoutView struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// AuditSync is the audit log's sync state.
+type AuditSync struct {
+	Running     bool   `json:"running"`
+	Registry    int64  `json:"registry"`
+	Local       int64  `json:"local"`
+	LastShipped string `json:"lastShipped,omitempty"` // RFC 3339
+	Error       string `json:"error,omitempty"`
+	Tail        bool   `json:"tail,omitempty"` // the desk's log lost entries the registry holds
+}
+
+// Overview returns the freeze state, the finger policy, the timeouts and the audit sync state.
+func (o *Ops) Overview() Response {
+	if _, err := o.officer(false); err != nil {
+		return fail("Ops.Overview", err)
+	}
+	ctx := o.ctx()
+	st, err := o.svc.FreezeState(ctx)
+	if err != nil {
+		return fail("Ops.Overview", err)
+	}
+	s, err := o.svc.Settings.Load(ctx)
+	if err != nil {
+		return fail("Ops.Overview", err)
+	}
+	_, qerr := o.svc.Queue()
+	ov := OpsOverview{Unlocked: qerr == nil, Freeze: st, Fingers: fingerPolicy(s), Timeouts: timeouts(s)}
+	if ov.Freeze.Reasons == nil {
+		ov.Freeze.Reasons = []freeze.Reason{}
+	}
+	o.mu.Lock()
+	ov.Audit = AuditSync{Running: o.shipper != nil, Registry: o.ship.Registry, Local: o.ship.Local, Error: o.ship.Err, Tail: o.ship.Tail}
+	if !o.ship.LastShipped.IsZero() {
+		ov.Audit.LastShipped = o.ship.LastShipped.UTC().Format(time.RFC3339)
+	}
+	o.mu.Unlock()
+	return ok(ov)
+}
+
+func fingerPolicy(s settings.Settings) FingerPolicy {
+	fp := FingerPolicy{MinFingers: s.Policy.Fingers.MinFingers, Preference: s.Policy.Fingers.Preference, AllowNone: s.Policy.Fingers.AllowNone,
+		MinQuality: s.Thresholds.FingerMinQuality, ExceptionReview: s.Policy.ExceptionApproval || s.Policy.SupervisorApproval}
+	if fp.Preference == nil {
+		fp.Preference = [][]int{}
+	}
+	for _, r := range exceptions.Reasons {
+		fp.Reasons = append(fp.Reasons, string(r))
+	}
+	return fp
+}
+
+func timeouts(s settings.Settings) []TimeoutView {
+	t := s.Timeouts
+	out := []TimeoutView{
+		{"timeouts.card", t.Card.D().String()}, {"timeouts.card_present", t.CardPresent.D().String()},
+		{"timeouts.camera", t.Camera.D().String()}, {"timeouts.face_capture", t.FaceCapture.D().String()},
+		{"timeouts.sensor", t.Sensor.D().String()}, {"timeouts.finger_place", t.FingerPlace.D().String()},
+		{"timeouts.network", t.Network.D().String()}, {"timeouts.sync_retry", t.SyncRetry.D().String()},
+		{"timeouts.sync_retry_max", t.SyncRetryMax.D().String()}, {"timeouts.session", t.Session.D().String()},
+	}
+	return out
+}
+
+// ValidateFingers checks captured fingers and declared exceptions against the desk's finger-count
+// policy, with one error per finger for the screen.
+func (o *Ops) ValidateFingers(captured []exceptions.Capture, declared []exceptions.Exception) Response {
+	if _, err := o.officer(false); err != nil {
+		return fail("Ops.ValidateFingers", err)
+	}
+	r, err := o.svc.ValidateFingers(o.ctx(), captured, declared)
+	if err != nil {
+		return fail("Ops.ValidateFingers", err)
+	}
+	if r.Errors == nil {
+		r.Errors = []exceptions.FingerError{}
+	}
+	return ok(r)
+}
+
+// ReviewView is the supervisor's review screen for one office day.
+type ReviewView struct {
+	Day     string            `json:"day"`
+	Pending []review.Item     `json:"pending"` // every pending record, whatever its day
+	Decided []review.Item     `json:"decided"` // released or rejected on Day
+	Counts  []review.DayCount `json:"counts"`  // per officer, Day
+	Reasons []string          `json:"reasons"` // rejection reason codes
+}
+
+// Review lists the records waiting for the supervisor and the day's decisions and counts per
+// officer (day "YYYY-MM-DD", "" = today in office time). It needs no keys.
+func (o *Ops) Review(day string) Response {
+	if _, err := o.officer(true); err != nil {
+		return fail("Ops.Review", err)
+	}
+	if day == "" {
+		day = o.now().In(review.OfficeZone).Format(time.DateOnly)
+	} else if _, err := time.Parse(time.DateOnly, day); err != nil {
+		return fail("Ops.Review", invalid("day", err))
+	}
+	ctx := o.ctx()
+	v := ReviewView{Day: day, Reasons: review.ReasonCodes, Pending: []review.Item{}, Decided: []review.Item{}, Counts: []review.DayCount{}}
+	pending, err := review.List(ctx, o.b.db, review.Filter{State: review.StatePending})
+	if err != nil {
+		return fail("Ops.Review", err)
+	}
+	v.Pending = append(v.Pending, pending...)
+	all, err := review.List(ctx, o.b.db, review.Filter{Day: day})
+	if err != nil {
+		return fail("Ops.Review", err)
+	}
+	for _, it := range all {
+		if it.State == review.StateReleased || it.State == review.StateRejected {
+			v.Decided = append(v.Decided, it)
+		}
+	}
+	counts, err := review.Counts(ctx, o.b.db, day, day)
+	if err != nil {
+		return fail("Ops.Review", err)
+	}
+	v.Counts = append(v.Counts, counts...)
+	return ok(v)
+}
+
+// ReviewDetail is one pending record as the supervisor examines it. Images are data: URLs.
+type ReviewDetail struct {
+	Item       review.Item           `json:"item"`
+	CitizenID  string                `json:"citizenId"`
+	Face       record.FaceResult     `json:"face"`
+	Fingers    []record.FingerResult `json:"fingers"`
+	Dedup      string                `json:"dedup"`
+	Chip       record.ChipVerdict    `json:"chip"`
+	Portrait   string                `json:"portrait,omitempty"`
+	Exceptions []ExceptionView       `json:"exceptions"`
+}
+
+// ExceptionView is one declared finger with its evidence photo.
+type ExceptionView struct {
+	Position int    `json:"position"`
+	Reason   string `json:"reason"`
+	Photo    string `json:"photo,omitempty"` // data: URL of the evidence photo
+}
+
+func dataURL(format string, b []byte) string {
+	mt, _, _ := strings.Cut(format, ";")
+	if mt == "" {
+		mt = "application/octet-stream"
+	}
+	return "data:" + strings.TrimSpace(mt) + ";base64," + base64.StdEncoding.EncodeToString(b)
+}
+
+// ReviewOpen opens one pending record for the supervisor (audited review.view).
+func (o *Ops) ReviewOpen(itemID string) Response {
+	me, err := o.officer(true)
+	if err != nil {
+		return fail("Ops.ReviewOpen", err)
+	}
+	d, err := o.svc.ReviewOpen(o.ctx(), me.ID, itemID)
+	if err != nil {
+		return fail("Ops.ReviewOpen", opsFault(err))
+	}
+	v := ReviewDetail{Item: d.Item, CitizenID: d.Content.CitizenID, Face: d.Content.Face, Fingers: d.Content.Fingers,
+		Dedup: d.Content.Dedup.Decision, Chip: d.Content.Chip, Exceptions: []ExceptionView{}}
+	if v.Fingers == nil {
+		v.Fingers = []record.FingerResult{}
+	}
+	photos := map[int]string{}
+	for _, b := range d.Blobs {
+		switch b.Kind {
+		case record.KindPortrait:
+			v.Portrait = dataURL(b.Format, b.Data)
+		case exceptions.KindEvidencePhoto:
+			photos[b.Position] = dataURL(b.Format, b.Data)
+		}
+	}
+	for _, x := range d.Exceptions {
+		v.Exceptions = append(v.Exceptions, ExceptionView{Position: x.Position, Reason: string(x.Reason), Photo: photos[x.Position]})
+	}
+	sort.Slice(v.Exceptions, func(i, j int) bool { return v.Exceptions[i].Position < v.Exceptions[j].Position })
+	return ok(v)
+}
+
+// ReviewApprove releases the given pending records after the supervisor enters their PIN again;
+// each item reports its sequence or its own error code.
+func (o *Ops) ReviewApprove(pin string, itemIDs []string) Response {
+	me, err := o.officer(true)
+	if err != nil {
+		return fail("Ops.ReviewApprove", err)
+	}
+	if len(itemIDs) == 0 {
+		return fail("Ops.ReviewApprove", invalid("items", errors.New("no record selected")))
+	}
+	res, err := o.svc.ReviewApprove(o.ctx(), me.ID, pin, itemIDs)
+	if err != nil {
+		return fail("Ops.ReviewApprove", opsFault(err))
+	}
+	type itemResult struct {
+		ItemID   string `json:"itemId"`
+		Seq      uint64 `json:"seq,omitempty"`
+		RecordID string `json:"recordId,omitempty"`
+		Code     string `json:"code,omitempty"`
+	}
+	out := make([]itemResult, len(res))
+	released := false
+	for i, r := range res {
+		out[i] = itemResult{ItemID: r.ItemID, Seq: r.Seq, RecordID: r.RecordID}
+		if r.Err != nil {
+			out[i].Code = CodeInternal
+			var ce *CodedError
+			if errors.As(opsFault(r.Err), &ce) {
+				out[i].Code = ce.Code
+			} else {
+				slog.Error("review approve", "item", r.ItemID, "err", r.Err)
+			}
+		} else {
+			released = true
+		}
+	}
+	if released {
+		o.b.uploads.kick()
+		o.session.events.Emit(EventQueue, nil)
+	}
+	return ok(out)
+}
+
+// ReviewReject rejects one pending record with a reason code (and a note, required for "other")
+// after the supervisor enters their PIN again.
+func (o *Ops) ReviewReject(pin, itemID, code, note string) Response {
+	me, err := o.officer(true)
+	if err != nil {
+		return fail("Ops.ReviewReject", err)
+	}
+	if err := o.svc.ReviewReject(o.ctx(), me.ID, pin, itemID, code, note); err != nil {
+		return fail("Ops.ReviewReject", opsFault(err))
+	}
+	return ok(nil)
+}
+
+// Drives lists the mounted removable drives an export can go to (directories under /media and
+// /run/media, as the desktop mounts USB drives).
+func (o *Ops) Drives() Response {
+	if _, err := o.officer(false); err != nil {
+		return fail("Ops.Drives", err)
+	}
+	var out []string
+	for _, pat := range []string{"/media/*/*", "/run/media/*/*", "/media/*"} {
+		m, _ := filepath.Glob(pat)
+		for _, d := range m {
+			if fi, err := os.Stat(d); err == nil && fi.IsDir() && !strings.HasPrefix(filepath.Base(d), ".") {
+				out = append(out, d)
+			}
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return ok(out)
+}
+
+// Export writes every record not yet acknowledged by the registry to dir (the drive) as signed,
+// encrypted bundles (audited export.write).
+func (o *Ops) Export(dir string) Response {
+	me, err := o.officer(false)
+	if err != nil {
+		return fail("Ops.Export", err)
+	}
+	dir = filepath.Clean(strings.TrimSpace(dir))
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || !filepath.IsAbs(dir) {
+		return fail("Ops.Export", coded(CodeNoDrive, fmt.Errorf("export folder %q is not a directory", dir), nil))
+	}
+	res, err := o.svc.Export(o.ctx(), me.ID, dir)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return fail("Ops.Export", coded(CodeNoDrive, err, nil))
+		}
+		return fail("Ops.Export", opsFault(err))
+	}
+	if res.Files == nil {
+		res.Files = []string{}
+	}
+	return ok(res)
+}
+
+// ApplyReceipt applies the receipt file the registry wrote beside an imported bundle: the records
+// it covers are acknowledged (audited export.receipt).
+func (o *Ops) ApplyReceipt(path string) Response {
+	me, err := o.officer(false)
+	if err != nil {
+		return fail("Ops.ApplyReceipt", err)
+	}
+	info, err := o.svc.ApplyReceipt(o.ctx(), me.ID, strings.TrimSpace(path))
+	if err != nil {
+		if errors.Is(err, ops.ErrLocked) {
+			return fail("Ops.ApplyReceipt", coded(CodeDeskLocked, err, nil))
+		}
+		return fail("Ops.ApplyReceipt", coded(CodeBadReceipt, err, nil))
+	}
+	o.session.events.Emit(EventQueue, nil)
+	return ok(info)
+}

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"enrolldesk/desk/exceptions"
+	"enrolldesk/desk/officer"
+	"enrolldesk/sync/record"
+)
+
+func dataOf[T any](t *testing.T, r Response) T {
+	t.Helper()
+	if !r.OK {
+		t.Fatalf("call failed: %+v", r.Error)
+	}
+	js, err := json.Marshal(r.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := json.Unmarshal(js, &v); err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// The desk-operations screens on a real desk store: the supervisor reviews what officers
+// submitted (PIN again, four-eyes, reasons), the freeze state and finger policy are shown, and
+// the released records are exported to a drive.
+func TestOpsReviewAndExportThroughTheBoundService(t *testing.T) {
+	ctx := context.Background()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	d, err := Open(ctx, t.TempDir(), Options{KDF: fastKDF, Registry: id.Recipient(), Policy: officer.DefaultPolicy, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Start(ctx)
+	loggedIn(t, d)
+
+	// Before the desk is unlocked the review list opens (no keys), decisions do not.
+	rv := dataOf[ReviewView](t, d.Ops.Review(""))
+	if rv.Day != "2026-11-23" || len(rv.Pending) != 0 || len(rv.Reasons) == 0 {
+		t.Fatalf("review before unlock %+v", rv)
+	}
+	wantFault(t, d.Ops.ReviewApprove(supervisor.SupervisorPIN, []string{"x"}), CodeDeskLocked)
+	ov := dataOf[OpsOverview](t, d.Ops.Overview())
+	if ov.Unlocked || ov.Fingers.MinFingers == 0 || len(ov.Fingers.Reasons) != 3 || len(ov.Timeouts) != 10 {
+		t.Fatalf("overview %+v", ov)
+	}
+	// No CSCA trust store in this build: passive authentication would refuse every card, and the
+	// freeze state says so.
+	if !ov.Freeze.Frozen || !strings.Contains(mustJSON(t, ov.Freeze.Reasons), "trust-store-missing") {
+		t.Fatalf("freeze %+v", ov.Freeze)
+	}
+
+	if r := d.Session.UnlockDesk(supervisor.Passphrase); !r.OK {
+		t.Fatal(r.Error)
+	}
+	if ov := dataOf[OpsOverview](t, d.Ops.Overview()); !ov.Unlocked {
+		t.Fatal("desk operations still locked after the desk was unlocked")
+	}
+
+	// An officer submits three records (one with a bandaged finger and its evidence photo).
+	if r := d.App.Officers.Create(NewOfficer{ID: "cb.minh", Name: "Trần Văn Minh", Role: "officer", PIN: "135792"}); !r.OK {
+		t.Fatal(r.Error)
+	}
+	key, err := d.backend.officers.UnlockSigningKey(ctx, "cb.minh", "135792")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []string
+	for i := 0; i < 3; i++ {
+		c := record.Content{OfficerID: "cb.minh", CitizenID: "00120300000" + string(rune('1'+i)), DG1: []byte{byte(i)},
+			Form: record.Form{Mobile: "0912345678"}, Chip: record.ChipVerdict{Access: "PACE", PA: record.Pass},
+			Face: record.FaceResult{Decision: "match", Liveness: record.Pass}, Dedup: record.Dedup{Decision: "unique"},
+			Consent: record.Consent{Given: true, Version: "v1", At: int64(i + 1)}}
+		blobs := []record.Blob{{Kind: record.KindPortrait, Format: "image/jpeg", Data: []byte("portrait")}}
+		var exc []exceptions.Exception
+		if i == 0 {
+			x, b := exceptions.Declare(7, exceptions.Bandaged, []byte("\xff\xd8 hand"))
+			exc, blobs = []exceptions.Exception{x}, append(blobs, b)
+		}
+		o, err := d.Ops.svc.Submit(ctx, c, blobs, key, exc, nil)
+		if err != nil || o.State != "pending" {
+			t.Fatalf("submit %+v %v", o, err)
+		}
+		items = append(items, o.ItemID)
+	}
+	rv = dataOf[ReviewView](t, d.Ops.Review(""))
+	if len(rv.Pending) != 3 || len(rv.Counts) != 1 || rv.Counts[0].OfficerID != "cb.minh" || rv.Counts[0].Pending != 3 || rv.Counts[0].Exceptions != 1 {
+		t.Fatalf("review %+v", rv)
+	}
+	det := dataOf[ReviewDetail](t, d.Ops.ReviewOpen(items[0]))
+	if len(det.Exceptions) != 1 || det.Exceptions[0].Position != 7 || det.Exceptions[0].Reason != "bandaged" ||
+		!strings.HasPrefix(det.Exceptions[0].Photo, "data:image/jpeg;base64,") || !strings.HasPrefix(det.Portrait, "data:image/jpeg;base64,") {
+		t.Fatalf("detail %+v", det)
+	}
+	wantFault(t, d.Ops.ReviewApprove("000000", items[:1]), CodeWrongPIN)
+	wantFault(t, d.Ops.ReviewReject(supervisor.SupervisorPIN, items[1], "", ""), CodeReasonNeeded)
+	if r := d.Ops.ReviewReject(supervisor.SupervisorPIN, items[1], "poor-capture", ""); !r.OK {
+		t.Fatal(r.Error)
+	}
+	type res struct {
+		ItemID string `json:"itemId"`
+		Seq    uint64 `json:"seq"`
+		Code   string `json:"code"`
+	}
+	got := dataOf[[]res](t, d.Ops.ReviewApprove(supervisor.SupervisorPIN, []string{items[0], items[1], items[2]}))
+	if got[0].Seq != 1 || got[1].Code != CodeNotPending || got[2].Seq != 2 {
+		t.Fatalf("approve %+v", got)
+	}
+	// An officer may not review.
+	if r := d.Session.Logout(); !r.OK {
+		t.Fatal(r.Error)
+	}
+	if r := d.Session.Login("cb.minh", "135792"); !r.OK {
+		t.Fatal(r.Error)
+	}
+	wantFault(t, d.Ops.Review(""), CodeForbidden)
+
+	// The officer exports the two released records to a drive; nothing is left the second time.
+	wantFault(t, d.Ops.Export(filepath.Join(t.TempDir(), "absent")), CodeNoDrive)
+	drive := t.TempDir()
+	ex := dataOf[struct {
+		Files   []string `json:"files"`
+		Records int      `json:"records"`
+	}](t, d.Ops.Export(drive))
+	if ex.Records != 2 || len(ex.Files) != 1 {
+		t.Fatalf("export %+v", ex)
+	}
+	if fi, err := os.Stat(ex.Files[0]); err != nil || fi.Size() == 0 {
+		t.Fatalf("bundle %v", err)
+	}
+	// The records are not acknowledged until a receipt comes back: a second export carries them again.
+	if ex2 := dataOf[struct {
+		Records int `json:"records"`
+	}](t, d.Ops.Export(t.TempDir())); ex2.Records != 2 {
+		t.Fatalf("second export %+v", ex2)
+	}
+	wantFault(t, d.Ops.ApplyReceipt(ex.Files[0]), CodeBadReceipt)
+	// Finger validation against the policy: one index finger only is too few.
+	v := dataOf[exceptions.Result](t, d.Ops.ValidateFingers([]exceptions.Capture{{Position: 2, Quality: 80}}, nil))
+	if len(v.Errors) == 0 {
+		t.Fatalf("validation %+v", v)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
