@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"enrolldesk/sync/internal/synctest"
 	"enrolldesk/sync/outbox"
@@ -240,3 +241,31 @@ func TestAppendTxConcurrentWithAppend(t *testing.T) {
 }
 
 var errRolledBack = errors.New("caller rolled back")
+
+// A store whose pool holds one connection (the release statements must not need a second one
+// while the caller's transaction holds the first).
+func TestAppendOnPoolOfOne(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	f.db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := f.ob.Append(ctx, synctest.Content(1), f.sealed(t, 1), f.officer); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := f.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ob.AppendTx(ctx, tx, synctest.Content(2), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := outbox.VerifyChain(ctx, f.db.DB, f.deskPub); err != nil || rep.Records != 2 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	if err := f.ob.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -50,6 +50,47 @@ type Outbox struct {
 	db   *store.DB
 	cfg  Config
 	aead cipher.AEAD
+
+	// The release statements, prepared once by New and bound to each transaction's connection
+	// (database/sql keeps them prepared per connection), so a release parses no SQL.
+	stHead   *sql.Stmt
+	stRecord *sql.Stmt
+	stBlobs  *sql.Stmt
+}
+
+const (
+	sqlHead   = `SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1`
+	sqlRecord = `INSERT INTO outbox(seq, record_id, prev_hash, hash, envelope, created_at) VALUES (?, ?, ?, ?, ?, ?)`
+	sqlBlobs  = `INSERT INTO outbox_blobs(seq, ciphertext) VALUES (?, ?)`
+)
+
+// prepare prepares the release statements. It runs in New, never inside a release: preparing on
+// the pool while a caller's transaction holds a connection would wait forever on a pool of one.
+func (o *Outbox) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&o.stHead, sqlHead}, {&o.stRecord, sqlRecord}, {&o.stBlobs, sqlBlobs}} {
+		st, err := o.db.PrepareContext(ctx, p.q)
+		if err != nil {
+			o.Close()
+			return fmt.Errorf("prepare %q (is the store migrated?): %w", p.q, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+// Close releases the outbox's prepared statements. It does not close the store. An Outbox must
+// not be used after Close.
+func (o *Outbox) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{o.stHead, o.stRecord, o.stBlobs} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // New returns the outbox of an open, migrated desk store.
@@ -70,7 +111,11 @@ func New(db *store.DB, cfg Config) (*Outbox, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Outbox{db: db, cfg: cfg, aead: aead}, nil
+	o := &Outbox{db: db, cfg: cfg, aead: aead}
+	if err := o.prepare(context.Background()); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return o, nil
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
@@ -195,7 +240,7 @@ func (o *Outbox) AppendTx(ctx context.Context, tx *sql.Tx, c record.Content, sea
 	var seq uint64
 	var prev record.Hash
 	var prevBytes []byte
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prevBytes)
+	err = tx.StmtContext(ctx, o.stHead).QueryRowContext(ctx).Scan(&seq, &prevBytes)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		seq, prev = 0, record.GenesisHash
@@ -216,8 +261,7 @@ func (o *Outbox) AppendTx(ctx context.Context, tx *sql.Tx, c record.Content, sea
 	if err != nil {
 		return nil, fmt.Errorf("append record: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(seq, record_id, prev_hash, hash, envelope, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.Seq, r.ID[:], prev[:], s.Hash[:], s.Envelope, now.UnixMilli()); err != nil {
+	if _, err := tx.StmtContext(ctx, o.stRecord).ExecContext(ctx, r.Seq, r.ID[:], prev[:], s.Hash[:], s.Envelope, now.UnixMilli()); err != nil {
 		return nil, fmt.Errorf("append record %d: %w", r.Seq, err)
 	}
 	if len(sealed.blobs) > 0 {
@@ -230,7 +274,7 @@ func (o *Outbox) AppendTx(ctx context.Context, tx *sql.Tx, c record.Content, sea
 			return nil, fmt.Errorf("append record: nonce: %w", err)
 		}
 		ct := o.aead.Seal(nonce, nonce, bundle, blobAAD(r.Seq, s.Hash))
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_blobs(seq, ciphertext) VALUES (?, ?)`, r.Seq, ct); err != nil {
+		if _, err := tx.StmtContext(ctx, o.stBlobs).ExecContext(ctx, r.Seq, ct); err != nil {
 			return nil, fmt.Errorf("append record %d: blobs: %w", r.Seq, err)
 		}
 	}
