@@ -413,7 +413,7 @@ type orientedKernel struct {
 func (e *extractor) enhance() {
 	W := e.W
 	per := e.per
-	sx, sy := 0.42*per, 0.5*per
+	sx, sy := 0.35*per, 0.5*per
 	rx, ry := min(int(math.Ceil(1.6*sx)), pad-1), min(int(math.Ceil(1.2*sy)), pad-1)
 	var along, across [nOrient]orientedKernel
 	for o := range nOrient {
@@ -696,7 +696,8 @@ func (e *extractor) minutiae() []Minutia {
 		var dx, dy float64
 		switch {
 		case m.typ == TypeEnding && len(vx) >= 1:
-			dx, dy = -vx[0], -vy[0] // from the ridge body out through the tip
+			// along the ridge into its body: the bisector of the two valleys flanking it
+			dx, dy = vx[0], vy[0]
 		case m.typ == TypeBifurcation && len(vx) == 3:
 			// the two forks are the pair of branches closest in direction; point between them
 			best, bi, bj := math.Inf(-1), 0, 1
@@ -749,8 +750,9 @@ func (e *extractor) minutiae() []Minutia {
 			}
 		}
 	}
-	// broken ridges: two endings close together, facing each other along the ridge flow.
-	breakDist := 1.6 * e.per
+	// broken ridges: two endings close together, opposite in direction, each on the other's far side
+	// (a gap in one ridge, not two ridges passing each other).
+	breakDist := 1.2 * e.per
 	for a := range cs {
 		if !cs[a].alive || cs[a].typ != TypeEnding {
 			continue
@@ -765,7 +767,7 @@ func (e *extractor) minutiae() []Minutia {
 				continue
 			}
 			if angDiff(cs[a].ang, cs[b].ang+math.Pi) < math.Pi/4 &&
-				angDiff(cs[a].ang, math.Atan2(dy, dx)) < math.Pi/3 {
+				angDiff(cs[a].ang+math.Pi, math.Atan2(dy, dx)) < math.Pi/3 {
 				cs[a].alive, cs[b].alive = false, false
 			}
 		}

@@ -19,8 +19,12 @@ const (
 
 // Minutia is one ridge ending or bifurcation in image pixels (origin top left, y down). Angle is in
 // radians in [0, 2π), counter-clockwise from the x axis with y pointing up (ISO/IEC 19794-2:2005 §7.4.2
-// convention). For an ending it points from the ridge body out through the tip; for a bifurcation it
-// points from the fork towards the two branches (into the valley between them).
+// convention). The direction is the bisector of the smallest angle between the three rays leaving the
+// minutia along the ridges (bifurcation) or the valleys (ending), as the Type-9 extended feature set
+// of ANSI/NIST-ITL 1-2011 defines it: a bifurcation points between its two branches, an ending points
+// along its ridge into the ridge body. Both types then point the same way when a bifurcation shows up as an ending in
+// another impression (one branch broken off at the fork) or the reverse, which is the common type
+// change between dry and wet prints; the matcher ignores the type and relies on this.
 type Minutia struct {
 	X, Y    int
 	Angle   float64
