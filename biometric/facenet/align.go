@@ -87,7 +87,9 @@ func WarpChip(img image.Image, toChip Similarity, size int) (Chip, error) {
 			s := inv.Apply(Point{float64(x), float64(y)})
 			x0, y0 := math.Floor(s.X), math.Floor(s.Y)
 			fx, fy := s.X-x0, s.Y-y0
-			ix, iy := int(x0)+b.Min.X, int(y0)+b.Min.Y
+			// Landmarks and the transform are in img's own coordinates (a sub-image keeps those
+			// of its parent), so no offset by Bounds().Min.
+			ix, iy := int(x0), int(y0)
 			var acc [3]float64
 			for _, t := range [4]struct {
 				dx, dy int

@@ -84,6 +84,22 @@ func TestWarpChipSamplesBilinear(t *testing.T) {
 	if _, err := WarpChip(img, Similarity{}, 4); err == nil {
 		t.Fatal("degenerate transform accepted")
 	}
+	// A sub-image keeps its parent's coordinates (the camera path hands over the region around
+	// the face with frame-coordinate landmarks): the same transform gives the same chip where the
+	// region covers it, black outside.
+	whole, err := WarpChip(img, Similarity{A: 1, Tx: -1, Ty: -1}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := WarpChip(img.SubImage(image.Rect(1, 1, 3, 3)), Similarity{A: 1, Tx: -1, Ty: -1}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range whole.Pix {
+		if whole.Pix[i] != part.Pix[i] {
+			t.Fatalf("sub-image chip %v, whole image %v", part.Pix, whole.Pix)
+		}
+	}
 }
 
 func TestFivePoints(t *testing.T) {

@@ -43,10 +43,11 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the rows as JSON to this file")
 	check := flag.Bool("check", false, "exit 1 unless the shipped engine meets issue 10's targets")
 	calib := flag.String("calibration", "", "write a match.Calibration per engine (all images pooled, match at FMR 0.1 %, review at FMR 1 %) as JSON to this file")
+	lmOut := flag.String("landmarks", "", "also write every photo's subject landmarks (facenet.LandmarkSet) to this file, for the cgo-free calibration check")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *data, *models, *slicesDir, strings.Split(*engines, ","), *mirror, *workers, *jsonOut, *check, *calib); err != nil {
+	if err := run(ctx, *data, *models, *slicesDir, strings.Split(*engines, ","), *mirror, *workers, *jsonOut, *check, *calib, *lmOut); err != nil {
 		fmt.Fprintln(os.Stderr, "facenet-eval:", err)
 		os.Exit(1)
 	}
@@ -54,9 +55,10 @@ func main() {
 
 type result struct {
 	desc map[string][]float32 // engine → descriptor (absent: failure to acquire)
+	lm   []image.Point        // the subject's landmarks (nil: failure to acquire)
 }
 
-func run(ctx context.Context, dataRoot, models, slicesDir string, engines []string, mirror bool, workers int, jsonOut string, check bool, calibOut string) error {
+func run(ctx context.Context, dataRoot, models, slicesDir string, engines []string, mirror bool, workers int, jsonOut string, check bool, calibOut, lmOut string) error {
 	slices, err := eval.LoadSlices(slicesDir)
 	if err != nil {
 		return err
@@ -234,6 +236,24 @@ feed:
 			return err
 		}
 	}
+	if lmOut != "" {
+		set := facenet.LandmarkSet{About: fmt.Sprintf("subject landmarks of %d photos (%s) found by biometric/face (go-face HOG, CNN fallback, %d-point shape predictor) on %s, written by facenet-eval -landmarks",
+			len(all), strings.Join(sortedKeys(datasets), ", "), det.Landmarks(), time.Now().UTC().Format("2006-01-02"))}
+		for i, im := range all {
+			rel, err := filepath.Rel(dataRoot, im.Path)
+			if err != nil {
+				return err
+			}
+			set.Photos = append(set.Photos, facenet.PhotoLandmarks{File: filepath.ToSlash(rel), Landmarks: results[i].lm})
+		}
+		b, err := set.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(lmOut, b, 0o644); err != nil {
+			return err
+		}
+	}
 	if check {
 		if err := checkTargets(rows, facenetName(nets)); err != nil {
 			return err
@@ -286,6 +306,7 @@ func analyse(ctx context.Context, det *face.Engine, nets []*facenet.Engine, path
 		return r, times, nil
 	}
 	r.desc[dlibName] = subj.Descriptor
+	r.lm = subj.Landmarks
 	img, err := face.MatToImage(mat, image.Rect(0, 0, mat.Cols(), mat.Rows()))
 	if err != nil {
 		return r, nil, err
