@@ -34,6 +34,7 @@ func run() error {
 	addr := flag.String("vpcd", vcard.DefaultVPCD, "vpcd address (host:port of the card side)")
 	pkiDir := flag.String("pki", filepath.Join(os.TempDir(), "enrolldesk-vcard-pki"), "folder of the test CSCA and DS (created if missing)")
 	face := flag.String("face", "", "JPEG face for DG2 (e.g. an LFW image from ../shared/testdata/faces)")
+	faceJP2 := flag.String("face-jp2", "", "serve this JPEG 2000 portrait (JP2 file or codestream) in DG2 instead of the JPEG (-face is still required)")
 	id := flag.String("id", "", "12-digit citizen ID (default: the sample citizen)")
 	dob := flag.String("dob", "", "date of birth YYMMDD")
 	doe := flag.String("doe", "", "date of expiry YYMMDD")
@@ -87,6 +88,11 @@ func run() error {
 		}
 	} else {
 		return errors.New("-face is required (a JPEG portrait for DG2)")
+	}
+	if *faceJP2 != "" {
+		if c.FaceJP2, err = os.ReadFile(*faceJP2); err != nil {
+			return fmt.Errorf("-face-jp2: %w", err)
+		}
 	}
 	opts := vcard.Options{
 		ShortOnly: *short, Forge: vcard.Forgery(*forge), BadMACAfter: *badMAC, Truncate: *truncate,

@@ -37,14 +37,31 @@ func (f *Face) MIME() string {
 	return "image/jpeg"
 }
 
-// ErrJPEG2000 is returned by Decode for JPEG 2000 faces, which this build cannot decode; the raw
-// image stays available in Face.Image.
-var ErrJPEG2000 = errors.New("DG2: JPEG 2000 face image (not decoded by this build)")
+// ErrJPEG2000 is returned by Decode for JPEG 2000 faces when no JPEG 2000 decoder is registered
+// with package image (import enrolldesk/reader/faceimg, which registers OpenCV's); the raw image
+// stays available in Face.Image.
+var ErrJPEG2000 = errors.New("DG2: JPEG 2000 face image (no JPEG 2000 decoder registered)")
 
-// Decode decodes the face image.
+// IsJPEG2000 reports whether the image is JPEG 2000 (by its data type or its signature).
+func (f *Face) IsJPEG2000() bool {
+	return f.ImageDataType == ImageJPEG2000 || IsJPEG2000(f.Image)
+}
+
+// Decode decodes the face image. JPEG is decoded here; JPEG 2000 through the decoder registered
+// with package image (reader/faceimg), after its header has announced a sane size.
 func (f *Face) Decode() (image.Image, error) {
-	if f.ImageDataType == ImageJPEG2000 || bytes.HasPrefix(f.Image, []byte{0, 0, 0, 0x0C, 'j', 'P'}) || bytes.HasPrefix(f.Image, []byte{0xFF, 0x4F, 0xFF, 0x51}) {
-		return nil, ErrJPEG2000
+	if f.IsJPEG2000() {
+		if _, _, err := JPEG2000Size(f.Image); err != nil {
+			return nil, fmt.Errorf("DG2: %w", err)
+		}
+		img, _, err := image.Decode(bytes.NewReader(f.Image))
+		if errors.Is(err, image.ErrFormat) {
+			return nil, ErrJPEG2000
+		}
+		if err != nil {
+			return nil, fmt.Errorf("DG2: decode JPEG 2000: %w", err)
+		}
+		return img, nil
 	}
 	img, err := jpeg.Decode(bytes.NewReader(f.Image))
 	if err != nil {

@@ -91,3 +91,14 @@ func FuzzParseDG3(f *testing.F) {
 		}
 	})
 }
+
+func FuzzJPEG2000Size(f *testing.F) {
+	f.Add(jp2Header(200, 250))
+	f.Add(append([]byte{}, J2KSignature...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, h, err := JPEG2000Size(b)
+		if err == nil && (w <= 0 || h <= 0 || w > MaxImageSide || h > MaxImageSide) {
+			t.Fatalf("accepted %d×%d", w, h)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"math/big"
 	"reflect"
 	"strings"
@@ -119,6 +120,14 @@ func TestDG2RoundTrip(t *testing.T) {
 	if err != nil || len(faces) != 1 || !bytes.Equal(faces[0].Image, img) || faces[0].Width != 320 || faces[0].MIME() != "image/jp2" {
 		t.Fatalf("%v", err)
 	}
+	if _, err := faces[0].Decode(); err == nil || err == ErrJPEG2000 {
+		t.Fatalf("JPEG 2000 without a JP2 header: %v", err)
+	}
+	// A well-formed JP2 header, and no decoder registered in this package's tests.
+	faces, err = ParseDG2(DG2Bytes(jp2Header(200, 250), ImageJPEG2000, 200, 250))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := faces[0].Decode(); err != ErrJPEG2000 {
 		t.Fatalf("JPEG 2000 decode: %v", err)
 	}
@@ -191,5 +200,50 @@ func TestDG14(t *testing.T) {
 	}
 	if !strings.Contains(OIDPACEECDHGMAES128.String(), "0.4.0.127.0.7.2.2.4.2.2") {
 		t.Fatal(OIDPACEECDHGMAES128)
+	}
+}
+
+// jp2Header is the start of a JP2 file: signature, file type and header boxes (ISO/IEC 15444-1
+// annex I), with the image header box announcing w×h, 3 components of 8 bits.
+func jp2Header(w, h uint32) []byte {
+	box := func(typ string, body ...[]byte) []byte {
+		b := bytes.Join(body, nil)
+		return append(binary.BigEndian.AppendUint32(nil, uint32(8+len(b))), append([]byte(typ), b...)...)
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, h)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, w)
+	ihdr = append(ihdr, 0, 3, 7, 7, 0, 0)
+	colr := []byte{1, 0, 0, 0, 0, 0, 16} // enumerated colour space: sRGB
+	return bytes.Join([][]byte{JP2Signature, box("ftyp", []byte("jp2 \x00\x00\x00\x00jp2 ")), box("jp2h", box("ihdr", ihdr), box("colr", colr))}, nil)
+}
+
+func TestJPEG2000Size(t *testing.T) {
+	siz := func(x, y, xo, yo uint32) []byte {
+		b := append([]byte{}, J2KSignature...)
+		b = binary.BigEndian.AppendUint16(b, 41)
+		b = binary.BigEndian.AppendUint16(b, 0)
+		for _, v := range []uint32{x, y, xo, yo, 0, 0, 0, 0} {
+			b = binary.BigEndian.AppendUint32(b, v)
+		}
+		return append(b, 0, 1, 7, 1, 1)
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+		w, h int
+		ok   bool
+	}{
+		{"jp2", jp2Header(200, 250), 200, 250, true},
+		{"codestream", siz(330, 410, 10, 10), 320, 400, true},
+		{"huge", jp2Header(100000, 100000), 0, 0, false},
+		{"zero", jp2Header(0, 10), 0, 0, false},
+		{"offset beyond", siz(10, 10, 20, 0), 0, 0, false},
+		{"truncated box", jp2Header(200, 250)[:40], 0, 0, false},
+		{"jpeg", []byte{0xFF, 0xD8, 0xFF, 0xE0}, 0, 0, false},
+	} {
+		w, h, err := JPEG2000Size(c.b)
+		if (err == nil) != c.ok || w != c.w || h != c.h {
+			t.Errorf("%s: %d×%d, %v", c.name, w, h, err)
+		}
 	}
 }

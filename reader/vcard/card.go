@@ -45,6 +45,9 @@ type Citizen struct {
 	// FaceJPEG is the portrait; Width and Height its pixel size.
 	FaceJPEG              []byte
 	FaceWidth, FaceHeight int
+	// FaceJP2, when set, is served in DG2 instead of FaceJPEG, as a JPEG 2000 image (ISO/IEC
+	// 19794-5 image data type 1; a JP2 file or a codestream), sized by its own header.
+	FaceJP2 []byte
 	// CAN is the 6-digit card access number printed on the card (PACE-CAN).
 	CAN string
 	// Fingers are the DG3 finger images (EAC-protected: read after terminal authentication).
@@ -197,10 +200,18 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	if vn.IDNumber == "" {
 		vn.IDNumber = c.IDNumber
 	}
+	dg2 := lds.DG2Bytes(c.FaceJPEG, lds.ImageJPEG, c.FaceWidth, c.FaceHeight)
+	if c.FaceJP2 != nil {
+		w, h, err := lds.JPEG2000Size(c.FaceJP2)
+		if err != nil {
+			return nil, fmt.Errorf("vcard: JPEG 2000 face: %w", err)
+		}
+		dg2 = lds.DG2Bytes(c.FaceJP2, lds.ImageJPEG2000, w, h)
+	}
 	dgList := []int{1, 2, 13, 14, 15}
 	dgs := map[int][]byte{
 		1:  lds.DG1Bytes(mrz),
-		2:  lds.DG2Bytes(c.FaceJPEG, lds.ImageJPEG, c.FaceWidth, c.FaceHeight),
+		2:  dg2,
 		13: lds.DG13Bytes(&vn),
 		14: dg14,
 		15: lds.DG15Bytes(aaSPKI),
