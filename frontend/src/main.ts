@@ -4,6 +4,7 @@ import type { View } from './ui/ctx';
 import { enrollScreen, handleKey } from './ui/enroll';
 import { historyPanel } from './ui/history';
 import { officersPanel } from './ui/officers';
+import { opsScreen, type OpsView } from './ui/ops';
 import { devicesPanel, queuePanel } from './ui/panels';
 import { field, h, inputValue } from './dom';
 import { formatDate } from './format';
@@ -22,7 +23,7 @@ const root = document.getElementById('app') as HTMLElement;
 let session: SessionState | null = null;
 let lang: Lang = DEFAULT_LANG;
 let shown: Screen | null = null;
-let current: View = 'home';
+let current: View | OpsView = 'home';
 let reported = false;
 
 const tr = (key: Key, params?: Record<string, string>): string => t(lang, key, params);
@@ -31,7 +32,7 @@ function ctx() {
   return { lang, session, tr, navigate, applySession: apply };
 }
 
-function navigate(v: View): void {
+function navigate(v: View | OpsView): void {
   current = v;
   render();
 }
@@ -225,13 +226,15 @@ function loggedIn(): HTMLElement {
       return officersPanel(ctx());
     case 'history':
       return historyPanel(ctx());
+    case 'ops':
+      return opsScreen(ctx());
     default:
       return homeScreen();
   }
 }
 
 function nav(): HTMLElement {
-  const item = (v: View, k: Key): HTMLElement =>
+  const item = (v: View | OpsView, k: Key): HTMLElement =>
     h('button', { type: 'button', class: v === current ? 'tab active' : 'tab', 'data-view': v, onclick: () => navigate(v) }, tr(k));
   const supervisor = session?.officer?.role === 'supervisor';
   return h(
@@ -242,6 +245,7 @@ function nav(): HTMLElement {
     item('queue', 'nav.queue'),
     item('devices', 'nav.devices'),
     item('history', 'nav.history'),
+    item('ops', 'nav.ops'),
     ...(supervisor ? [item('officers', 'nav.officers')] : []),
   );
 }
