@@ -282,6 +282,7 @@ const vi = {
   'face.nomatchHelp': 'Có thể làm: chụp lại khi ánh sáng và tư thế tốt hơn. Nếu vẫn không khớp, người đến có thể không phải chủ thẻ: từ chối hồ sơ với lý do "Khuôn mặt không khớp".',
   'face.livenessHelp': 'Có thể làm: nhắc công dân nhìn thẳng rồi quay đầu chậm sang trái, sang phải, sau đó chụp lại.',
   'face.rejectNomatch': 'Từ chối hồ sơ: khuôn mặt không khớp',
+  'error.face_quality': 'Không chụp được ảnh đạt chuẩn (khuôn mặt quá nhỏ, bị mờ, bị che, thiếu sáng hoặc đang quay đầu). Đề nghị công dân ngồi gần camera, giữ yên và nhìn thẳng rồi bấm Thử lại.',
   // The queue and sync panel: why the last sync failed, in plain words (issue 8).
   'queue.problem.unreachable': 'Không kết nối được máy chủ đăng ký trung ương (mất mạng hoặc máy chủ đang gián đoạn). Hồ sơ vẫn được lưu an toàn tại bàn và sẽ tự gửi lại khi kết nối trở lại.',
   'queue.problem.timeout': 'Máy chủ đăng ký trung ương không trả lời kịp. Bàn sẽ tự gửi lại.',
@@ -704,6 +705,7 @@ const en: Record<Key, string> = {
   'face.nomatchHelp': 'What to do: capture again with better light and pose. If it still does not match, the person may not be the card holder: reject the application with the reason "Face does not match".',
   'face.livenessHelp': 'What to do: ask the citizen to look straight, then turn the head slowly left and right, and capture again.',
   'face.rejectNomatch': 'Reject: face does not match',
+  'error.face_quality': 'No photo met the standard (face too small, blurred, covered, badly lit or turned). Ask the citizen to sit closer, hold still and look straight, then press Retry.',
   'queue.problem.unreachable': 'The central registry cannot be reached (the network or the registry is down). Records are kept safely at the desk and are sent again automatically once the connection is back.',
   'queue.problem.timeout': 'The central registry did not answer in time. The desk will send again.',
   'queue.problem.tls': 'The secure connection to the registry failed (certificate or computer clock). Tell the technical staff.',
