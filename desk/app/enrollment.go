@@ -134,6 +134,14 @@ var (
 	FingerTimeout = 90 * time.Second
 )
 
+// CodeFaceQuality answers a face capture in which no frame passed the ICAO quality gate (face
+// too small, turned, covered, badly lit): the citizen must sit closer and look straight.
+const CodeFaceQuality = "face_quality"
+
+// faceQualityGate is how biometric/face's ErrNoCapture reads ("no frame passed the quality
+// gate: <the first failed check's advice>"); the capturer (desk/wire, cgo) is not imported here.
+const faceQualityGate = "no frame passed the quality gate"
+
 // ConsentVersion names the consent text the window shows (Decree 13/2023 art. 11).
 const ConsentVersion = "vi-2026-11"
 
@@ -416,8 +424,11 @@ func (e *Enrollment) CaptureFace() Response {
 	e.events.Emit(EventFace, FacePrompt{Phase: FacePhaseLiveness, Steps: livenessSteps(e.face), Step: -1})
 	f, err := e.face.Capture(fctx, photo)
 	e.events.Emit(EventFace, FacePrompt{Phase: FacePhaseDone, Step: -1})
-	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
 		err = coded(CodeTimeout, err, map[string]string{"device": "camera"})
+	case err != nil && strings.Contains(err.Error(), faceQualityGate):
+		err = coded(CodeFaceQuality, err, nil)
 	}
 	if err != nil {
 		return fail("Enrollment.CaptureFace", fmt.Errorf("capture face: %w", err))
@@ -433,9 +444,8 @@ func (e *Enrollment) CaptureFace() Response {
 		// The token portrait (ISO/IEC 19794-5, JPEG) beside the chip photo, for the officer's eye.
 		e.view.Face.PortraitURL = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(f.Portrait)
 	}
-	if f.Decision != enroll.NoMatch && f.Liveness == record.Pass {
-		e.view.Step = StepFingers
-	}
+	// The wizard stays on the face step so the officer sees both faces, the liveness verdict and
+	// the score before going on (as the card step does with the chip's verdict).
 	return ok(e.snapshot())
 }
 

@@ -3,11 +3,15 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
+	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/officer"
 	"enrolldesk/sync/record"
 )
@@ -255,5 +259,66 @@ func TestLivenessStepsForThePrompt(t *testing.T) {
 	}
 	if got := livenessSteps(nil); len(got) != 2 || got[0] != "left" || got[1] != "right" {
 		t.Fatalf("default challenge: %v", got)
+	}
+}
+
+// failingCamera is a FaceCapturer whose capture fails with err (what desk/wire.CameraFace returns).
+type failingCamera struct{ err error }
+
+func (failingCamera) Status(context.Context) DeviceStatus {
+	return DeviceStatus{Kind: "camera", State: DeviceReady}
+}
+func (c failingCamera) Capture(context.Context, []byte) (enroll.Face, error) {
+	return enroll.Face{}, c.err
+}
+
+type faceEvents struct {
+	mu  sync.Mutex
+	got []FacePrompt
+}
+
+func (f *faceEvents) Emit(name string, data any) {
+	if p, ok := data.(FacePrompt); ok && name == EventFace {
+		f.mu.Lock()
+		f.got = append(f.got, p)
+		f.mu.Unlock()
+	}
+}
+
+// A capture that fails says why in a code the window translates, and the prompt events
+// bracket it (the challenge's steps, then done) so the window never keeps prompting.
+func TestFaceCaptureFailuresAreCoded(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{fmt.Errorf("capture face: no frame passed the quality gate: face too small: come closer to the camera"), CodeFaceQuality},
+		{fmt.Errorf("liveness: %w", context.DeadlineExceeded), CodeTimeout},
+		{&CodedError{Code: CodeDeviceMissing, Params: map[string]string{"device": "camera"}, Err: errors.New("camera /dev/video0: no such device")}, CodeDeviceMissing},
+	} {
+		d, err := Open(context.Background(), t.TempDir(), Options{KDF: fastKDF, Face: failingCamera{c.err}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Start(context.Background())
+		loggedIn(t, d)
+		ev := &faceEvents{}
+		detach := d.Events.Attach(ev)
+		viewOf(t, d.Enrollment.Start())
+		d.Enrollment.mu.Lock()
+		d.Enrollment.view.Chip = &ChipView{IDNumber: "001199012345"} // as if the card step had read it
+		d.Enrollment.mu.Unlock()
+		f := wantFault(t, d.Enrollment.CaptureFace(), c.code)
+		if c.code != CodeFaceQuality && f.Params["device"] != "camera" {
+			t.Errorf("%s: params %v", c.code, f.Params)
+		}
+		detach()
+		if len(ev.got) != 2 || ev.got[0].Phase != FacePhaseLiveness || len(ev.got[0].Steps) != 2 || ev.got[1].Phase != FacePhaseDone {
+			t.Errorf("%s: face events %+v", c.code, ev.got)
+		}
+		if v := viewOf(t, d.Enrollment.Current()); v.Step != StepCard || v.Face != nil {
+			t.Errorf("%s: view after the failure %+v", c.code, v)
+		}
+		d.Close()
 	}
 }
