@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDate, formatTime } from './format';
-import { faultMessage, loginReady, screenFor, validateProvision, type ProvisionForm } from './state';
+import { faultMessage, loginReady, screenFor, syncProblemMessage, validateProvision, type ProvisionForm } from './state';
 
 describe('screenFor', () => {
   it('walks loading → provision → login → home', () => {
@@ -77,5 +77,31 @@ describe('loginReady', () => {
     expect(loginReady('', '123456')).toBe(false);
     expect(loginReady('a1', '')).toBe(false);
     expect(loginReady(' a1 ', '123456')).toBe(true);
+  });
+});
+
+describe('syncProblemMessage', () => {
+  const q = { queued: 1, sent: 0, acked: 0, uploading: true };
+  it('is silent after a successful sync', () => {
+    expect(syncProblemMessage('vi', q)).toBeNull();
+    expect(syncProblemMessage('vi', { ...q, problem: '' })).toBeNull();
+  });
+  it('explains an outage in Vietnamese without the raw network error', () => {
+    const msg = syncProblemMessage('vi', { ...q, problem: 'unreachable', lastError: 'dial tcp 127.0.0.1:1: connect: connection refused' });
+    expect(msg).toContain('Không kết nối được máy chủ đăng ký');
+    expect(msg).not.toContain('dial tcp');
+  });
+  it('names the registry refusal reason, and falls back for an unknown one', () => {
+    expect(syncProblemMessage('vi', { ...q, problem: 'refused', reason: 'broken-chain' })).toBe(
+      'Máy chủ đăng ký từ chối lô hồ sơ: chuỗi hồ sơ bị đứt. Báo cho cán bộ giám sát.',
+    );
+    expect(syncProblemMessage('en', { ...q, problem: 'refused', reason: 'made-up' })).toBe(
+      'The registry refused the batch: another reason. Tell a supervisor.',
+    );
+  });
+  it('has a message for every problem class', () => {
+    for (const p of ['unreachable', 'timeout', 'tls', 'other', 'something-new']) {
+      expect(syncProblemMessage('en', { ...q, problem: p })).toMatch(/\S/);
+    }
   });
 });

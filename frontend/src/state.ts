@@ -82,3 +82,56 @@ export function validateProvision(f: ProvisionForm): FieldErrors<ProvisionForm> 
 export function loginReady(officerId: string, pin: string): boolean {
   return officerId.trim() !== '' && pin !== '';
 }
+
+/** QueueStatus is desk/app's QueueStatus: the queue and sync panel's data. */
+export interface QueueStatus {
+  queued: number;
+  sent: number;
+  acked: number;
+  lastSynced?: string;
+  lastAttempt?: string;
+  lastError?: string;
+  problem?: string;
+  reason?: string;
+  syncing?: boolean;
+  retryIn?: number;
+  uploading: boolean;
+}
+
+const SYNC_REASONS = [
+  'bad-request',
+  'too-large',
+  'unknown-desk',
+  'desk-mismatch',
+  'bad-signature',
+  'bad-record',
+  'bad-blob',
+  'order',
+  'broken-chain',
+  'gap',
+  'fork',
+  'duplicate-id',
+  'unavailable',
+] as const;
+
+/**
+ * syncProblemMessage says why the last sync failed in the officer's language, or null when it
+ * did not fail. The raw error stays in the panel's technical details only.
+ */
+export function syncProblemMessage(lang: Lang, q: QueueStatus): string | null {
+  switch (q.problem) {
+    case undefined:
+    case '':
+      return null;
+    case 'unreachable':
+    case 'timeout':
+    case 'tls':
+      return t(lang, `queue.problem.${q.problem}`);
+    case 'refused': {
+      const r = (SYNC_REASONS as readonly string[]).includes(q.reason ?? '') ? (q.reason as (typeof SYNC_REASONS)[number]) : 'other';
+      return t(lang, 'queue.problem.refused', { reason: t(lang, `sync.reason.${r}`) });
+    }
+    default:
+      return t(lang, 'queue.problem.other');
+  }
+}

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ChipView,
+  faceOutcome,
+  livenessPromptKeys,
   type EnrollmentView,
   type FormInput,
   normalizeMobile,
@@ -137,5 +139,27 @@ describe('wizard navigation', () => {
       expect(problemKey(code)).not.toBe('problem.other');
     }
     expect(problemKey('something.new')).toBe('problem.other');
+  });
+});
+
+describe('livenessPromptKeys', () => {
+  it('asks for a straight look, each turn in order, then straight again', () => {
+    expect(livenessPromptKeys(['left', 'right'])).toEqual(['face.live.straight', 'face.live.left', 'face.live.right', 'face.live.hold']);
+    expect(livenessPromptKeys(['right'])).toEqual(['face.live.straight', 'face.live.right', 'face.live.hold']);
+  });
+  it('ignores a step it has no words for', () => {
+    expect(livenessPromptKeys(['nod'])).toEqual(['face.live.straight', 'face.live.hold']);
+  });
+});
+
+describe('faceOutcome', () => {
+  const f = { score: 0.3, threshold: 0.4, decision: 'match', liveness: 'pass', reviewed: false };
+  it('puts a failed liveness check first, with what to do', () => {
+    expect(faceOutcome({ ...f, liveness: 'fail' })).toEqual({ key: 'face.liveness', tone: 'bad', help: 'face.livenessHelp' });
+  });
+  it('maps the 1:1 decision', () => {
+    expect(faceOutcome(f)).toEqual({ key: 'face.match', tone: 'ok' });
+    expect(faceOutcome({ ...f, decision: 'no-match' })).toEqual({ key: 'face.nomatch', tone: 'bad', help: 'face.nomatchHelp' });
+    expect(faceOutcome({ ...f, decision: 'review' }).tone).toBe('warn');
   });
 });

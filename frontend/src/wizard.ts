@@ -38,6 +38,15 @@ export interface FaceView {
   decision: string;
   liveness: string;
   reviewed: boolean;
+  portraitUrl?: string;
+}
+
+/** FacePrompt is the enroll:face event: the liveness challenge while the camera captures. */
+export interface FacePrompt {
+  phase: 'liveness' | 'done';
+  steps?: string[];
+  /** the step being asked, or -1 when the camera does not report its progress */
+  step: number;
 }
 
 export interface FingerView {
@@ -206,4 +215,28 @@ export function problemKey(code: string): Key {
     default:
       return 'problem.other';
   }
+}
+
+/**
+ * livenessPromptKeys lists what the citizen is asked to do, in order, for the challenge's head
+ * turns (desk/app FacePrompt.steps): look straight, each turn, then straight again for the photo.
+ */
+export function livenessPromptKeys(steps: readonly string[]): Key[] {
+  const turns = steps.flatMap((s): Key[] => (s === 'left' ? ['face.live.left'] : s === 'right' ? ['face.live.right'] : []));
+  return ['face.live.straight', ...turns, 'face.live.hold'];
+}
+
+export interface FaceOutcome {
+  key: Key;
+  tone: 'ok' | 'bad' | 'warn';
+  /** what the officer can do next, when the outcome blocks approval */
+  help?: Key;
+}
+
+/** faceOutcome sums up a face capture: liveness first (a photo held up never "matches"), then the 1:1 decision. */
+export function faceOutcome(f: FaceView): FaceOutcome {
+  if (f.liveness !== 'pass') return { key: 'face.liveness', tone: 'bad', help: 'face.livenessHelp' };
+  if (f.decision === 'match') return { key: 'face.match', tone: 'ok' };
+  if (f.decision === 'no-match') return { key: 'face.nomatch', tone: 'bad', help: 'face.nomatchHelp' };
+  return { key: 'face.review', tone: 'warn' };
 }

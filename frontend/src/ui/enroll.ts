@@ -7,6 +7,9 @@ import {
   DOCUMENTS,
   type EnrollmentView,
   type Errors,
+  type FacePrompt,
+  faceOutcome,
+  livenessPromptKeys,
   type FormInput,
   REJECT_REASONS,
   REQUIRED_FINGERS,
@@ -31,6 +34,9 @@ let host: HTMLElement | null = null;
 let ctxRef: Ctx | null = null;
 let unsubscribe: (() => void) | null = null;
 let unsubscribeFinger: (() => void) | null = null;
+let unsubscribeFace: (() => void) | null = null;
+/** The face capture in flight: its challenge prompt (from enroll:face), or null when idle. */
+let faceCapture: { prompt: FacePrompt | null } | null = null;
 
 const en = <T>(method: string, ...args: unknown[]): Promise<Response<T>> => call<T>('Enrollment', method, ...args);
 
@@ -66,6 +72,13 @@ export function enrollScreen(ctx: Ctx): HTMLElement {
     if (!el || !ctxRef) return;
     const which = ctxRef.tr(`fingerlc.${p.position}` as Key);
     el.textContent = `${ctxRef.tr('fingers.place', { finger: which, attempt: String(p.attempt) })}${p.reason ? ` ${ctxRef.tr('fingers.again')}` : ''}`;
+  });
+  unsubscribeFace?.();
+  unsubscribeFace = onEvent<FacePrompt>('enroll:face', (p) => {
+    if (!faceCapture || p.phase !== 'liveness') return;
+    faceCapture.prompt = p;
+    const el = host?.querySelector<HTMLElement>('#face-live');
+    if (el && ctxRef) el.replaceWith(liveChallenge(ctxRef));
   });
   void (async () => {
     const cur = await en<EnrollmentView>('Current');
@@ -237,32 +250,104 @@ function retryable(ctx: Ctx, label: Key, id: string, onClick: () => void): HTMLE
   return h('button', { type: 'button', class: 'primary', id, onclick: onClick }, ctx.tr(label));
 }
 
+/** liveChallenge is what the citizen must do while the camera captures (the liveness challenge). */
+function liveChallenge(ctx: Ctx): HTMLElement {
+  const p = faceCapture?.prompt;
+  const keys = livenessPromptKeys(p?.steps ?? ['left', 'right']);
+  // Step i of the challenge is prompt i+1 (prompt 0 is "look straight").
+  const current = p && p.step >= 0 ? p.step + 1 : -1;
+  return h(
+    'div',
+    { class: 'live notice', id: 'face-live', 'aria-live': 'polite' },
+    h('p', {}, h('strong', {}, ctx.tr('face.capturing')), ' ', ctx.tr('face.live.heading')),
+    h(
+      'ol',
+      { id: 'liveness-steps' },
+      ...keys.map((k, i) =>
+        h('li', { 'data-prompt': k.replace('face.live.', ''), class: i === current ? 'current' : '' }, i === current ? h('strong', {}, ctx.tr(k)) : ctx.tr(k)),
+      ),
+    ),
+  );
+}
+
 function faceStep(ctx: Ctx, v: EnrollmentView): HTMLElement {
   const f = v.face;
+  const capturing = faceCapture !== null;
   const out: (HTMLElement | null)[] = [
     h('h2', {}, ctx.tr('face.heading')),
     h('p', { class: 'muted' }, ctx.tr('face.intro')),
+    h(
+      'div',
+      { class: 'chip-body faces' },
+      v.chip?.photoUrl
+        ? h('figure', {}, h('img', { src: v.chip.photoUrl, alt: ctx.tr('face.chipPhoto'), class: 'chip-photo small' }), h('figcaption', {}, ctx.tr('face.chipPhoto')))
+        : null,
+      f?.portraitUrl && !capturing
+        ? h('figure', {}, h('img', { src: f.portraitUrl, alt: ctx.tr('face.portrait'), class: 'chip-photo small', id: 'face-portrait' }), h('figcaption', {}, ctx.tr('face.portrait')))
+        : null,
+    ),
   ];
-  if (v.chip?.photoUrl) out.push(h('img', { src: v.chip.photoUrl, alt: ctx.tr('card.photo'), class: 'chip-photo small' }));
-  if (f) {
-    out.push(h('p', {}, ctx.tr('face.score', { score: f.score.toFixed(3), threshold: f.threshold.toFixed(3) })));
-    if (f.liveness !== 'pass') out.push(h('p', { class: 'verdict bad' }, ctx.tr('face.liveness')));
-    else if (f.decision === 'match') out.push(h('p', { class: 'verdict ok' }, ctx.tr('face.match')));
-    else if (f.decision === 'no-match') out.push(h('p', { class: 'verdict bad' }, ctx.tr('face.nomatch')));
-    else if (!f.reviewed) {
-      out.push(h('p', { class: 'verdict warn' }, ctx.tr('face.review')));
-      out.push(h('button', { type: 'button', onclick: () => void act('ConfirmFaceReview') }, ctx.tr('face.confirm')));
-    }
+  if (capturing) out.push(liveChallenge(ctx));
+  let help: Key | undefined;
+  let mismatch = false;
+  if (f && !capturing) {
+    const o = faceOutcome(f);
+    help = o.help;
+    mismatch = f.liveness === 'pass' && f.decision === 'no-match';
+    out.push(
+      h('div', { class: 'face-result', id: 'face-result' },
+        f.liveness === 'pass' ? h('p', { class: 'verdict ok', id: 'face-liveness' }, ctx.tr('face.livenessPass')) : null,
+        h('p', { id: 'face-score' }, ctx.tr('face.score', { score: f.score.toFixed(3), threshold: f.threshold.toFixed(3) })),
+        h('p', { class: `verdict ${o.tone}`, id: 'face-verdict' }, ctx.tr(o.key)),
+        help ? h('p', { class: 'notice', id: 'face-help' }, ctx.tr(help)) : null,
+        o.key === 'face.review' && !f.reviewed
+          ? h('button', { type: 'button', id: 'face-confirm', onclick: () => void act('ConfirmFaceReview') }, ctx.tr('face.confirm'))
+          : null,
+      ),
+    );
   }
+  const label: Key = message ? 'common.retry' : f ? 'face.retake' : 'face.capture';
+  const good = f !== undefined && f.liveness === 'pass' && (f.decision === 'match' || f.reviewed);
   out.push(
     h(
       'div',
       { class: 'actions' },
-      retryable(ctx, message ? 'common.retry' : 'face.capture', 'capture-face', () => void act('CaptureFace')),
-      h('button', { type: 'button', onclick: () => void act('Goto', 'fingers') }, ctx.tr('common.next')),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: good ? '' : 'primary',
+          id: 'capture-face',
+          disabled: capturing,
+          'aria-busy': capturing ? 'true' : undefined,
+          onclick: () => void captureFace(),
+        },
+        capturing ? ctx.tr('face.capturing') : ctx.tr(label),
+      ),
+      mismatch
+        ? h('button', { type: 'button', class: 'danger', id: 'reject-face', disabled: capturing, onclick: () => void act('Reject', 'face-mismatch') }, ctx.tr('face.rejectNomatch'))
+        : null,
+      h(
+        'button',
+        { type: 'button', class: good ? 'primary' : '', id: 'face-next', disabled: capturing, 'data-autofocus': good, onclick: () => void act('Goto', 'fingers') },
+        ctx.tr('common.next'),
+      ),
     ),
   );
   return h('div', { id: 'face-step' }, ...out);
+}
+
+async function captureFace(): Promise<void> {
+  if (faceCapture) return;
+  faceCapture = { prompt: null };
+  message = '';
+  draw();
+  try {
+    await act('CaptureFace');
+  } finally {
+    faceCapture = null;
+    draw();
+  }
 }
 
 function fingersStep(ctx: Ctx, v: EnrollmentView): HTMLElement {
