@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"strconv"
 	"strings"
@@ -18,8 +19,10 @@ import (
 	"enrolldesk/biometric/face/match"
 	"enrolldesk/biometric/face/portrait"
 	"enrolldesk/biometric/face/quality"
+	"enrolldesk/biometric/facenet"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/enroll"
+	"enrolldesk/desk/settings"
 	"enrolldesk/sync/record"
 
 	"gocv.io/x/gocv"
@@ -27,43 +30,179 @@ import (
 
 // CameraFace is the app.FaceCapturer over biometric/face: the head-turn liveness challenge on
 // the camera, then the best of a burst of frames through the ICAO quality gate, its descriptor
-// compared 1:1 with the chip photo's (DG2, ICAO 9303 part 10) under the shipped calibration,
-// and the ISO/IEC 19794-5 token portrait of the captured frame.
+// compared 1:1 with the chip photo's (DG2, ICAO 9303 part 10) under the calibration of the
+// selected face engine, and the ISO/IEC 19794-5 token portrait of the captured frame.
+//
+// Detection, landmarks, quality and liveness are the face pipeline's (go-face) whatever the
+// engine. The engine (settings.Policy.FaceEngine) makes the 1:1 descriptors: with
+// settings.FaceEngineFacenet the chip photo and the live face are both aligned from their
+// landmarks and embedded by biometric/facenet's shipped model, and the decision uses that
+// model's calibration; with settings.FaceEngineDlib both are dlib descriptors under dlib's. The
+// dlib descriptor of the live face is always returned in enroll.Face.Descriptor: the desk's
+// de-duplication gallery (biometric/index) holds 128-d dlib descriptors.
 type CameraFace struct {
 	Models string      // model directory (NewEngine checks every file)
 	Source face.Source // device index, /dev/videoN, a video file or an image folder
 	Burst  int         // frames that must pass the gate; 0 means 3
 	// Challenge is the liveness challenge; zero means liveness.Default().
 	Challenge liveness.Challenge
+	// Engine fixes the face engine (settings.FaceEngineFacenet or settings.FaceEngineDlib).
+	// Empty: EngineSetting is asked at every capture, and without it the default policy
+	// (settings.Defaults) applies.
+	Engine string
+	// EngineSetting returns the desk's current policy.face_engine (e.g. from settings.Store's
+	// Load); read at every capture, so a registry settings change applies to the next one.
+	EngineSetting func(ctx context.Context) (string, error)
 
-	mu  sync.Mutex
-	eng *face.Engine
-	cal *match.Calibration
+	mu   sync.Mutex
+	eng  *face.Engine
+	cals match.Table
+	net  *facenet.Engine
 }
 
-// engine loads the models once (about 400 MB for the pool); a failure is retried next time.
+// engine loads the face pipeline once (about 400 MB for the pool); a failure is retried next
+// time.
 func (c *CameraFace) engine() (*face.Engine, *match.Calibration, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.eng != nil {
-		return c.eng, c.cal, nil
+	if err := c.loadPipeline(); err != nil {
+		return nil, nil, err
 	}
-	eng, err := face.NewEngine(c.Models, face.Shipped)
+	cal, err := c.cals.Lookup(c.eng.Models().ID, c.eng.Name())
 	if err != nil {
-		return nil, nil, fmt.Errorf("face engine: %w", err)
+		return nil, nil, fmt.Errorf("face calibration: %w", err)
+	}
+	return c.eng, &cal, nil
+}
+
+func (c *CameraFace) loadPipeline() error {
+	if c.eng != nil {
+		return nil
 	}
 	table, err := match.Shipped()
 	if err != nil {
-		eng.Close()
-		return nil, nil, fmt.Errorf("face calibration: %w", err)
+		return fmt.Errorf("face calibration: %w", err)
 	}
-	cal, err := table.Lookup(eng.Models().ID, eng.Name())
+	eng, err := face.NewEngine(c.Models, face.Shipped)
 	if err != nil {
-		eng.Close()
-		return nil, nil, fmt.Errorf("face calibration: %w", err)
+		return fmt.Errorf("face engine: %w", err)
 	}
-	c.eng, c.cal = eng, &cal
-	return eng, &cal, nil
+	c.eng, c.cals = eng, table
+	return nil
+}
+
+// selected is the face engine of the 1:1 decision for one capture: the pipeline, the facenet
+// engine (nil for dlib) and the calibration the decision uses.
+type selected struct {
+	name string // settings.FaceEngine*
+	eng  *face.Engine
+	net  *facenet.Engine
+	cal  match.Calibration
+}
+
+// FaceEngineSetting reads policy.face_engine from the desk's settings, for
+// CameraFace.EngineSetting: after app.Open, `cam.EngineSetting =
+// wire.FaceEngineSetting(settings.New(desk.DB, desk.Audit, nil))`.
+func FaceEngineSetting(s *settings.Store) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		st, err := s.Load(ctx)
+		if err != nil {
+			return "", err
+		}
+		return st.Policy.FaceEngine, nil
+	}
+}
+
+// engineName resolves the face-engine setting.
+func (c *CameraFace) engineName(ctx context.Context) (string, error) {
+	name := c.Engine
+	if name == "" && c.EngineSetting != nil {
+		v, err := c.EngineSetting(ctx)
+		if err != nil {
+			return "", fmt.Errorf("face engine setting: %w", err)
+		}
+		name = v
+	}
+	if name == "" {
+		name = settings.Defaults().Policy.FaceEngine
+	}
+	if name != settings.FaceEngineFacenet && name != settings.FaceEngineDlib {
+		return "", fmt.Errorf("face engine %q: unknown (want %q or %q)", name, settings.FaceEngineFacenet, settings.FaceEngineDlib)
+	}
+	return name, nil
+}
+
+// selectEngine loads what the selected engine needs and finds its calibration; an engine without
+// a calibration for its exact model set is refused (match.ErrUncalibrated), never guessed.
+func (c *CameraFace) selectEngine(ctx context.Context) (selected, error) {
+	name, err := c.engineName(ctx)
+	if err != nil {
+		return selected{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadPipeline(); err != nil {
+		return selected{}, err
+	}
+	s := selected{name: name, eng: c.eng}
+	id, en := c.eng.Models().ID, c.eng.Name()
+	if name == settings.FaceEngineFacenet {
+		if c.net == nil {
+			net, err := facenet.NewEngine(c.Models, facenet.DefaultModel, facenet.DefaultOptions)
+			if err != nil {
+				return selected{}, fmt.Errorf("face engine: %w", err)
+			}
+			c.net = net
+		}
+		s.net = c.net
+		id, en = c.net.ModelSetID(), c.net.Name()
+	}
+	if s.cal, err = c.cals.Lookup(id, en); err != nil {
+		return selected{}, fmt.Errorf("face calibration: %w", err)
+	}
+	return s, nil
+}
+
+// describeChip returns the chip photo's subject and its 1:1 descriptor under the selected engine.
+func (s selected) describeChip(ctx context.Context, photo []byte) (face.Found, []float32, error) {
+	m, err := face.DecodeImage(photo)
+	if err != nil {
+		return face.Found{}, nil, err
+	}
+	defer m.Close()
+	a, err := s.eng.AnalyzePhoto(ctx, m)
+	if err != nil {
+		return face.Found{}, nil, err
+	}
+	f, ok := a.Subject()
+	if !ok {
+		return face.Found{}, nil, face.ErrNoFace
+	}
+	if s.net == nil {
+		return f, f.Descriptor, nil
+	}
+	img, err := face.MatToImage(m, image.Rect(0, 0, m.Cols(), m.Rows()))
+	if err != nil {
+		return face.Found{}, nil, err
+	}
+	d, err := s.net.Embed(ctx, img, f.Face)
+	if err != nil {
+		return face.Found{}, nil, fmt.Errorf("%s: %w", s.net.Name(), err)
+	}
+	return f, d, nil
+}
+
+// describeLive returns the live face's 1:1 descriptor under the selected engine: region holds
+// the pixels around the face in frame coordinates, subj the face found in the frame.
+func (s selected) describeLive(ctx context.Context, region image.Image, subj face.Found) ([]float32, error) {
+	if s.net == nil {
+		return subj.Descriptor, nil
+	}
+	d, err := s.net.Embed(ctx, region, subj.Face)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.net.Name(), err)
+	}
+	return d, nil
 }
 
 // Close releases the engine.
@@ -105,11 +244,12 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 	if c.Source.Name == "" {
 		return enroll.Face{}, missing(errors.New("no camera configured"))
 	}
-	eng, cal, err := c.engine()
+	sel, err := c.selectEngine(ctx)
 	if err != nil {
 		return enroll.Face{}, &app.CodedError{Code: app.CodeUnavailable, Err: err}
 	}
-	ref, err := eng.DescribePhoto(ctx, chipPhoto)
+	eng := sel.eng
+	_, ref, err := sel.describeChip(ctx, chipPhoto)
 	if err != nil {
 		return enroll.Face{}, fmt.Errorf("chip photo: %w", err)
 	}
@@ -120,7 +260,7 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 	if ch.Steps == nil {
 		ch = liveness.Default()
 	}
-	live, err := c.liveness(ctx, eng, ch)
+	alive, err := c.liveness(ctx, eng, ch)
 	if err != nil {
 		return enroll.Face{}, err
 	}
@@ -141,18 +281,22 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 		return enroll.Face{}, fmt.Errorf("capture face: %w", err)
 	}
 	stop()
-	dist, err := embedding.Distance(ref.Descriptor, capt.Subject.Descriptor)
+	live, err := sel.describeLive(ctx, capt.Region, capt.Subject)
+	if err != nil {
+		return enroll.Face{}, fmt.Errorf("live face: %w", err)
+	}
+	dist, err := embedding.Distance(ref, live)
 	if err != nil {
 		return enroll.Face{}, fmt.Errorf("compare with the chip photo: %w", err)
 	}
-	d := cal.Decide(dist)
+	d := sel.cal.Decide(dist)
 	tok, err := portrait.Make(capt.Region, capt.Subject.Face, portrait.MinWidth, portrait.MaxBytes)
 	if err != nil {
 		return enroll.Face{}, fmt.Errorf("token portrait: %w", err)
 	}
 	f := enroll.Face{Score: dist, Threshold: d.MatchThreshold, Decision: outcome(d.Outcome),
 		Liveness: record.Fail, Portrait: tok.JPEG, Descriptor: capt.Subject.Descriptor}
-	if live.Live {
+	if alive.Live {
 		f.Liveness = record.Pass
 	}
 	return f, nil

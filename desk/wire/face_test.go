@@ -2,14 +2,20 @@ package wire
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"enrolldesk/biometric/face"
+	"enrolldesk/biometric/face/match"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/enroll"
+	"enrolldesk/desk/opstest"
+	"enrolldesk/desk/settings"
 	"enrolldesk/sync/record"
 )
 
@@ -34,10 +40,17 @@ func read(t *testing.T, p string) []byte {
 	return b
 }
 
+// The face step end to end on a real head-turn clip, with the face engine read from the desk's
+// settings (a real store): by default (facenet) the same person matches and another person does
+// not, each judged against the facenet calibration; after the registry's signed settings switch
+// policy.face_engine to dlib, the next enrollment's decision is dlib's, against dlib's
+// calibration.
 func TestCameraFaceEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Burst: 2}
+	fx := opstest.New(t)
+	st := settings.New(fx.DB, fx.Audit, fx.Clock.Now)
+	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Burst: 2, EngineSetting: FaceEngineSetting(st)}
 	defer c.Close()
 	clip := filepath.Join(t.TempDir(), "turn.avi")
 	if err := c.WriteClip(ctx, clip, headTurn, 10); err != nil {
@@ -47,16 +60,21 @@ func TestCameraFaceEndToEnd(t *testing.T) {
 	if st := c.Status(ctx); st.State != app.DeviceReady {
 		t.Fatalf("status %+v", st)
 	}
+	facenetCal, dlibCal := calibrations(t, c)
+	if facenetCal.MatchThreshold == dlibCal.MatchThreshold {
+		t.Fatal("the two engines' calibrations cannot be told apart")
+	}
 
 	// Same person: another photo of Hans Blix as the chip photo.
 	f, err := c.Capture(ctx, read(t, blix("0009")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("same person: distance %.3f threshold %.3f %s liveness %s", f.Score, f.Threshold, f.Decision, f.Liveness)
-	if f.Decision != enroll.Match || f.Liveness != record.Pass {
-		t.Fatalf("same person: %s, liveness %s", f.Decision, f.Liveness)
+	t.Logf("facenet, same person: distance %.3f threshold %.3f %s liveness %s", f.Score, f.Threshold, f.Decision, f.Liveness)
+	if f.Decision != enroll.Match || f.Liveness != record.Pass || f.Threshold != facenetCal.MatchThreshold {
+		t.Fatalf("same person: %s, liveness %s, threshold %v (facenet's %v)", f.Decision, f.Liveness, f.Threshold, facenetCal.MatchThreshold)
 	}
+	// The gallery keeps dlib descriptors (biometric/index is 128-d) whatever decides 1:1.
 	if len(f.Portrait) == 0 || len(f.Portrait) > 20<<10 || len(f.Descriptor) != 128 {
 		t.Fatalf("portrait %d bytes, descriptor %d", len(f.Portrait), len(f.Descriptor))
 	}
@@ -66,9 +84,62 @@ func TestCameraFaceEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("different person: distance %.3f %s", f.Score, f.Decision)
-	if f.Decision != enroll.NoMatch {
-		t.Fatalf("different person: %s", f.Decision)
+	t.Logf("facenet, different person: distance %.3f %s", f.Score, f.Decision)
+	if f.Decision != enroll.NoMatch || f.Threshold != facenetCal.MatchThreshold {
+		t.Fatalf("different person: %s, threshold %v", f.Decision, f.Threshold)
+	}
+
+	// The registry switches the desk to dlib.
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PinRegistryKey(ctx, "system", pub); err != nil {
+		t.Fatal(err)
+	}
+	want := settings.Defaults()
+	want.Policy.FaceEngine = settings.FaceEngineDlib
+	doc, err := settings.Sign(settings.Document{DeskID: fx.Desk.ID, Serial: 1, IssuedAt: fx.Clock.Now().UnixMilli(), Settings: want}, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ApplySigned(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	f, err = c.Capture(ctx, read(t, blix("0009")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dlib, same person: distance %.3f threshold %.3f %s", f.Score, f.Threshold, f.Decision)
+	if f.Threshold != dlibCal.MatchThreshold || f.Decision != enroll.Match {
+		t.Fatalf("after the switch to dlib: %s, threshold %v (dlib's %v)", f.Decision, f.Threshold, dlibCal.MatchThreshold)
+	}
+}
+
+// calibrations returns the shipped calibrations of the facenet engine and of dlib for the
+// installed models.
+func calibrations(t *testing.T, c *CameraFace) (facenetCal, dlibCal match.Calibration) {
+	t.Helper()
+	ctx := context.Background()
+	for _, e := range []string{settings.FaceEngineFacenet, settings.FaceEngineDlib} {
+		sel, err := (&CameraFace{Models: c.Models, Engine: e, eng: c.eng, cals: c.cals, net: c.net}).selectEngine(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == settings.FaceEngineFacenet {
+			facenetCal = sel.cal
+		} else {
+			dlibCal = sel.cal
+		}
+	}
+	return facenetCal, dlibCal
+}
+
+// An unknown engine name in the setting is refused before the camera opens.
+func TestCameraFaceRefusesAnUnknownEngine(t *testing.T) {
+	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Source: face.Source{Name: "x.avi"}, Engine: "arcface"}
+	if _, err := c.Capture(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "arcface") {
+		t.Fatalf("unknown engine: %v", err)
 	}
 }
 
