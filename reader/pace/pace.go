@@ -67,16 +67,13 @@ func ParseCardAccess(b []byte) ([]Info, error) {
 			return nil, fmt.Errorf("EF.CardAccess: PACEInfo: %w", err)
 		}
 		i := Info{Protocol: si.Protocol, Version: ri.Version, ParamID: ri.ParamID}
-		if _, err := i.Alg(); err != nil {
-			continue
-		}
-		if _, err := CurveByParamID(i.ParamID); err != nil || si.Protocol[9] != 2 {
-			continue // not ECDH generic mapping on a supported curve
+		if _, _, err := i.setup(); err != nil {
+			continue // a mapping, cipher or domain this package does not implement
 		}
 		out = append(out, i)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("EF.CardAccess: no supported PACE (ECDH generic mapping on P-256 or brainpoolP256r1)")
+		return nil, errors.New("EF.CardAccess: no supported PACE (generic mapping on DH groups 0–2, P-256 or brainpoolP256r1; integrated mapping with AES-128)")
 	}
 	return out, nil
 }
@@ -107,6 +104,51 @@ func (i Info) Alg() (sm.Alg, error) {
 		return sm.AES256, nil
 	}
 	return 0, fmt.Errorf("pace: unknown cipher in %v", i.Protocol)
+}
+
+// Mapping arcs of the PACE protocol OIDs (ICAO Doc 9303 part 11 §9.2.1; id-PACE 0.4.0.127.0.7.2.2.4).
+const (
+	MappingDHGM   = 1 // Diffie–Hellman, generic mapping
+	MappingECDHGM = 2 // elliptic curve Diffie–Hellman, generic mapping
+	MappingDHIM   = 3 // Diffie–Hellman, integrated mapping
+	MappingECDHIM = 4 // elliptic curve Diffie–Hellman, integrated mapping
+)
+
+// Protocol returns the PACE protocol OID for a mapping (MappingDHGM…) and a secure messaging
+// cipher arc (1 3DES, 2 AES-128, 3 AES-192, 4 AES-256).
+func Protocol(mapping, cipher int) asn1.ObjectIdentifier {
+	return append(append(asn1.ObjectIdentifier{}, oidPACEPrefix...), mapping, cipher)
+}
+
+// Mapping is the protocol's mapping arc (MappingDHGM…).
+func (i Info) Mapping() int {
+	if len(i.Protocol) != 11 {
+		return 0
+	}
+	return i.Protocol[9]
+}
+
+// setup returns the group of the protocol's domain parameters and whether the mapping is the
+// integrated one. The integrated mapping is implemented with AES-128 (l = k = 128 in R(s,t)),
+// which is what the worked example anchors.
+func (i Info) setup() (group, bool, error) {
+	alg, err := i.Alg()
+	if err != nil {
+		return nil, false, err
+	}
+	m := i.Mapping()
+	if m < MappingDHGM || m > MappingECDHIM {
+		return nil, false, fmt.Errorf("pace: mapping %d of %v not supported", m, i.Protocol)
+	}
+	im := m == MappingDHIM || m == MappingECDHIM
+	if im && alg != sm.AES128 {
+		return nil, false, fmt.Errorf("pace: integrated mapping with %v not supported (AES-128 only)", i.Protocol)
+	}
+	g, err := groupByParamID(i.ParamID, m == MappingDHGM || m == MappingDHIM)
+	if err != nil {
+		return nil, false, err
+	}
+	return g, im, nil
 }
 
 // MRZPassword is the PACE password of the MRZ: SHA-1 of the MRZ information (part 11 §9.7.3).
@@ -140,19 +182,27 @@ func block(alg sm.Alg, k []byte) (cipher.Block, error) {
 	return aes.NewCipher(k)
 }
 
-// randomScalar draws a private key in [1, N).
-func randomScalar(c *Curve, rnd io.Reader) (*big.Int, error) {
-	buf := make([]byte, c.Size)
-	for i := 0; i < 100; i++ {
-		if _, err := io.ReadFull(rnd, buf); err != nil {
-			return nil, err
-		}
-		k := new(big.Int).SetBytes(buf)
-		if k.Sign() > 0 && k.Cmp(c.N) < 0 {
-			return k, nil
-		}
+// genericMap is the generic mapping in any group: Ĝ = s·G + H (EC) or G^s·H (DH), with
+// H = sk·PK or PK^sk (part 11 §4.4.3.3.1).
+func genericMap(g group, s []byte, sk *big.Int, peer elem) (elem, error) {
+	h := g.exp(sk, peer)
+	return g.op(g.exp(new(big.Int).SetBytes(s), g.base()), h)
+}
+
+// integratedMap is the integrated mapping: Ĝ = f_G(R(s,t) mod p) (part 11 §4.4.3.3.2).
+func integratedMap(g group, s, t []byte) (elem, error) {
+	r, err := prfR(s, t, g.pBits())
+	if err != nil {
+		return elem{}, err
 	}
-	return nil, errors.New("pace: could not draw a scalar")
+	var p *big.Int
+	switch gg := g.(type) {
+	case ecGroup:
+		p = gg.c.P
+	case *DHGroup:
+		p = gg.P
+	}
+	return g.encodeIM(new(big.Int).Mod(new(big.Int).SetBytes(r), p))
 }
 
 // mapGenerator is the generic mapping: Ĝ = s·G + H, H = sk·PK (part 11 §4.4.3.3.1).
@@ -170,12 +220,12 @@ func mapGenerator(c *Curve, s []byte, sk *big.Int, peer Point) (Point, error) {
 
 // token is the authentication token: MAC(KSmac, 7F49 { 06 OID, 86 PK }) (part 11 §4.4.3.4,
 // BSI TR-03110 part 3 §D.3.4: the public key data object for ECDH carries the point in tag 86).
-func token(alg sm.Alg, kmac []byte, oid asn1.ObjectIdentifier, pk []byte) ([]byte, error) {
+func token(alg sm.Alg, kmac []byte, oid asn1.ObjectIdentifier, keyTag uint32, pk []byte) ([]byte, error) {
 	oidDER, err := asn1.Marshal(oid)
 	if err != nil {
 		return nil, err
 	}
-	data := tlv.Encode(0x7F49, tlv.Concat(oidDER, tlv.Encode(0x86, pk)))
+	data := tlv.Encode(0x7F49, tlv.Concat(oidDER, tlv.Encode(keyTag, pk)))
 	if alg == sm.TDES {
 		return sm.RetailMAC(kmac, sm.Pad(data, 8))
 	}
@@ -219,6 +269,9 @@ func ga(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data 
 	if err != nil {
 		return nil, fmt.Errorf("pace: dynamic authentication data: %w", err)
 	}
+	if want == 0 {
+		return nil, nil // integrated mapping: no mapping data comes back (empty or absent 82)
+	}
 	out, err := tlv.Unwrap(v, want)
 	if err != nil {
 		return nil, fmt.Errorf("pace: dynamic authentication data: %w", err)
@@ -226,15 +279,16 @@ func ga(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data 
 	return out, nil
 }
 
-// Authenticate runs PACE with the ECDH generic mapping over t (plain APDUs) and returns the secure
-// messaging session and Comp(PK~PICC), the x-coordinate of the chip's ephemeral key (ID_PICC of
-// terminal authentication, BSI TR-03110 part 3 §B.11.1). rnd supplies the two ephemeral private
-// keys (mapping, then key agreement).
+// Authenticate runs PACE over t (plain APDUs) with the protocol of info: generic mapping (DH or
+// ECDH) or integrated mapping (DH or ECDH), and returns the secure messaging session and
+// Comp(PK~PICC), the compressed ephemeral key of the chip (ID_PICC of terminal authentication, BSI
+// TR-03110 part 3 §B.11.1). rnd supplies, in order, the mapping's private key (generic) or the
+// nonce t (integrated), then the key agreement's private key.
 func Authenticate(ctx context.Context, t iso7816.Transmitter, info Info, pwRef byte, password []byte, rnd io.Reader) (*sm.Session, []byte, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	c, err := CurveByParamID(info.ParamID)
+	g, im, err := info.setup()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -266,52 +320,64 @@ func Authenticate(ctx context.Context, t iso7816.Transmitter, info Info, pwRef b
 		return nil, nil, fmt.Errorf("pace: nonce: %w", err)
 	}
 	// 2. Mapping.
-	skMap, err := randomScalar(c, rnd)
-	if err != nil {
-		return nil, nil, err
-	}
-	pkMap := c.ScalarMult(skMap, c.G())
-	rMap, err := ga(ctx, t, false, 0x81, c.Marshal(pkMap), 0x82)
-	if err != nil {
-		return nil, nil, err
-	}
-	chipMap, err := c.Unmarshal(rMap)
-	if err != nil {
-		return nil, nil, err
-	}
-	gHat, err := mapGenerator(c, s, skMap, chipMap)
-	if err != nil {
-		return nil, nil, err
+	var gHat elem
+	if im {
+		// Integrated: the terminal's nonce t goes to the chip in clear; the chip answers with
+		// empty mapping data.
+		tn := make([]byte, 16)
+		if _, err := io.ReadFull(rnd, tn); err != nil {
+			return nil, nil, err
+		}
+		if _, err := ga(ctx, t, false, 0x81, tn, 0); err != nil {
+			return nil, nil, err
+		}
+		if gHat, err = integratedMap(g, s, tn); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		skMap, err := randomExp(g, rnd)
+		if err != nil {
+			return nil, nil, err
+		}
+		rMap, err := ga(ctx, t, false, 0x81, g.encode(g.exp(skMap, g.base())), 0x82)
+		if err != nil {
+			return nil, nil, err
+		}
+		chipMap, err := g.decode(rMap)
+		if err != nil {
+			return nil, nil, err
+		}
+		if gHat, err = genericMap(g, s, skMap, chipMap); err != nil {
+			return nil, nil, err
+		}
 	}
 	// 3. Key agreement on Ĝ.
-	sk, err := randomScalar(c, rnd)
+	sk, err := randomExp(g, rnd)
 	if err != nil {
 		return nil, nil, err
 	}
-	pk := c.Marshal(c.ScalarMult(sk, gHat))
+	pk := g.encode(g.exp(sk, gHat))
 	rPK, err := ga(ctx, t, false, 0x83, pk, 0x84)
 	if err != nil {
 		return nil, nil, err
 	}
-	chipPK, err := c.Unmarshal(rPK)
+	chipPK, err := g.decode(rPK)
 	if err != nil {
 		return nil, nil, err
 	}
 	if bytes.Equal(rPK, pk) {
 		return nil, nil, fmt.Errorf("%w: chip echoed the terminal's key", ErrAuth)
 	}
-	shared := c.ScalarMult(sk, chipPK)
-	if shared.Inf {
-		return nil, nil, ErrPoint
+	kx, err := g.secret(g.exp(sk, chipPK))
+	if err != nil {
+		return nil, nil, err
 	}
-	kx := make([]byte, c.Size)
-	shared.X.FillBytes(kx)
 	sess, kmac, err := sessionKeys(alg, kx)
 	if err != nil {
 		return nil, nil, err
 	}
 	// 4. Mutual authentication with tokens over the other side's key.
-	tPCD, err := token(alg, kmac, info.Protocol, rPK)
+	tPCD, err := token(alg, kmac, info.Protocol, g.keyTag(), rPK)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -319,14 +385,14 @@ func Authenticate(ctx context.Context, t iso7816.Transmitter, info Info, pwRef b
 	if err != nil {
 		return nil, nil, err
 	}
-	want, err := token(alg, kmac, info.Protocol, pk)
+	want, err := token(alg, kmac, info.Protocol, g.keyTag(), pk)
 	if err != nil {
 		return nil, nil, err
 	}
 	if subtle.ConstantTimeCompare(tPICC, want) != 1 {
 		return nil, nil, fmt.Errorf("%w: chip token does not verify", ErrAuth)
 	}
-	return sess, rPK[1 : 1+c.Size], nil
+	return sess, g.comp(rPK), nil
 }
 
 // Chip is the card's side of PACE, used by the virtual card. Its methods follow the four
@@ -336,11 +402,12 @@ type Chip struct {
 	Password []byte
 	Rand     io.Reader
 
-	c      *Curve
+	g      group
+	im     bool
 	alg    sm.Alg
 	s      []byte
-	skMap  *big.Int
-	gHat   Point
+	mapped bool
+	gHat   elem
 	pk     []byte
 	termPK []byte
 	sess   *sm.Session
@@ -353,7 +420,7 @@ func (ch *Chip) Nonce() ([]byte, error) {
 	if ch.Rand == nil {
 		ch.Rand = rand.Reader
 	}
-	if ch.c, err = CurveByParamID(ch.Info.ParamID); err != nil {
+	if ch.g, ch.im, err = ch.Info.setup(); err != nil {
 		return nil, err
 	}
 	if ch.alg, err = ch.Info.Alg(); err != nil {
@@ -373,47 +440,57 @@ func (ch *Chip) Nonce() ([]byte, error) {
 	return sm.CBCEncrypt(b, make([]byte, b.BlockSize()), ch.s), nil
 }
 
-// Map answers the terminal's mapping key with the chip's and computes Ĝ.
+// Map takes the terminal's mapping data and computes Ĝ. With the generic mapping the data is the
+// terminal's mapping key and the answer the chip's; with the integrated mapping the data is the
+// terminal's nonce t and the answer is empty.
 func (ch *Chip) Map(termMap []byte) ([]byte, error) {
 	if ch.s == nil {
 		return nil, errors.New("pace: mapping before nonce")
 	}
-	p, err := ch.c.Unmarshal(termMap)
+	if ch.im {
+		gHat, err := integratedMap(ch.g, ch.s, termMap)
+		if err != nil {
+			return nil, err
+		}
+		ch.gHat, ch.mapped = gHat, true
+		return []byte{}, nil
+	}
+	p, err := ch.g.decode(termMap)
 	if err != nil {
 		return nil, err
 	}
-	if ch.skMap, err = randomScalar(ch.c, ch.Rand); err != nil {
+	skMap, err := randomExp(ch.g, ch.Rand)
+	if err != nil {
 		return nil, err
 	}
-	if ch.gHat, err = mapGenerator(ch.c, ch.s, ch.skMap, p); err != nil {
+	if ch.gHat, err = genericMap(ch.g, ch.s, skMap, p); err != nil {
 		return nil, err
 	}
-	return ch.c.Marshal(ch.c.ScalarMult(ch.skMap, ch.c.G())), nil
+	ch.mapped = true
+	return ch.g.encode(ch.g.exp(skMap, ch.g.base())), nil
 }
 
 // Agree answers the terminal's ephemeral key and derives the session keys.
 func (ch *Chip) Agree(termPK []byte) ([]byte, error) {
-	if ch.skMap == nil {
+	if !ch.mapped {
 		return nil, errors.New("pace: key agreement before mapping")
 	}
-	p, err := ch.c.Unmarshal(termPK)
+	p, err := ch.g.decode(termPK)
 	if err != nil {
 		return nil, err
 	}
-	sk, err := randomScalar(ch.c, ch.Rand)
+	sk, err := randomExp(ch.g, ch.Rand)
 	if err != nil {
 		return nil, err
 	}
-	ch.pk = ch.c.Marshal(ch.c.ScalarMult(sk, ch.gHat))
+	ch.pk = ch.g.encode(ch.g.exp(sk, ch.gHat))
 	if bytes.Equal(ch.pk, termPK) {
 		return nil, ErrPoint
 	}
-	shared := ch.c.ScalarMult(sk, p)
-	if shared.Inf {
-		return nil, ErrPoint
+	kx, err := ch.g.secret(ch.g.exp(sk, p))
+	if err != nil {
+		return nil, err
 	}
-	kx := make([]byte, ch.c.Size)
-	shared.X.FillBytes(kx)
 	ch.termPK = termPK
 	if ch.sess, ch.kmac, err = sessionKeys(ch.alg, kx); err != nil {
 		return nil, err
@@ -421,12 +498,13 @@ func (ch *Chip) Agree(termPK []byte) ([]byte, error) {
 	return ch.pk, nil
 }
 
-// EphemeralX is Comp(PK~PICC), the x-coordinate of the chip's ephemeral key (after Agree).
+// EphemeralX is Comp(PK~PICC) of the chip's ephemeral key (after Agree): its x-coordinate for
+// ECDH, SHA-1 of it for DH.
 func (ch *Chip) EphemeralX() []byte {
 	if ch.pk == nil {
 		return nil
 	}
-	return append([]byte(nil), ch.pk[1:1+ch.c.Size]...)
+	return ch.g.comp(ch.pk)
 }
 
 // Mutual checks the terminal's token and returns the chip's token and the session.
@@ -434,14 +512,14 @@ func (ch *Chip) Mutual(tPCD []byte) ([]byte, *sm.Session, error) {
 	if ch.sess == nil {
 		return nil, nil, errors.New("pace: mutual authentication before key agreement")
 	}
-	want, err := token(ch.alg, ch.kmac, ch.Info.Protocol, ch.pk)
+	want, err := token(ch.alg, ch.kmac, ch.Info.Protocol, ch.g.keyTag(), ch.pk)
 	if err != nil {
 		return nil, nil, err
 	}
 	if subtle.ConstantTimeCompare(tPCD, want) != 1 {
 		return nil, nil, ErrAuth
 	}
-	t, err := token(ch.alg, ch.kmac, ch.Info.Protocol, ch.termPK)
+	t, err := token(ch.alg, ch.kmac, ch.Info.Protocol, ch.g.keyTag(), ch.termPK)
 	if err != nil {
 		return nil, nil, err
 	}

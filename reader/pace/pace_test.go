@@ -107,10 +107,10 @@ func TestAppendixG1Primitives(t *testing.T) {
 	if err != nil || len(infos) != 1 || infos[0].ParamID != 13 || infos[0].Version != 2 {
 		t.Fatalf("%+v %v", infos, err)
 	}
-	if tk, _ := token(sm.AES128, g1KSmac, infos[0].Protocol, g1PKPICC); !bytes.Equal(tk, g1TPCD) {
+	if tk, _ := token(sm.AES128, g1KSmac, infos[0].Protocol, 0x86, g1PKPICC); !bytes.Equal(tk, g1TPCD) {
 		t.Fatalf("T_PCD %X", tk)
 	}
-	if tk, _ := token(sm.AES128, g1KSmac, infos[0].Protocol, g1PKPCD); !bytes.Equal(tk, g1TPICC) {
+	if tk, _ := token(sm.AES128, g1KSmac, infos[0].Protocol, 0x86, g1PKPCD); !bytes.Equal(tk, g1TPICC) {
 		t.Fatalf("T_PICC %X", tk)
 	}
 	if b, _ := CardAccessBytes(infos[0]); !bytes.Equal(b, g1CardAccess) {
