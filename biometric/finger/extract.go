@@ -58,7 +58,7 @@ func Extract(img *image.Gray) (*Template, error) {
 	e.binarise()
 	e.thin()
 	ms := e.minutiae()
-	t := &Template{Width: w, Height: h, DPI: 500, Quality: e.quality(len(ms)), Minutiae: ms}
+	t := &Template{Width: w, Height: h, DPI: 500, Quality: e.quality(len(ms)), Minutiae: ms, Field: e.field()}
 	t.prep = NewProbe(t)
 	return t, nil
 }

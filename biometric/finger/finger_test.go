@@ -102,6 +102,23 @@ func TestCompactRoundTrip(t *testing.T) {
 	if len(b.Minutiae) != len(a.Minutiae) || b.Width != a.Width || b.Quality != a.Quality {
 		t.Fatalf("round trip changed the template: %+v", b)
 	}
+	if a.Field == nil || b.Field == nil || b.Field.W != a.Field.W || b.Field.H != a.Field.H ||
+		string(b.Field.Cells) != string(a.Field.Cells) {
+		t.Fatal("round trip lost the orientation field")
+	}
+	// A template without a field (an ISO/ANSI import, an old gallery) keeps the version 1 form.
+	old := &Template{Width: a.Width, Height: a.Height, DPI: a.DPI, Quality: a.Quality, Minutiae: a.Minutiae}
+	raw1, err := old.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw1[2] != 1 || len(raw1) != len(raw)-2-(len(a.Field.Cells)+1)/2 {
+		t.Fatalf("field-less template encoded as version %d, %d bytes", raw1[2], len(raw1))
+	}
+	var c Template
+	if err := c.UnmarshalBinary(raw1); err != nil || c.Field != nil || len(c.Minutiae) != len(a.Minutiae) {
+		t.Fatalf("version 1 decode: %v", err)
+	}
 	for i := range a.Minutiae {
 		if angDiff(a.Minutiae[i].Angle, b.Minutiae[i].Angle) > 2*3.1416/16384 {
 			t.Fatalf("minutia %d angle %.5f → %.5f", i, a.Minutiae[i].Angle, b.Minutiae[i].Angle)

@@ -31,6 +31,11 @@ func FuzzTemplateCompact(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(raw)
+	tp.Field = &Field{W: 3, H: 3, Cells: []uint8{0, 1, 2, 3, 15, 0, 7, 8, 9}}
+	if raw, err = tp.MarshalBinary(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var x Template
 		if x.UnmarshalBinary(b) != nil {

@@ -20,7 +20,7 @@ import (
 //     and candidate minutiae pair one-to-one within a distance tolerance that grows with distance from
 //     the anchor (elastic distortion) and a direction tolerance. The best alignment's paired minutiae,
 //     weighted by their local similarity, give the score, normalised by the minutiae counts in the
-//     overlapping area.
+//     overlapping area and weighted by the agreement of the two orientation fields (field.go).
 //
 // Scores lie in [0, 100].
 const (
@@ -74,12 +74,14 @@ type pmin struct {
 // Probe is a template prepared for many comparisons (cylinders and hull computed once). It is safe for
 // concurrent use by several goroutines.
 type Probe struct {
-	m     []pmin    // sorted by x
-	xs    []float64 // m[i].x, for the pairing's binary search
-	hull  [][2]float64
-	area  hullTable // hull grown by hullOmega: cylinder cell validity
-	inner hullTable // hull grown by 8 px: the common area when scoring
-	first *Minutia  // the template's first minutia, to tell whether a cached probe is current
+	m       []pmin    // sorted by x
+	xs      []float64 // m[i].x, for the pairing's binary search
+	hull    [][2]float64
+	area    hullTable // hull grown by hullOmega: cylinder cell validity
+	inner   hullTable // hull grown by 8 px: the common area when scoring
+	first   *Minutia  // the template's first minutia, to tell whether a cached probe is current
+	field   *pfield   // orientation field, nil when the template has none
+	fieldOf *Field    // the template's field it was prepared from
 }
 
 // NewProbe prepares t for matching. A nil or empty template gives a probe that matches nothing.
@@ -94,6 +96,7 @@ func NewProbe(t *Template) *Probe {
 	if len(t.Minutiae) > 0 {
 		p.first = &t.Minutiae[0]
 	}
+	p.field, p.fieldOf = newPField(t.Field), t.Field
 	p.m = make([]pmin, len(t.Minutiae))
 	pts := make([][2]float64, len(t.Minutiae))
 	for i, m := range t.Minutiae {
@@ -436,7 +439,9 @@ func (m *matcher) fit() (align, bool) {
 	return align{rot: math.Atan2(sxy, sxx), ax: px, ay: py, bx: qx, by: qy}, true
 }
 
-// score normalises the last pairing by the minutiae counts inside the common area.
+// score normalises the last pairing by the minutiae counts inside the common area, then weighs it by
+// how well the two orientation fields agree under the alignment (see field.go): ((A-½)/½)², zero at or
+// below an agreement of ½ (cos 2Δθ = ½: 30° apart on average), 1 when the flows are parallel.
 func (m *matcher) score(al align) float64 {
 	rc, rs := math.Cos(al.rot), math.Sin(al.rot)
 	inQ, inP := 0, 0
@@ -455,7 +460,13 @@ func (m *matcher) score(al align) float64 {
 		}
 	}
 	den := float64(max(inQ, 15)) * float64(max(inP, 15))
-	return 100 * m.wsum * m.wsum / (2.25 * den)
+	s := 100 * m.wsum * m.wsum / (2.25 * den)
+	if m.p.field != nil && m.q.field != nil {
+		_, a := m.p.field.agreement(m.q.field, al)
+		g := math.Max(0, math.Min(1, (a-fieldFloor)/(1-fieldFloor)))
+		s *= g * g
+	}
+	return s
 }
 
 // hullTable is a convex region, grown by a margin, as one x interval per 4-pixel row.

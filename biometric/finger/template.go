@@ -34,7 +34,8 @@ type Minutia struct {
 
 // Template is the project's own finger template: the minutiae of one impression, the image size
 // they live in, and the impression's quality (0..100, see Quality). It is what Extract returns and what
-// the 1:N gallery stores; MarshalBinary gives a compact form (6 bytes per minutia).
+// the 1:N gallery stores; MarshalBinary gives a compact form (7 bytes per minutia plus ~300 bytes of
+// orientation field).
 //
 // Treat a template as immutable once Extract or UnmarshalBinary has returned it: both attach the
 // prepared matching form (cylinders, hull), so comparisons against a stored template do not rebuild it.
@@ -44,23 +45,37 @@ type Template struct {
 	DPI           int // 500 for FVC and R30x sensors
 	Quality       int // 0..100
 	Minutiae      []Minutia
-	prep          *Probe // prepared form of exactly Minutiae, or nil
+	// Field is the coarse orientation field (field.go); nil when unknown (ISO/ANSI imports, version 1
+	// compact templates). Without it on both sides the matcher skips the orientation check, and
+	// impostor scores run higher than the ScoreForFMR calibration assumes.
+	Field *Field
+	prep  *Probe // prepared form of exactly Minutiae, or nil
 }
 
-// prepared returns the attached matching form when it still describes t.Minutiae.
+// prepared returns the attached matching form when it still describes t.Minutiae and t.Field.
 func (t *Template) prepared() *Probe {
-	if p := t.prep; p != nil && len(p.m) == len(t.Minutiae) && (len(t.Minutiae) == 0 || p.first == &t.Minutiae[0]) {
+	if p := t.prep; p != nil && len(p.m) == len(t.Minutiae) && (len(t.Minutiae) == 0 || p.first == &t.Minutiae[0]) &&
+		p.fieldOf == t.Field {
 		return p
 	}
 	return nil
 }
 
-// compact template layout (version 1), big-endian:
+// compact template layout, big-endian; version 1 (no orientation field):
 //
 //	"FT" 0x01 | width u16 | height u16 | dpi u16 | quality u8 | count u16 |
 //	count × { x u16 | y u16 | type:2 bits, angle:14 bits (u16, 2π/16384 units) | quality u8 } → 7 bytes
+//
+// version 2 ("FT" 0x02) is version 1 followed by the orientation field:
+//
+//	field width u8 | field height u8 | width×height cells, 4 bits each, high nibble first, a final
+//	unused nibble zero
+//
+// MarshalBinary writes version 2 when the template has a field and version 1 otherwise, so that
+// every accepted encoding round-trips byte for byte.
 const (
 	compactMagic   = "FT\x01"
+	compactMagicV2 = "FT\x02"
 	compactHeader  = 3 + 2 + 2 + 2 + 1 + 2
 	compactPerMin  = 7
 	angleUnits14   = 16384
@@ -91,17 +106,57 @@ func (t *Template) MarshalBinary() ([]byte, error) {
 		r[6] = m.Quality
 		b = append(b, r[:]...)
 	}
+	if f := t.Field; f != nil {
+		if f.W <= 0 || f.H <= 0 || f.W > 255 || f.H > 255 || len(f.Cells) != f.W*f.H {
+			return nil, fmt.Errorf("finger template: orientation field %dx%d with %d cells", f.W, f.H, len(f.Cells))
+		}
+		b[2] = compactMagicV2[2]
+		b = append(b, uint8(f.W), uint8(f.H))
+		for i := 0; i < len(f.Cells); i += 2 {
+			hi, lo := f.Cells[i], uint8(0)
+			if i+1 < len(f.Cells) {
+				lo = f.Cells[i+1]
+			}
+			if hi > FieldLevels || lo > FieldLevels {
+				return nil, fmt.Errorf("finger template: orientation field cell %d out of range", i)
+			}
+			b = append(b, hi<<4|lo)
+		}
+	}
 	return b, nil
 }
 
-// UnmarshalBinary decodes the compact form. Angles come back quantised to 2π/16384.
+// UnmarshalBinary decodes the compact form (version 1 or 2). Angles come back quantised to 2π/16384.
 func (t *Template) UnmarshalBinary(b []byte) error {
-	if len(b) < compactHeader || string(b[:3]) != compactMagic {
-		return errors.New("finger template: not a compact v1 template")
+	if len(b) < compactHeader || string(b[:3]) != compactMagic && string(b[:3]) != compactMagicV2 {
+		return errors.New("finger template: not a compact v1 or v2 template")
 	}
 	n := int(binary.BigEndian.Uint16(b[10:]))
-	if len(b) != compactHeader+n*compactPerMin {
+	end := compactHeader + n*compactPerMin
+	var field *Field
+	switch {
+	case b[2] == compactMagic[2] && len(b) != end:
 		return fmt.Errorf("finger template: %d bytes for %d minutiae", len(b), n)
+	case b[2] == compactMagicV2[2]:
+		if len(b) < end+2 {
+			return fmt.Errorf("finger template: %d bytes for %d minutiae and a field", len(b), n)
+		}
+		w, h := int(b[end]), int(b[end+1])
+		cells := w * h
+		if w == 0 || h == 0 || len(b) != end+2+(cells+1)/2 {
+			return fmt.Errorf("finger template: %d bytes for %d minutiae and a %dx%d field", len(b), n, w, h)
+		}
+		field = &Field{W: w, H: h, Cells: make([]uint8, cells)}
+		for i := range field.Cells {
+			v := b[end+2+i/2]
+			if i%2 == 0 {
+				v >>= 4
+			}
+			field.Cells[i] = v & 0x0F
+		}
+		if cells%2 == 1 && b[len(b)-1]&0x0F != 0 {
+			return errors.New("finger template: orientation field padding not zero")
+		}
 	}
 	q := int(b[9])
 	if q > 100 {
@@ -113,6 +168,7 @@ func (t *Template) UnmarshalBinary(b []byte) error {
 		DPI:      int(binary.BigEndian.Uint16(b[7:])),
 		Quality:  q,
 		Minutiae: make([]Minutia, n),
+		Field:    field,
 	}
 	for i := range t.Minutiae {
 		r := b[compactHeader+i*compactPerMin:]
