@@ -165,21 +165,37 @@ func (e *Engine) EmbedChip(ctx context.Context, chip Chip) ([]float32, error) {
 	if chip.Size != e.spec.Size || len(chip.Pix) != chip.Size*chip.Size*3 {
 		return nil, fmt.Errorf("embed: chip %d, model wants %d", chip.Size, e.spec.Size)
 	}
-	d, err := e.run(chip.Pix)
-	if err != nil {
-		return nil, err
-	}
-	if e.opts.Mirror {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m, err := e.run(mirror(chip))
+	if !e.opts.Mirror {
+		d, err := e.run(chip.Pix)
 		if err != nil {
 			return nil, err
 		}
-		for i := range d {
-			d[i] += m[i]
+		if !normalise(d) {
+			return nil, errors.New("embed: network gave a zero descriptor")
 		}
+		return d, nil
+	}
+	// The chip and its mirror image run at the same time: the network's small layers stay on
+	// one core each, so two passes side by side use both cores better than one after the other.
+	type result struct {
+		d   []float32
+		err error
+	}
+	mc := make(chan result, 1)
+	go func() {
+		m, err := e.run(mirror(chip))
+		mc <- result{m, err}
+	}()
+	d, err := e.run(chip.Pix)
+	m := <-mc
+	if err != nil {
+		return nil, err
+	}
+	if m.err != nil {
+		return nil, m.err
+	}
+	for i := range d {
+		d[i] += m.d[i]
 	}
 	if !normalise(d) {
 		return nil, errors.New("embed: network gave a zero descriptor")

@@ -72,9 +72,7 @@ func (e *epilogue) apply(out []float32, channels int) {
 		row := out[base : base+channels]
 		switch e.act {
 		case "":
-			for j, b := range bias {
-				row[j] += b
-			}
+			addBias(row, bias)
 		case "Relu":
 			for j, b := range bias {
 				row[j] = max(row[j]+b, 0)
@@ -84,14 +82,7 @@ func (e *epilogue) apply(out []float32, channels int) {
 				row[j] = min(max(row[j]+b, 0), 6)
 			}
 		case "Prelu":
-			al := alpha[:channels]
-			for j, b := range bias {
-				v := row[j] + b
-				if v < 0 {
-					v *= al[j]
-				}
-				row[j] = v
-			}
+			biasPrelu(row, bias, alpha[:channels])
 		case "LeakyRelu":
 			for j, b := range bias {
 				v := row[j] + b
@@ -130,14 +121,13 @@ func conv2D(x, w *Tensor, strides []int, padding string, ep *epilogue) (*Tensor,
 		in := x.Data[b*g.h*g.w*g.c : (b+1)*g.h*g.w*g.c]
 		o := out.Data[b*rows*cout : (b+1)*rows*cout]
 		if kh == 1 && kw == 1 && sh == 1 && sw == 1 {
-			gemm(rows, cout, kk, in, w.Data, o)
+			gemm(rows, cout, kk, in, w.Data, o, ep)
 		} else {
 			col := make([]float32, rows*kk)
 			im2col(in, g, col)
-			gemm(rows, cout, kk, col, w.Data, o)
+			gemm(rows, cout, kk, col, w.Data, o, ep)
 		}
 	}
-	ep.apply(out.Data, cout)
 	return out, nil
 }
 
@@ -216,11 +206,7 @@ func depthwiseConv2D(x, w *Tensor, strides []int, padding string, ep *epilogue) 
 					px := in[(iy*g.w+ix)*cin : (iy*g.w+ix+1)*cin]
 					wt := w.Data[(ky*kw+kx)*cin*mult : (ky*kw+kx+1)*cin*mult]
 					if mult == 1 {
-						wt = wt[:len(px)]
-						o := o[:len(px)]
-						for c, v := range px {
-							o[c] += v * wt[c]
-						}
+						mulAdd(o[:len(px)], px, wt[:len(px)])
 						continue
 					}
 					for c, v := range px {
@@ -231,9 +217,10 @@ func depthwiseConv2D(x, w *Tensor, strides []int, padding string, ep *epilogue) 
 				}
 			}
 		}
+		// The epilogue on the row just computed, by the worker that computed it.
+		ep.apply(out.Data[(b*g.oh+oy)*g.ow*cout:(b*g.oh+oy+1)*g.ow*cout], cout)
 	}
 	parallelRows(g.n*g.oh, g.oh*g.ow*cout*kh*kw, func(r int) { rowFn(r/g.oh, r%g.oh) })
-	ep.apply(out.Data, cout)
 	return out, nil
 }
 
@@ -332,8 +319,7 @@ func matMul(a, b *Tensor, ta, tb bool, ep *epilogue) (*Tensor, error) {
 		return nil, fmt.Errorf("matmul: inner dimensions %d and %d differ", k, k2)
 	}
 	out := NewTensor(m, n)
-	gemm(m, n, k, ad, bd, out.Data)
-	ep.apply(out.Data, n)
+	gemm(m, n, k, ad, bd, out.Data, ep)
 	return out, nil
 }
 

@@ -9,14 +9,16 @@ import (
 // the available cores. Each worker walks K in blocks and, inside a block, 16-column panels of B
 // (kBlock×16 floats = 16 KiB, resident in L1 while every group of four rows of A passes over
 // it); the 4×16 micro-kernel keeps its block of C in registers for the whole K block (AVX2+FMA
-// assembly on amd64, see gemm_amd64.s; the same arithmetic in Go elsewhere).
-func gemm(m, n, k int, a, b, c []float32) {
+// assembly on amd64, see gemm_amd64.s; the same arithmetic in Go elsewhere). The epilogue (bias,
+// activation; nil for none) is applied by each worker to its own rows while they are in cache.
+func gemm(m, n, k int, a, b, c []float32, ep *epilogue) {
 	if m == 0 || n == 0 {
 		return
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if m*n*k < 1<<17 || workers == 1 || m < 8 {
 		gemmRange(0, m, n, k, a, b, c)
+		ep.apply(c[:m*n], n)
 		return
 	}
 	workers = min(workers, m/4)
@@ -29,6 +31,7 @@ func gemm(m, n, k int, a, b, c []float32) {
 		go func(lo, hi int) {
 			defer wg.Done()
 			gemmRange(lo, hi, n, k, a, b, c)
+			ep.apply(c[lo*n:hi*n], n)
 		}(lo, hi)
 	}
 	wg.Wait()
@@ -85,5 +88,34 @@ func kernel4x16Generic(a []float32, lda int, b []float32, ldb, kc int, c []float
 			}
 		}
 		copy(c[r*ldc:r*ldc+16], acc[:])
+	}
+}
+
+// mulAddGeneric: o[i] += x[i]·w[i] (the depthwise convolution's inner loop over channels).
+func mulAddGeneric(o, x, w []float32) {
+	w = w[:len(x)]
+	o = o[:len(x)]
+	for i, v := range x {
+		o[i] += v * w[i]
+	}
+}
+
+// addBiasGeneric: row[j] += bias[j].
+func addBiasGeneric(row, bias []float32) {
+	bias = bias[:len(row)]
+	for j, b := range bias {
+		row[j] += b
+	}
+}
+
+// biasPreluGeneric: v = row[j] + bias[j]; row[j] = v if v ≥ 0, else alpha[j]·v (PReLU).
+func biasPreluGeneric(row, bias, alpha []float32) {
+	bias, alpha = bias[:len(row)], alpha[:len(row)]
+	for j, b := range bias {
+		v := row[j] + b
+		if v < 0 {
+			v *= alpha[j]
+		}
+		row[j] = v
 	}
 }

@@ -68,3 +68,69 @@ loop:
 	VMOVUPS Y7, 32(R15)
 	VZEROUPPER
 	RET
+
+// func mulAddAVX2(o, x, w *float32, n int)
+// o[i] += x[i] * w[i] for i < n (n a multiple of 8, checked by the Go wrapper).
+TEXT ·mulAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   madone
+
+maloop:
+	VMOVUPS     (SI), Y0
+	VMOVUPS     (DI), Y1
+	VFMADD231PS (DX), Y0, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	ADDQ        $32, DX
+	DECQ        CX
+	JNZ         maloop
+
+madone:
+	VZEROUPPER
+	RET
+
+// func biasPreluAVX2(row, bias, alpha *float32, n int)
+// v = row[i] + bias[i]; row[i] = max(v, 0) + alpha[i] * min(v, 0) for i < n (n a multiple of 8);
+// alpha == nil: row[i] = v.
+TEXT ·biasPreluAVX2(SB), NOSPLIT, $0-32
+	MOVQ   row+0(FP), DI
+	MOVQ   bias+8(FP), SI
+	MOVQ   alpha+16(FP), DX
+	MOVQ   n+24(FP), CX
+	SHRQ   $3, CX
+	JZ     bpdone
+	VXORPS Y15, Y15, Y15
+	TESTQ  DX, DX
+	JZ     biasloop
+
+bploop:
+	VMOVUPS     (DI), Y0
+	VADDPS      (SI), Y0, Y0
+	VMAXPS      Y15, Y0, Y1
+	VMINPS      Y15, Y0, Y2
+	VFMADD231PS (DX), Y2, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, DI
+	ADDQ        $32, SI
+	ADDQ        $32, DX
+	DECQ        CX
+	JNZ         bploop
+	JMP         bpdone
+
+biasloop:
+	VMOVUPS (DI), Y0
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	DECQ    CX
+	JNZ     biasloop
+
+bpdone:
+	VZEROUPPER
+	RET

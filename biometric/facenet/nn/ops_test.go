@@ -183,7 +183,7 @@ func TestGEMMAgainstNaive(t *testing.T) {
 		for i := range got {
 			got[i] = 99 // gemm overwrites C
 		}
-		gemm(c.m, c.n, c.k, a.Data, b.Data, got)
+		gemm(c.m, c.n, c.k, a.Data, b.Data, got, nil)
 		for i := 0; i < c.m; i++ {
 			for j := 0; j < c.n; j++ {
 				var s float64
@@ -355,5 +355,44 @@ func TestHalfToFloat(t *testing.T) {
 	}
 	if !math.IsInf(float64(halfToFloat(0x7C00)), 1) || !math.IsNaN(float64(halfToFloat(0x7E00))) {
 		t.Error("infinity/NaN")
+	}
+}
+
+// mulAdd (AVX2+FMA on amd64) equals the scalar loop for every length around the 8-lane blocks.
+func TestMulAdd(t *testing.T) {
+	for n := 0; n <= 37; n++ {
+		x, w, o := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], w[i], o[i] = float32(i)*0.5-3, float32(n-i)*0.25, float32(i%5)
+		}
+		want := append([]float32(nil), o...)
+		mulAddGeneric(want, x, w)
+		mulAdd(o, x, w)
+		for i := range o {
+			if math.Abs(float64(o[i]-want[i])) > 1e-5 {
+				t.Fatalf("n=%d: o[%d] = %v, want %v", n, i, o[i], want[i])
+			}
+		}
+	}
+}
+
+// The bias and PReLU epilogues (AVX2 on amd64) equal the scalar loops for every length.
+func TestBiasPrelu(t *testing.T) {
+	for n := 0; n <= 37; n++ {
+		row, bias, alpha := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range row {
+			row[i], bias[i], alpha[i] = float32(i%7)-3.5, float32(i%3)-1, 0.1*float32(i%4)
+		}
+		want, got := append([]float32(nil), row...), append([]float32(nil), row...)
+		biasPreluGeneric(want, bias, alpha)
+		biasPrelu(got, bias, alpha)
+		wantB, gotB := append([]float32(nil), row...), append([]float32(nil), row...)
+		addBiasGeneric(wantB, bias)
+		addBias(gotB, bias)
+		for i := range got {
+			if got[i] != want[i] || gotB[i] != wantB[i] {
+				t.Fatalf("n=%d [%d]: prelu %v want %v, bias %v want %v", n, i, got[i], want[i], gotB[i], wantB[i])
+			}
+		}
 	}
 }
