@@ -79,10 +79,33 @@ func newOps(s *Session, d Deps) *Ops {
 		return o
 	}
 	o.b, o.svc = b, svc
+	if st, err := svc.Settings.Load(context.Background()); err == nil {
+		applyTimeouts(st.Timeouts)
+	} else {
+		slog.Warn("device timeouts stay at their defaults", "err", err)
+	}
 	if s.unlocker != nil {
 		s.unlocker = &opsUnlocker{Unlocker: s.unlocker, ops: o}
 	}
 	return o
+}
+
+// applyTimeouts sets the wizard's device timeouts from the desk settings (desk/settings.Timeouts,
+// defaults there; a supervisor changes them with `enrolldesk settings set`, the registry with a
+// signed settings document). They take effect when the window opens the desk. The card read is
+// bounded by timeouts.card; a face capture by timeouts.face_capture; a finger capture, which
+// waits for the finger and then runs a few sensor commands per impression, by
+// timeouts.finger_place + 4 × timeouts.sensor.
+func applyTimeouts(t settings.Timeouts) {
+	if d := t.Card.D(); d > 0 {
+		CardTimeout = d
+	}
+	if d := t.FaceCapture.D(); d > 0 {
+		FaceTimeout = d
+	}
+	if d := t.FingerPlace.D() + 4*t.Sensor.D(); d > 0 {
+		FingerTimeout = d
+	}
 }
 
 // opsUnlocker opens the keyed parts of desk operations after the desk itself is unlocked.
@@ -149,7 +172,11 @@ func (o *Ops) startShipper(key ed25519.PrivateKey) {
 	if o.shipper != nil {
 		return
 	}
-	o.shipper = &audit.Shipper{Log: o.b.log, Remote: &audit.HTTPRemote{BaseURL: c.BaseURL, HTTP: c.HTTP, DeskID: c.DeskID, RegistryKey: c.RegistryKey},
+	var perRequest time.Duration
+	if st, err := o.svc.Settings.Load(o.ctx()); err == nil {
+		perRequest = st.Timeouts.Network.D()
+	}
+	o.shipper = &audit.Shipper{Log: o.b.log, Timeout: perRequest, Remote: &audit.HTTPRemote{BaseURL: c.BaseURL, HTTP: c.HTTP, DeskID: c.DeskID, RegistryKey: c.RegistryKey},
 		OnState: func(st audit.ShipState) { o.mu.Lock(); o.ship = st; o.mu.Unlock() }}
 	go func(s *audit.Shipper, ctx context.Context) {
 		if err := s.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

@@ -166,3 +166,42 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The wizard's device timeouts come from the desk settings when the desk opens.
+func TestDeviceTimeoutsComeFromTheDeskSettings(t *testing.T) {
+	card, face, finger := CardTimeout, FaceTimeout, FingerTimeout
+	t.Cleanup(func() { CardTimeout, FaceTimeout, FingerTimeout = card, face, finger })
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := Open(ctx, dir, Options{KDF: fastKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Defaults (desk/settings.Defaults): card 20 s, face 60 s, finger 30 s + 4 × 15 s.
+	if CardTimeout != 20*time.Second || FaceTimeout != 60*time.Second || FingerTimeout != 90*time.Second {
+		t.Fatalf("defaults: card %s face %s finger %s", CardTimeout, FaceTimeout, FingerTimeout)
+	}
+	if _, err := d.Ops.svc.Settings.Set(ctx, "gs.lan", map[string]json.RawMessage{
+		"timeouts.card": json.RawMessage(`"45s"`), "timeouts.face_capture": json.RawMessage(`"40s"`),
+		"timeouts.finger_place": json.RawMessage(`"20s"`), "timeouts.sensor": json.RawMessage(`"5s"`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, err = Open(ctx, dir, Options{KDF: fastKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if CardTimeout != 45*time.Second || FaceTimeout != 40*time.Second || FingerTimeout != 40*time.Second {
+		t.Fatalf("from settings: card %s face %s finger %s", CardTimeout, FaceTimeout, FingerTimeout)
+	}
+	d.Start(ctx)
+	loggedIn(t, d)
+	ov := dataOf[OpsOverview](t, d.Ops.Overview())
+	if ov.Timeouts[0].Key != "timeouts.card" || ov.Timeouts[0].Value != "45s" {
+		t.Fatalf("overview timeouts %+v", ov.Timeouts)
+	}
+}

@@ -166,6 +166,9 @@ type Shipper struct {
 	Batch int
 	// Interval between rounds (default 2 minutes); Kick starts one at once.
 	Interval time.Duration
+	// Timeout bounds each request to the registry (desk setting timeouts.network; 0: none beyond
+	// the HTTP client's own).
+	Timeout time.Duration
 	// OnState, if set, gets the state after every round.
 	OnState func(ShipState)
 	Now     func() time.Time
@@ -192,6 +195,13 @@ type ShipResult struct {
 	Local    int64
 }
 
+func (s *Shipper) request(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.Timeout > 0 {
+		return context.WithTimeout(ctx, s.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
 // Ship runs one round.
 func (s *Shipper) Ship(ctx context.Context) (ShipResult, error) {
 	if s.Log == nil || s.Remote == nil {
@@ -201,7 +211,9 @@ func (s *Shipper) Ship(ctx context.Context) (ShipResult, error) {
 	if batch <= 0 || batch > protocol.MaxAuditEntries {
 		batch = 500
 	}
-	rc, err := s.Remote.Head(ctx)
+	rctx, cancel := s.request(ctx)
+	rc, err := s.Remote.Head(rctx)
+	cancel()
 	if err != nil {
 		return ShipResult{}, fmt.Errorf("ship audit: %w", err)
 	}
@@ -222,7 +234,9 @@ func (s *Shipper) Ship(ctx context.Context) (ShipResult, error) {
 		for i, e := range es {
 			bt.Entries[i] = ToProtocol(e)
 		}
-		rc, err := s.Remote.Send(ctx, bt)
+		rctx, cancel := s.request(ctx)
+		rc, err := s.Remote.Send(rctx, bt)
+		cancel()
 		if err != nil {
 			return res, fmt.Errorf("ship audit: %w", err)
 		}

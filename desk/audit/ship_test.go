@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -292,5 +293,26 @@ func TestShipOverMutualTLS(t *testing.T) {
 	es, _ := f.Audit.Since(context.Background(), 0, 1)
 	if _, err := spoof.Send(context.Background(), &protocol.AuditBatch{Version: protocol.Version, Entries: []protocol.AuditEntry{audit.ToProtocol(es[0])}}); err == nil {
 		t.Fatal("another desk wrote this desk's audit log")
+	}
+}
+
+// A registry that stops answering ends the round after the configured network timeout.
+func TestShipperRequestTimeout(t *testing.T) {
+	f := opstest.New(t)
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer hs.Close()
+	defer close(release)
+	s := &audit.Shipper{Log: f.Audit, Timeout: 300 * time.Millisecond,
+		Remote: &audit.HTTPRemote{BaseURL: hs.URL, DeskID: f.Desk.ID, RegistryKey: make(ed25519.PublicKey, ed25519.PublicKeySize)}}
+	start := time.Now()
+	_, err := s.Ship(context.Background())
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("ship against a silent registry: %v after %s", err, time.Since(start))
 	}
 }
