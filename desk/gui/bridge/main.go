@@ -70,13 +70,13 @@ func run() error {
 			return fmt.Errorf("CSCA trust store: %w", err)
 		}
 	}
+	var vc *servedCard
 	if *virtualCard != "" {
-		trust, stopCard, err := startVirtualCard(ctx, *virtualCard, *vcardTrust)
-		if err != nil {
+		if vc, err = startVirtualCard(ctx, *virtualCard, *vcardTrust); err != nil {
 			return err
 		}
-		defer stopCard()
-		card.Trust, card.Match = trust, vpcdReader
+		defer vc.stop()
+		card.Trust, card.Match = vc.trust, vpcdReader
 	}
 	opt.Card = card
 	var fingers *app.SensorFinger
@@ -150,7 +150,7 @@ func run() error {
 	var handler http.Handler = b
 	if *hooks {
 		mux := http.NewServeMux()
-		mux.Handle("/api/test/", testHooks(ctx, reg, desk, dir))
+		mux.Handle("/api/test/", testHooks(ctx, reg, vc, desk, dir))
 		mux.Handle("/", b)
 		handler = mux
 	}

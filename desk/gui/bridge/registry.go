@@ -146,8 +146,27 @@ func (r *embeddedRegistry) register(ctx context.Context, desk *app.Desk, dataDir
 //	POST /api/test/registry/stop                             take the registry's listener down
 //	POST /api/test/registry/start                            bring it back on the same address
 //	GET  /api/test/registry                                  {"running": bool, "url": ..., "head": n}
-func testHooks(ctx context.Context, reg *embeddedRegistry, desk *app.Desk, dataDir string) http.Handler {
+//	POST /api/test/card  {"face": "path/to.jpg"}             hand over another card (same citizen data, this face)
+func testHooks(ctx context.Context, reg *embeddedRegistry, vc *servedCard, desk *app.Desk, dataDir string) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/test/card", func(w http.ResponseWriter, r *http.Request) {
+		if vc == nil {
+			http.Error(w, "the bridge serves no virtual card (-vcard-face)", http.StatusConflict)
+			return
+		}
+		var in struct {
+			Face string `json:"face"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in); err != nil || in.Face == "" {
+			http.Error(w, "body: want {\"face\": path}", http.StatusBadRequest)
+			return
+		}
+		if err := vc.insert(in.Face); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, map[string]string{"face": in.Face})
+	})
 	need := func(w http.ResponseWriter) bool {
 		if reg == nil {
 			http.Error(w, "the bridge runs no embedded registry (-registry)", http.StatusConflict)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sync"
 	"time"
 
 	"enrolldesk/reader/pa"
@@ -37,33 +38,58 @@ func e2eCitizen(facePath string) (*vcard.Citizen, error) {
 	return c, nil
 }
 
-// startVirtualCard starts pcscd if needed, personalises the card, serves it to vpcd and returns
-// the trust store for passive authentication and a stop function. With trustOut the trust store
-// is also written there, for another desk that reads the same card.
-func startVirtualCard(ctx context.Context, facePath, trustOut string) (*pa.TrustStore, func(), error) {
+// servedCard is the CCCD the bridge serves to vpcd. The test hooks can swap it for another
+// citizen's card (the same test CSCA signs both): the served card leaves the reader and the new
+// one is placed, as when a citizen hands over another card.
+type servedCard struct {
+	ctx   context.Context
+	pki   *vcard.PKI
+	trust *pa.TrustStore
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+	face   string
+
+	stopPCSCD func()
+}
+
+// startVirtualCard starts pcscd if needed, personalises the card and serves it to vpcd. With
+// trustOut the trust store is also written there, for another desk that reads the same card.
+func startVirtualCard(ctx context.Context, facePath, trustOut string) (*servedCard, error) {
 	stopPCSCD, err := ensurePCSCD()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pki, err := vcard.NewPKI(vcard.PKIOptions{})
+	v, err := newVirtualCard(ctx, trustOut)
 	if err != nil {
 		stopPCSCD()
-		return nil, nil, err
+		return nil, err
+	}
+	v.stopPCSCD = stopPCSCD
+	if err := v.insert(facePath); err != nil {
+		stopPCSCD()
+		return nil, err
+	}
+	return v, nil
+}
+
+func newVirtualCard(ctx context.Context, trustOut string) (*servedCard, error) {
+	pki, err := vcard.NewPKI(vcard.PKIOptions{})
+	if err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "enrolldesk-csca-")
 	if err != nil {
-		stopPCSCD()
-		return nil, nil, err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	if err := pki.WriteTrustStore(dir); err != nil {
-		stopPCSCD()
-		return nil, nil, err
+		return nil, err
 	}
 	trust, err := pa.LoadTrustStore(dir)
 	if err != nil {
-		stopPCSCD()
-		return nil, nil, err
+		return nil, err
 	}
 	if trustOut != "" {
 		// Written beside and renamed into place, so a reader waiting for the folder never
@@ -71,43 +97,64 @@ func startVirtualCard(ctx context.Context, facePath, trustOut string) (*pa.Trust
 		tmp := trustOut + ".tmp"
 		_ = os.RemoveAll(tmp)
 		if err := pki.WriteTrustStore(tmp); err != nil {
-			stopPCSCD()
-			return nil, nil, fmt.Errorf("write trust store: %w", err)
+			return nil, fmt.Errorf("write trust store: %w", err)
 		}
 		_ = os.RemoveAll(trustOut)
 		if err := os.Rename(tmp, trustOut); err != nil {
-			stopPCSCD()
-			return nil, nil, fmt.Errorf("write trust store: %w", err)
+			return nil, fmt.Errorf("write trust store: %w", err)
 		}
 	}
+	return &servedCard{ctx: ctx, pki: pki, trust: trust}, nil
+}
+
+// insert takes out the card being served, if any, and places the e2e citizen's card with the
+// face at facePath.
+func (v *servedCard) insert(facePath string) error {
 	citizen, err := e2eCitizen(facePath)
 	if err != nil {
-		stopPCSCD()
-		return nil, nil, err
+		return err
 	}
 	// PACE with brainpoolP256r1 (parameter id 13, BSI TR-03110 part 3 table 4), as cmd/vcard serves.
-	card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: 13})
+	card, err := vcard.Personalise(citizen, v.pki, vcard.Options{PACEParamID: 13})
 	if err != nil {
-		stopPCSCD()
-		return nil, nil, err
+		return err
 	}
-	cctx, cancel := context.WithCancel(ctx)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.eject()
+	cctx, cancel := context.WithCancel(v.ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		// vpcd accepts one card connection; reconnect when the reader side resets it.
 		for cctx.Err() == nil {
 			if err := card.Serve(cctx, vcard.DefaultVPCD); err != nil && cctx.Err() == nil {
-				time.Sleep(200 * time.Millisecond)
+				select {
+				case <-cctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
 			}
 		}
 	}()
-	stop := func() {
-		cancel()
-		<-done
-		stopPCSCD()
+	v.cancel, v.done, v.face = cancel, done, facePath
+	return nil
+}
+
+// eject stops serving the current card (vpcd sees it leave the reader). Caller holds v.mu.
+func (v *servedCard) eject() {
+	if v.cancel != nil {
+		v.cancel()
+		<-v.done
+		v.cancel, v.done = nil, nil
 	}
-	return trust, stop, nil
+}
+
+// stop takes the card out and stops a pcscd this process started.
+func (v *servedCard) stop() {
+	v.mu.Lock()
+	v.eject()
+	v.mu.Unlock()
+	v.stopPCSCD()
 }
 
 // ensurePCSCD starts `pcscd --foreground` unless one answers on its socket, and waits for vpcd's
