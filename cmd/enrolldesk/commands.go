@@ -6,6 +6,7 @@ import (
 	"enrolldesk/desk/cli"
 	"enrolldesk/desk/deskcli"
 	"enrolldesk/desk/ops"
+	"enrolldesk/desk/wire"
 	"enrolldesk/reader/cardcli"
 	hqsync "enrolldesk/sync"
 )
@@ -19,5 +20,6 @@ func Commands() [][]cli.Command {
 		hqsync.Commands(),
 		ops.Commands(),
 		facecli.Commands(),
+		wire.Commands(),
 	}
 }
