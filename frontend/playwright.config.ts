@@ -10,6 +10,24 @@ const port = Number(process.env.E2E_PORT ?? 35117);
 const dataDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-'));
 // A second desk with no devices at all (03-missing-devices): no reader by that name, no sensor.
 const bareDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-bare-'));
+// A third desk (11-face-mismatch) reads the main desk's virtual card (vpcd has one card slot)
+// with its trust store; its camera films Hans Blix while the main desk's test hook has handed over
+// a card with another person's photo.
+const mismatchDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-mismatch-'));
+const trustDir = join(dataDir, 'vcard-trust');
+
+// The simulated camera: real LFW photos composed at desk scale, held for some frames each
+// (desk/wire.ParseClip). The chip photo is Hans Blix (0009); the camera is Hans Blix looking
+// straight (0003), turning to his left (0004, 0005) and to his right (0001), then straight alone
+// (0006: 0003 has a bystander, which the quality gate refuses), so liveness and the 1:1 match
+// pass for real. (Other LFW people with real head turns, e.g. Roger Federer 0005/0009, are too
+// blurred at desk scale for the quality gate; the shared deepface photos are sharp but never
+// turned by 15 degrees.)
+const lfw = '../shared/testdata/faces/lfw';
+const clip = (who: string, shots: [string, number][]): string =>
+  shots.map(([n, frames]) => `${lfw}/${who}/${who}_${n}.jpg:${frames}`).join(',');
+const chipFace = `${lfw}/Hans_Blix/Hans_Blix_0009.jpg`;
+const camera = clip('Hans_Blix', [['0003', 4], ['0004', 3], ['0005', 2], ['0003', 2], ['0001', 4], ['0003', 2], ['0006', 3]]);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -40,7 +58,9 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf -vcard-face ../shared/testdata/faces/lfw/Amelie_Mauresmo/Amelie_Mauresmo_0001.jpg -fpsim`,
+      // The main desk: virtual CCCD, camera clip of the chip photo's holder, sensor simulator, and
+      // the real registry service on loopback with the test hooks that take it down and up.
+      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf -vcard-face ${chipFace} -vcard-trust ${trustDir} -camera-clip "${camera}" -fpsim -registry -test-hooks`,
       url: `http://127.0.0.1:${port}/api/methods`,
       timeout: 300_000,
       reuseExistingServer: false,
@@ -55,6 +75,15 @@ export default defineConfig({
       stdout: 'ignore',
       stderr: 'pipe',
     },
+    {
+      // Waits for the main desk's trust store (the servers may start together), then reads the
+      // same card through pcscd.
+      command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 2} -data ${mismatchDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-clip "${camera}"`,
+      url: `http://127.0.0.1:${port + 2}/api/methods`,
+      timeout: 420_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
   ],
-
 });
