@@ -55,6 +55,7 @@ func Commands() []cli.Command {
 		{Path: "review reject", Summary: "reject a pending item with a reason code", Run: runReviewReject},
 		{Path: "export usb", Summary: "write every unacknowledged record to a drive as signed, encrypted bundles", Run: runExport},
 		{Path: "export receipt", Summary: "apply a receipt file the registry wrote for an imported bundle", Run: runReceipt},
+		{Path: "audit ship", Summary: "send the audit log to the registry and check the desk still holds what the registry has (passphrase in $" + deskcli.EnvPassphrase + ")", Run: runAuditShip},
 	}
 }
 
