@@ -146,6 +146,10 @@ func TestApprovalFeedsTheGalleries(t *testing.T) {
 	if v.Step != StepForm {
 		t.Fatalf("after the fingers: %+v", v)
 	}
+	// The window hears the search's outcome (the galleries are still empty).
+	if v.Dedup == nil || v.Dedup.Decision != "unique" || v.Dedup.GallerySize != 0 || v.Dedup.Candidates != 0 {
+		t.Fatalf("de-duplication view after the first search: %+v", v.Dedup)
+	}
 	viewOf(t, e.SubmitForm(FormInput{Mobile: "0912 345 678", Consent: true}))
 	v = viewOf(t, e.Approve(supervisor.SupervisorPIN))
 	if v.Step != StepDone || v.RecordID == "" {

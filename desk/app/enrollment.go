@@ -163,9 +163,19 @@ type EnrollmentView struct {
 	Fingers  []FingerView  `json:"fingers"`
 	Form     *FormInput    `json:"form,omitempty"`
 	Problems []ProblemView `json:"problems"`
+	Dedup    *DedupView    `json:"dedup,omitempty"`
 	RecordID string        `json:"recordId,omitempty"`
 	Seq      uint64        `json:"seq,omitempty"`
 	Rejected string        `json:"rejected,omitempty"`
+}
+
+// DedupView is the outcome of the 1:N de-duplication search against the desk's galleries: the
+// decision ("unique", "duplicate", "review"), how many enrollments were searched and how many
+// came close. It names no one: candidates stay record ids in the record.
+type DedupView struct {
+	Decision    string `json:"decision"`
+	GallerySize int    `json:"gallerySize"`
+	Candidates  int    `json:"candidates"`
 }
 
 // CardProgress is the EventCard payload while a chip is read.
@@ -317,7 +327,7 @@ func (e *Enrollment) ReadCard(key CardKey) Response {
 	}
 	e.chipPhoto = chip.Photo
 	e.view.Chip = &view
-	e.view.Face, e.view.Fingers, e.view.Form = nil, nil, nil
+	e.view.Face, e.view.Fingers, e.view.Form, e.view.Dedup = nil, nil, nil, nil
 	e.faceRes, e.fingers, e.exceptions = nil, nil, nil
 	// The wizard stays on the card step so the officer reads the chip data and verdict first.
 	e.view.Step = StepCard
@@ -581,6 +591,7 @@ func (e *Enrollment) FingersDone() Response {
 		if err := s.SetDedup(d); err != nil {
 			return fail("Enrollment.FingersDone", err)
 		}
+		e.view.Dedup = &DedupView{Decision: d.Decision, GallerySize: d.GallerySize, Candidates: len(d.Candidates)}
 	}
 	e.view.Step = StepForm
 	return ok(e.snapshot())
