@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ChipView,
+  dedupKey,
   faceOutcome,
   livenessPromptKeys,
   type EnrollmentView,
@@ -161,5 +162,14 @@ describe('faceOutcome', () => {
     expect(faceOutcome(f)).toEqual({ key: 'face.match', tone: 'ok' });
     expect(faceOutcome({ ...f, decision: 'no-match' })).toEqual({ key: 'face.nomatch', tone: 'bad', help: 'face.nomatchHelp' });
     expect(faceOutcome({ ...f, decision: 'review' }).tone).toBe('warn');
+  });
+});
+
+describe('dedupKey', () => {
+  it('maps the search decision', () => {
+    expect(dedupKey({ decision: 'unique', gallerySize: 3, candidates: 0 })).toBe('dedup.unique');
+    expect(dedupKey({ decision: 'unique', gallerySize: 0, candidates: 0 })).toBe('dedup.first');
+    expect(dedupKey({ decision: 'duplicate', gallerySize: 3, candidates: 1 })).toBe('dedup.duplicate');
+    expect(dedupKey({ decision: 'review', gallerySize: 3, candidates: 2 })).toBe('dedup.review');
   });
 });

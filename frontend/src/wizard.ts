@@ -56,6 +56,25 @@ export interface FingerView {
   exception?: string;
 }
 
+/** DedupView is the 1:N search's outcome against the desk's galleries (no one is named). */
+export interface DedupView {
+  decision: string;
+  gallerySize: number;
+  candidates: number;
+}
+
+/** dedupKey sums up the de-duplication outcome. */
+export function dedupKey(d: DedupView): Key {
+  switch (d.decision) {
+    case 'unique':
+      return d.gallerySize === 0 ? 'dedup.first' : 'dedup.unique';
+    case 'duplicate':
+      return 'dedup.duplicate';
+    default:
+      return 'dedup.review';
+  }
+}
+
 export interface FormInput {
   mobile: string;
   email: string;
@@ -76,6 +95,7 @@ export interface EnrollmentView {
   fingers: FingerView[];
   form?: FormInput;
   problems: { step: string; code: string }[];
+  dedup?: DedupView;
   recordId?: string;
   seq?: number;
   rejected?: string;
