@@ -370,8 +370,7 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 			return fmt.Errorf("access control: %w", err)
 		}
 		s.sm, s.idPICC = &sm.Channel{T: s.ch, S: sess}, idPICC
-		curve, _ := pace.CurveByParamID(info.ParamID)
-		s.verdict.Addf(pa.CheckAccessControl, pa.Passed, "PACE-%s, ECDH generic mapping on %s, %v secure messaging", label, curve.Name, sess.Alg())
+		s.verdict.Addf(pa.CheckAccessControl, pa.Passed, "PACE-%s, %s, %v secure messaging", label, info.Describe(), sess.Alg())
 		// Select the eMRTD application under secure messaging (ICAO Doc 9303 part 10 §3.1.2).
 		if _, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: lds.AID}); err != nil {
 			return fmt.Errorf("select eMRTD application: %w", err)

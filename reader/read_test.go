@@ -235,6 +235,24 @@ func TestReadPACE(t *testing.T) {
 			t.Fatalf("wrong CAN: %v", err)
 		}
 	}
+	// DH generic mapping and both integrated mappings, with the MRZ and the CAN.
+	for _, c := range []struct{ mapping, id int }{{pace.MappingDHGM, 0}, {pace.MappingDHGM, 2}, {pace.MappingDHIM, 0}, {pace.MappingECDHIM, 13}, {pace.MappingECDHIM, 12}} {
+		o := vcard.Options{PACEParamID: c.id, PACEProtocol: pace.Protocol(c.mapping, 2)}
+		for _, key := range []reader.AccessKey{reader.MRZKey(f.citizen.AccessKey()), reader.CANKey(f.citizen.CAN)} {
+			_, v, err := reader.Read(context.Background(), f.card(t, o), key, reader.Options{TrustStore: f.store})
+			if err != nil {
+				t.Fatalf("%v on %d: %v", o.PACEProtocol, c.id, err)
+			}
+			ac, _ := v.Get(pa.CheckAccessControl)
+			if !v.Genuine() || !strings.Contains(ac.Reason, "mapping on") {
+				t.Fatalf("%v on %d: %+v", o.PACEProtocol, c.id, v.Checks)
+			}
+			t.Log(ac.Reason)
+		}
+		if _, _, err := reader.Read(context.Background(), f.card(t, o), reader.CANKey("000000"), reader.Options{}); !errors.Is(err, pace.ErrAuth) {
+			t.Fatalf("%v wrong CAN: %v", o.PACEProtocol, err)
+		}
+	}
 	// BAC forced on a PACE card still works (CCCDs keep BAC for older readers).
 	_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{PACEParamID: 13}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store, Access: reader.AccessBAC})
 	if err != nil || !v.Genuine() {

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/asn1"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"enrolldesk/reader/eac"
+	"enrolldesk/reader/pace"
 	"enrolldesk/reader/vcard"
 )
 
@@ -42,7 +44,8 @@ func run() error {
 	given := flag.String("given", "", "MRZ given names, upper-case ASCII")
 	fullName := flag.String("name", "", "full name in Vietnamese (DG13)")
 	can := flag.String("can", "", "6-digit card access number")
-	paceID := flag.Int("pace", 13, "PACE domain parameter: 13 brainpoolP256r1, 12 P-256, 0 BAC only")
+	paceID := flag.Int("pace", 13, "PACE domain parameter: 13 brainpoolP256r1, 12 P-256 (ECDH); 0-2 RFC 5114 groups with a DH -pace-mapping; 0 with ecdh-gm means BAC only")
+	paceMapping := flag.String("pace-mapping", "ecdh-gm", "PACE mapping: ecdh-gm, dh-gm, ecdh-im, dh-im (AES-128 secure messaging)")
 	short := flag.Bool("short-only", false, "no extended-length APDUs")
 	forge := flag.Int("forge", 0, "hostile: 1 DG1, 2 DG2, 3 DG13 altered, 4 SOD signature, 5 message digest, 6 unknown CSCA, 7 DG13 hash missing")
 	badMAC := flag.Int("bad-mac-after", 0, "hostile: the N-th protected response carries a wrong MAC")
@@ -94,9 +97,18 @@ func run() error {
 			return fmt.Errorf("-face-jp2: %w", err)
 		}
 	}
+	mappings := map[string]int{"dh-gm": pace.MappingDHGM, "ecdh-gm": pace.MappingECDHGM, "dh-im": pace.MappingDHIM, "ecdh-im": pace.MappingECDHIM}
+	mapping, ok := mappings[*paceMapping]
+	if !ok {
+		return fmt.Errorf("-pace-mapping %q: want one of dh-gm, ecdh-gm, dh-im, ecdh-im", *paceMapping)
+	}
+	var paceProto asn1.ObjectIdentifier
+	if mapping != pace.MappingECDHGM {
+		paceProto = pace.Protocol(mapping, 2)
+	}
 	opts := vcard.Options{
 		ShortOnly: *short, Forge: vcard.Forgery(*forge), BadMACAfter: *badMAC, Truncate: *truncate,
-		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID, CloneChip: *clone, AARSA: *aaRSA,
+		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID, PACEProtocol: paceProto, CloneChip: *clone, AARSA: *aaRSA,
 	}
 	if *fingers != "" {
 		for i, path := range strings.Split(*fingers, ",") {

@@ -151,6 +151,26 @@ func (i Info) setup() (group, bool, error) {
 	return g, im, nil
 }
 
+// Describe names the mapping and the domain, e.g. "ECDH generic mapping on brainpoolP256r1".
+func (i Info) Describe() string {
+	name := [...]string{"", "DH generic mapping", "ECDH generic mapping", "DH integrated mapping", "ECDH integrated mapping"}
+	m := i.Mapping()
+	if m < MappingDHGM || m > MappingECDHIM {
+		return fmt.Sprintf("PACE %v", i.Protocol)
+	}
+	g, err := groupByParamID(i.ParamID, m == MappingDHGM || m == MappingDHIM)
+	if err != nil {
+		return fmt.Sprintf("%s on domain parameters %d", name[m], i.ParamID)
+	}
+	switch gg := g.(type) {
+	case ecGroup:
+		return name[m] + " on " + gg.c.Name
+	case *DHGroup:
+		return name[m] + " on the " + gg.Name
+	}
+	return name[m]
+}
+
 // MRZPassword is the PACE password of the MRZ: SHA-1 of the MRZ information (part 11 §9.7.3).
 func MRZPassword(k bac.Key) ([]byte, error) {
 	info, err := k.MRZInformation()

@@ -1,7 +1,11 @@
 package pcsctest
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +13,7 @@ import (
 	"enrolldesk/reader"
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/pa"
+	"enrolldesk/reader/pace"
 	"enrolldesk/reader/vcard"
 )
 
@@ -147,6 +152,40 @@ func TestPACEThroughPCSC(t *testing.T) {
 				t.Fatalf("curve %d: %+v", id, v.Checks)
 			}
 		}
+		in.close()
+	}
+}
+
+// TestPACEMappingsThroughPCSC: DH generic mapping and the integrated mappings through pcscd, with
+// chip authentication after them (DG14), and a JPEG 2000 portrait in DG2 read whole.
+func TestPACEMappingsThroughPCSC(t *testing.T) {
+	pki, sample, store := fixture(t)
+	citizen := *sample
+	_, file, _, _ := runtime.Caller(0)
+	jp2, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "faceimg", "testdata", "face.jp2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	citizen.FaceJP2 = jp2
+	for _, c := range []struct{ mapping, id int }{{pace.MappingDHGM, 0}, {pace.MappingECDHIM, 13}, {pace.MappingDHIM, 1}} {
+		card, err := vcard.Personalise(&citizen, pki, vcard.Options{PACEParamID: c.id, PACEProtocol: pace.Protocol(c.mapping, 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := insert(t, card)
+		atr, _ := in.Conn.ATR()
+		data, v, err := reader.Read(context.Background(), in.Conn, reader.CANKey(citizen.CAN), reader.Options{ATR: atr, TrustStore: store})
+		if err != nil {
+			t.Fatalf("mapping %d on %d: %v", c.mapping, c.id, err)
+		}
+		ac, _ := v.Get(pa.CheckAccessControl)
+		if !v.Genuine() || !strings.Contains(ac.Reason, "mapping on") || data.VN.IDNumber != citizen.IDNumber {
+			t.Fatalf("mapping %d on %d: %+v", c.mapping, c.id, v.Checks)
+		}
+		if f := data.Faces[0]; !f.IsJPEG2000() || !bytes.Equal(f.Image, jp2) || f.Width != 200 || f.Height != 250 {
+			t.Fatalf("DG2 portrait: JPEG 2000 %v, %d bytes, %d×%d", f.IsJPEG2000(), len(f.Image), f.Width, f.Height)
+		}
+		t.Log(ac.Reason)
 		in.close()
 	}
 }

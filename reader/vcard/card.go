@@ -106,9 +106,14 @@ type Options struct {
 	// CVCA is the card's EAC trust point; with it and Citizen.Fingers the card holds DG3, readable
 	// after terminal authentication by an inspection system certified under this CVCA.
 	CVCA *eac.Cert
-	// PACEParamID enables PACE with the ECDH generic mapping and AES-128 secure messaging on the
-	// standardized domain parameters 12 (P-256) or 13 (brainpoolP256r1); 0 means BAC only.
+	// PACEParamID enables PACE on standardized domain parameters (BSI TR-03110 part 3 §A.2.1.1):
+	// 12 (P-256) or 13 (brainpoolP256r1) for ECDH, 0–2 (RFC 5114 MODP groups) for DH, with
+	// PACEProtocol; 0 with the default protocol means BAC only.
 	PACEParamID int
+	// PACEProtocol is the PACE protocol OID announced in EF.CardAccess (pace.Protocol(mapping,
+	// cipher)); nil means ECDH generic mapping with AES-128. Set it to use DH or the integrated
+	// mapping (PACEParamID 0 is then DH group 0).
+	PACEProtocol asn1.ObjectIdentifier
 }
 
 // Card is one virtual chip. It is safe for use by one reader at a time.
@@ -157,8 +162,12 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 		return nil, fmt.Errorf("vcard: access key: %w", err)
 	}
 	card := &Card{opts: o, files: map[uint16][]byte{}, sfi: map[byte]uint16{}, key: key, kenc: kenc, kmac: kmac, can: c.CAN}
-	if o.PACEParamID != 0 {
-		info := pace.Info{Protocol: lds.OIDPACEECDHGMAES128, Version: 2, ParamID: o.PACEParamID}
+	if o.PACEParamID != 0 || o.PACEProtocol != nil {
+		proto := o.PACEProtocol
+		if proto == nil {
+			proto = lds.OIDPACEECDHGMAES128
+		}
+		info := pace.Info{Protocol: proto, Version: 2, ParamID: o.PACEParamID}
 		ca, err := pace.CardAccessBytes(info)
 		if err != nil {
 			return nil, err
