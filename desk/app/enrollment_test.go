@@ -322,3 +322,13 @@ func TestFaceCaptureFailuresAreCoded(t *testing.T) {
 		d.Close()
 	}
 }
+
+func TestFacePrompterEmitsTheStepAsked(t *testing.T) {
+	h := &Hub{}
+	ev := &faceEvents{}
+	defer h.Attach(ev)()
+	FacePrompter(h)([]string{"left", "right"}, 1)
+	if len(ev.got) != 1 || ev.got[0].Phase != FacePhaseLiveness || ev.got[0].Step != 1 || len(ev.got[0].Steps) != 2 {
+		t.Fatalf("events %+v", ev.got)
+	}
+}

@@ -85,8 +85,9 @@ const (
 
 // FacePrompt is the EventFace payload: what the window asks the citizen to do while the camera
 // captures. Steps are the liveness challenge's head turns in order ("left", "right": the
-// citizen's own left and right, biometric/face/liveness); Step is the one being asked, or -1
-// when the capturer does not report its progress (the window then shows the whole sequence).
+// citizen's own left and right, biometric/face/liveness); Step is the one being asked
+// (len(Steps): look straight again for the photo burst), or -1 when the capturer does not report
+// its progress (the window then shows the whole sequence).
 type FacePrompt struct {
 	Phase string   `json:"phase"`
 	Steps []string `json:"steps,omitempty"`
@@ -97,4 +98,13 @@ type FacePrompt struct {
 // steps; a capturer without it runs liveness.Default().
 type LivenessTeller interface {
 	LivenessSteps() []string
+}
+
+// FacePrompter returns a function a FaceCapturer may call as its liveness challenge progresses
+// (the step it now waits for); it emits EventFace on the hub, as FingerPrompter does for the
+// sensor. desk.Enrollment itself emits the challenge at the start and "done" at the end.
+func FacePrompter(h *Hub) func(steps []string, step int) {
+	return func(steps []string, step int) {
+		h.Emit(EventFace, FacePrompt{Phase: FacePhaseLiveness, Steps: steps, Step: step})
+	}
 }
