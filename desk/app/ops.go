@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -317,6 +318,34 @@ func timeouts(s settings.Settings) []TimeoutView {
 		{"timeouts.sync_retry_max", t.SyncRetryMax.D().String()}, {"timeouts.session", t.Session.D().String()},
 	}
 	return out
+}
+
+// SetTimeouts changes device and network timeouts, e.g. {"timeouts.card": "45s"} (supervisors;
+// each change is audited settings.change). The wizard takes them at the next start of the window.
+func (o *Ops) SetTimeouts(values map[string]string) Response {
+	me, err := o.officer(true)
+	if err != nil {
+		return fail("Ops.SetTimeouts", err)
+	}
+	raw := make(map[string]json.RawMessage, len(values))
+	for k, v := range values {
+		if !strings.HasPrefix(k, "timeouts.") {
+			return fail("Ops.SetTimeouts", invalid(k, errors.New("not a timeout setting")))
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fail("Ops.SetTimeouts", invalid(k, err))
+		}
+		b, err := json.Marshal(d.String())
+		if err != nil {
+			return fail("Ops.SetTimeouts", err)
+		}
+		raw[k] = b
+	}
+	if _, err := o.svc.SetSettings(o.ctx(), me.ID, raw); err != nil {
+		return fail("Ops.SetTimeouts", invalid("timeouts", err))
+	}
+	return o.Overview()
 }
 
 // ValidateFingers checks captured fingers and declared exceptions against the desk's finger-count

@@ -205,3 +205,25 @@ func TestDeviceTimeoutsComeFromTheDeskSettings(t *testing.T) {
 		t.Fatalf("overview timeouts %+v", ov.Timeouts)
 	}
 }
+
+func TestSupervisorSetsTimeouts(t *testing.T) {
+	card, face, finger := CardTimeout, FaceTimeout, FingerTimeout
+	t.Cleanup(func() { CardTimeout, FaceTimeout, FingerTimeout = card, face, finger })
+	d, _ := openDesk(t)
+	loggedIn(t, d)
+	ov := dataOf[OpsOverview](t, d.Ops.SetTimeouts(map[string]string{"timeouts.card": "45s", "timeouts.network": "1m"}))
+	got := map[string]string{}
+	for _, x := range ov.Timeouts {
+		got[x.Key] = x.Value
+	}
+	if got["timeouts.card"] != "45s" || got["timeouts.network"] != "1m0s" {
+		t.Fatalf("timeouts %v", got)
+	}
+	wantFault(t, d.Ops.SetTimeouts(map[string]string{"timeouts.card": "soon"}), CodeInvalid)
+	wantFault(t, d.Ops.SetTimeouts(map[string]string{"timeouts.card": "1ms"}), CodeInvalid) // below 100 ms
+	wantFault(t, d.Ops.SetTimeouts(map[string]string{"policy.supervisor_approval": "1s"}), CodeInvalid)
+	if r := d.Session.Logout(); !r.OK {
+		t.Fatal(r.Error)
+	}
+	wantFault(t, d.Ops.SetTimeouts(map[string]string{"timeouts.card": "30s"}), CodeUnauthorized)
+}

@@ -170,6 +170,18 @@ test('the released records are exported to a drive; a wrong receipt is refused',
   }
 });
 
+test('a supervisor changes a device timeout; a wrong value is refused', async () => {
+  const card = page.locator('#ops-timeouts tr[data-key="timeouts.card"] input');
+  await expect(card).toHaveValue('20s');
+  await card.fill('soon');
+  await page.locator('#timeouts-save').click();
+  await expect(page.locator('#timeouts-status')).toHaveText('Thông tin chưa hợp lệ.');
+  await card.fill('45s');
+  await page.locator('#timeouts-save').click();
+  await expect(page.locator('#timeouts-status')).toHaveText('Đã lưu. Thời gian chờ mới áp dụng từ lần khởi động bàn tiếp theo.');
+  await expect(page.locator('#ops-timeouts tr[data-key="timeouts.card"] input')).toHaveValue('45s');
+});
+
 test('the screen speaks English too, and an officer sees no review', async () => {
   await page.locator('#language').selectOption('en');
   await expect(page.locator('h1')).toHaveText('Desk operations');
@@ -182,5 +194,8 @@ test('the screen speaks English too, and an officer sees no review', async () =>
   await expect(page.locator('#ops-freeze')).toBeVisible();
   await expect(page.locator('#ops-review')).toHaveCount(0);
   await expect(page.locator('#ops-export')).toBeVisible();
+  // An officer reads the timeouts but does not edit them.
+  await expect(page.locator('#ops-timeouts tr[data-key="timeouts.card"]')).toContainText('45s');
+  await expect(page.locator('#ops-timeouts input')).toHaveCount(0);
   await page.locator('#logout').click();
 });

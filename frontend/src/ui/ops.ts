@@ -124,13 +124,44 @@ function fingersPanel(ctx: Ctx, ov: Overview): HTMLElement {
   );
 }
 
-function timeoutsPanel(ctx: Ctx, ov: Overview): HTMLElement {
-  return h(
-    'section',
-    { class: 'card', id: 'ops-timeouts' },
-    h('h2', {}, ctx.tr('ops.timeouts.heading')),
-    h('table', { class: 'data' }, ...ov.timeouts.map((t) => h('tr', { 'data-key': t.key }, h('td', {}, tk(ctx, t.key)), h('td', {}, t.value)))),
+function timeoutsPanel(ctx: Ctx, ov: Overview, supervisor: boolean, redraw: (after?: () => void) => void): HTMLElement {
+  const status = h('p', { class: 'form-error', role: 'alert', id: 'timeouts-status' });
+  const rows = ov.timeouts.map((t) =>
+    h(
+      'tr',
+      { 'data-key': t.key },
+      h('td', {}, tk(ctx, t.key)),
+      h('td', {}, supervisor ? h('input', { type: 'text', value: t.value, 'data-value': t.value, 'aria-label': tk(ctx, t.key), size: '8', spellcheck: 'false' }) : t.value),
+    ),
   );
+  const form = h('form', { id: 'timeouts-form', novalidate: true }, h('table', { class: 'data' }, ...rows));
+  if (supervisor) {
+    form.append(h('p', { class: 'muted small' }, ctx.tr('ops.timeouts.hint')), h('button', { type: 'submit', id: 'timeouts-save' }, ctx.tr('ops.timeouts.save')), status);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const changed: Record<string, string> = {};
+      for (const input of form.querySelectorAll<HTMLInputElement>('input[data-value]')) {
+        const key = input.closest('tr')?.getAttribute('data-key');
+        if (key && input.value.trim() !== input.dataset.value) changed[key] = input.value.trim();
+      }
+      void call<Overview>('Ops', 'SetTimeouts', changed).then((r) => {
+        if (!r.ok) {
+          status.className = 'form-error';
+          status.textContent = faultMessage(ctx.lang, r.error);
+          return;
+        }
+        // The redraw replaces this panel; say it on the new one.
+        redraw(() => {
+          const st = document.getElementById('timeouts-status');
+          if (st) {
+            st.className = 'verdict ok';
+            st.textContent = ctx.tr('ops.timeouts.saved');
+          }
+        });
+      });
+    });
+  }
+  return h('section', { class: 'card', id: 'ops-timeouts' }, h('h2', {}, ctx.tr('ops.timeouts.heading')), form);
 }
 
 function auditPanel(ctx: Ctx, ov: Overview): HTMLElement {
@@ -352,7 +383,7 @@ export function opsScreen(ctx: Ctx): HTMLElement {
   const heading = h('h1', {}, ctx.tr('ops.heading'));
   const status = h('p', { class: 'form-error', role: 'alert', id: 'ops-status' });
   const root = h('section', { class: 'ops', id: 'ops' }, heading, status);
-  const draw = (): void => {
+  const draw = (after?: () => void): void => {
     void call<Overview>('Ops', 'Overview').then((r) => {
       if (!r.ok || !r.data) {
         status.textContent = faultMessage(ctx.lang, r.error);
@@ -367,10 +398,11 @@ export function opsScreen(ctx: Ctx): HTMLElement {
         supervisor ? reviewPanel(ctx, !ov.unlocked) : null,
         fingersPanel(ctx, ov),
         exportPanel(ctx, !ov.unlocked),
-        timeoutsPanel(ctx, ov),
+        timeoutsPanel(ctx, ov, supervisor, draw),
         auditPanel(ctx, ov),
       ];
       root.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+      after?.();
     });
   };
   draw();
