@@ -353,3 +353,29 @@ func TestDHRefusesSmallSubgroup(t *testing.T) {
 		t.Fatal("chip mapped with p−1")
 	}
 }
+
+// FuzzChipMapDH feeds arbitrary mapping data to the chip side of the DH generic mapping and of both
+// integrated mappings: values outside the subgroup, wrong lengths and odd nonces must be refused
+// without a panic.
+func FuzzChipMapDH(f *testing.F) {
+	f.Add(byte(MappingDHGM), g2PKMapPCD)
+	f.Add(byte(MappingDHIM), imDhT)
+	f.Add(byte(MappingECDHIM), imEcT)
+	f.Fuzz(func(t *testing.T, mapping byte, b []byte) {
+		m := int(mapping%3) + MappingDHGM // 1, 2 or 3
+		if m == MappingECDHGM {
+			m = MappingECDHIM
+		}
+		id := 0
+		if m == MappingECDHIM {
+			id = 13
+		}
+		chip := &Chip{Info: Info{Protocol: Protocol(m, 2), Version: 2, ParamID: id}, Password: []byte("123456")}
+		if _, err := chip.Nonce(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chip.Map(b); err == nil && m == MappingDHGM && len(b) > 128 {
+			t.Fatalf("accepted %d bytes", len(b))
+		}
+	})
+}

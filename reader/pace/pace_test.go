@@ -252,6 +252,13 @@ func BenchmarkScalarMultBrainpool(b *testing.B) {
 
 func FuzzParseCardAccess(f *testing.F) {
 	f.Add(g1CardAccess)
+	for _, i := range []Info{{Protocol: Protocol(MappingDHGM, 2), Version: 2, ParamID: 0}, {Protocol: Protocol(MappingECDHIM, 2), Version: 2, ParamID: 13}} {
+		b, err := CardAccessBytes(i)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		infos, err := ParseCardAccess(b)
 		if err != nil {
