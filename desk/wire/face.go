@@ -75,6 +75,17 @@ func (c *CameraFace) engine() (*face.Engine, *match.Calibration, error) {
 	return c.eng, &cal, nil
 }
 
+// GalleryCalibration is the calibration of the descriptor Capture returns in
+// enroll.Face.Descriptor (dlib's, whatever engine made the 1:1 decision): what the operator check
+// (desk/ops OperatorCheck) and any other comparison of those descriptors must use.
+func (c *CameraFace) GalleryCalibration() (match.Calibration, error) {
+	_, cal, err := c.engine()
+	if err != nil {
+		return match.Calibration{}, err
+	}
+	return *cal, nil
+}
+
 func (c *CameraFace) loadPipeline() error {
 	if c.eng != nil {
 		return nil

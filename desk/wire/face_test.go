@@ -135,6 +135,20 @@ func calibrations(t *testing.T, c *CameraFace) (facenetCal, dlibCal match.Calibr
 	return facenetCal, dlibCal
 }
 
+// The descriptor Capture returns for the gallery is dlib's: its calibration is dlib's whatever
+// engine decides 1:1.
+func TestGalleryCalibrationIsDlibs(t *testing.T) {
+	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Engine: settings.FaceEngineFacenet}
+	defer c.Close()
+	cal, err := c.GalleryCalibration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.Engine != "dlib-resnet-v1+mirror+l2" || c.eng == nil || cal.ModelSetID != c.eng.Models().ID {
+		t.Fatalf("gallery calibration %+v", cal)
+	}
+}
+
 // An unknown engine name in the setting is refused before the camera opens.
 func TestCameraFaceRefusesAnUnknownEngine(t *testing.T) {
 	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Source: face.Source{Name: "x.avi"}, Engine: "arcface"}
