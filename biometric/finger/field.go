@@ -125,3 +125,15 @@ func (p *pfield) agreement(q *pfield, al align) (int, float64) {
 	}
 	return n, float64(sum) / float64(n)
 }
+
+// fieldWeight is how well the orientation fields of p and q agree under al, as a factor for a
+// minutiae score: ((A-½)/½)² for a mean agreement A = cos 2Δθ, zero at or below ½ (flows 30° apart on
+// average), 1 when they are parallel everywhere. Without a field on both sides it is 1.
+func fieldWeight(p, q *Probe, al align) float64 {
+	if p.field == nil || q.field == nil {
+		return 1
+	}
+	_, a := p.field.agreement(q.field, al)
+	g := math.Max(0, math.Min(1, (a-fieldFloor)/(1-fieldFloor)))
+	return g * g
+}

@@ -32,7 +32,7 @@ const (
 	hullOmega      = 20.0
 	minValid       = 20   // common valid cells (of 52) needed to compare two cylinders
 	cosMaxDirDif   = 0    // cos(π/2): pairs whose directions differ by more are not compared
-	seeds          = 12   // best local pairs tried as alignment anchors
+	seeds          = 24   // best local pairs tried as alignment anchors
 	topAlign       = 2    // best-supported alignments refined and scored
 	consensusPairs = 40   // best local pairs that vote for an anchor's alignment
 	seedTolD       = 12.0 // first pass, per seed alignment: loose
@@ -305,6 +305,8 @@ func (p *Probe) match(q *Probe, wantPairs bool) (float64, []Correspondence) {
 		if n < 3 {
 			continue
 		}
+		// A chance consensus of minutiae rarely has the ridge flow agree around it.
+		w *= fieldWeight(p, q, al)
 		for k := range top { // keep the best topAlign alignments, best first
 			if w > top[k].w {
 				copy(top[k+1:], top[k:len(top)-1])
@@ -440,8 +442,7 @@ func (m *matcher) fit() (align, bool) {
 }
 
 // score normalises the last pairing by the minutiae counts inside the common area, then weighs it by
-// how well the two orientation fields agree under the alignment (see field.go): ((A-½)/½)², zero at or
-// below an agreement of ½ (cos 2Δθ = ½: 30° apart on average), 1 when the flows are parallel.
+// how well the two orientation fields agree under the alignment (fieldWeight).
 func (m *matcher) score(al align) float64 {
 	rc, rs := math.Cos(al.rot), math.Sin(al.rot)
 	inQ, inP := 0, 0
@@ -461,12 +462,7 @@ func (m *matcher) score(al align) float64 {
 	}
 	den := float64(max(inQ, 15)) * float64(max(inP, 15))
 	s := 100 * m.wsum * m.wsum / (2.25 * den)
-	if m.p.field != nil && m.q.field != nil {
-		_, a := m.p.field.agreement(m.q.field, al)
-		g := math.Max(0, math.Min(1, (a-fieldFloor)/(1-fieldFloor)))
-		s *= g * g
-	}
-	return s
+	return s * fieldWeight(m.p, m.q, al)
 }
 
 // hullTable is a convex region, grown by a margin, as one x interval per 4-pixel row.
