@@ -7,15 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
+
+	"gocv.io/x/gocv"
 
 	"enrolldesk/desk/cli"
 	"enrolldesk/reader"
 	"enrolldesk/reader/bac"
 	"enrolldesk/reader/eac"
+	"enrolldesk/reader/faceimg"
 	"enrolldesk/reader/pa"
 	"enrolldesk/reader/pace"
 	"enrolldesk/reader/pcsc"
+	"enrolldesk/reader/qrscan"
 )
 
 // Commands returns the card commands.
@@ -51,6 +58,8 @@ func runRead(ctx context.Context, env *cli.Env, args []string) error {
 	doe := fs.String("doe", "", "date of expiry (YYMMDD or DD/MM/YYYY)")
 	mrz := fs.String("mrz", "", "the MRZ as typed (TD1, 90 characters)")
 	qr := fs.String("qr", "", "the text of the QR code on the card front")
+	qrImage := fs.String("qr-image", "", "a photo of the card front (JPEG/PNG): its QR code gives the access key")
+	qrCamera := fs.String("qr-camera", "", "read the card front's QR code from a camera (V4L2 index or device) or a video file, up to -wait")
 	can := fs.String("can", "", "6-digit card access number (PACE)")
 	trust := fs.String("trust", "", "folder of CSCA certificates (and CRLs) to trust")
 	photo := fs.String("photo", "", "save the chip photo to this file")
@@ -71,10 +80,10 @@ func runRead(ctx context.Context, env *cli.Env, args []string) error {
 			return fmt.Errorf("%w: %v", cli.ErrUsage, err)
 		}
 		keys = append(keys, reader.MRZKey(k))
-	case *qr != "":
-		q, err := reader.ParseQR(*qr)
+	case *qr != "" || *qrImage != "" || *qrCamera != "":
+		q, err := readQR(ctx, *qr, *qrImage, *qrCamera, *wait)
 		if err != nil {
-			return fmt.Errorf("%w: %v", cli.ErrUsage, err)
+			return err
 		}
 		for _, k := range q.Keys() {
 			keys = append(keys, reader.MRZKey(k))
@@ -86,7 +95,7 @@ func runRead(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		keys = append(keys, reader.MRZKey(k))
 	default:
-		return fmt.Errorf("%w: give -id/-dob/-doe, -mrz, -qr or -can", cli.ErrUsage)
+		return fmt.Errorf("%w: give -id/-dob/-doe, -mrz, -qr, -qr-image, -qr-camera or -can", cli.ErrUsage)
 	}
 	opts := reader.Options{}
 	if *trust != "" {
@@ -162,13 +171,65 @@ func runRead(ctx context.Context, env *cli.Env, args []string) error {
 		res.Fingers = append(res.Fingers, int(f.Position))
 	}
 	if *photo != "" && len(data.Faces) > 0 {
-		if err := os.WriteFile(*photo, data.Faces[0].Image, 0o600); err != nil {
+		f := &data.Faces[0]
+		img, mime := f.Image, f.MIME()
+		if ext := strings.ToLower(filepath.Ext(*photo)); f.IsJPEG2000() && (ext == ".jpg" || ext == ".jpeg") {
+			// A JPEG 2000 chip portrait asked for as JPEG: transcode (reader/faceimg, OpenCV).
+			if img, err = faceimg.ToJPEG(f); err != nil {
+				return fmt.Errorf("save photo: %w", err)
+			}
+			mime = "image/jpeg"
+		}
+		if err := os.WriteFile(*photo, img, 0o600); err != nil {
 			return fmt.Errorf("save photo: %w", err)
 		}
-		res.Photo, res.PhotoMIME = *photo, data.Faces[0].MIME()
+		res.Photo, res.PhotoMIME = *photo, mime
 	}
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(res)
+}
+
+// readQR gets the card front's QR payload from its text, a photo, or a camera or video.
+func readQR(ctx context.Context, text, imagePath, camera string, wait time.Duration) (*reader.QRData, error) {
+	if text != "" {
+		q, err := reader.ParseQR(text)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", cli.ErrUsage, err)
+		}
+		return q, nil
+	}
+	s := qrscan.New()
+	defer s.Close()
+	if imagePath != "" {
+		m := gocv.IMRead(imagePath, gocv.IMReadColor)
+		defer m.Close()
+		if m.Empty() {
+			return nil, fmt.Errorf("-qr-image: cannot read %s as an image", imagePath)
+		}
+		q, err := s.Card(m)
+		if err != nil {
+			return nil, fmt.Errorf("-qr-image %s: %w", imagePath, err)
+		}
+		return q, nil
+	}
+	var src *gocv.VideoCapture
+	var err error
+	if n, convErr := strconv.Atoi(camera); convErr == nil {
+		src, err = gocv.OpenVideoCapture(n)
+	} else {
+		src, err = gocv.OpenVideoCapture(camera)
+	}
+	if err != nil || !src.IsOpened() {
+		return nil, fmt.Errorf("-qr-camera %s: cannot open: %v", camera, err)
+	}
+	defer src.Close()
+	sctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	q, n, err := s.Scan(sctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("-qr-camera %s: %d frames: %w", camera, n, err)
+	}
+	return q, nil
 }

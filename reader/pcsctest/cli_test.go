@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"testing"
 
+	"rsc.io/qr"
+
 	"enrolldesk/desk/cli"
 	"enrolldesk/reader/cardcli"
 	"enrolldesk/reader/eac"
@@ -18,8 +20,8 @@ import (
 )
 
 // TestCardReadCommand runs `enrolldesk card read` against the virtual card through pcscd: with the
-// three typed fields, and with the QR text whose derived expiry is wrong at first (the command
-// falls back to the neighbouring candidate).
+// three typed fields, with the QR text whose derived expiry is wrong at first (the command falls
+// back to the neighbouring candidate), with the CAN, and with a photo of the card front's QR code.
 func TestCardReadCommand(t *testing.T) {
 	pki, base, _ := fixture(t)
 	citizen := *base
@@ -51,10 +53,21 @@ func TestCardReadCommand(t *testing.T) {
 	if err := eac.SaveTerminal(termDir, term); err != nil {
 		t.Fatal(err)
 	}
+	// The card front's QR code as a photo (drawn by an independent encoder, rsc.io/qr).
+	front, err := qr.Encode(citizen.IDNumber+"|013456789|Nguyễn Thị Hương|15031999|Nữ|Số 12 Phố Hàng Bạc, Hà Nội|20042021", qr.M)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front.Scale = 6
+	qrPNG := filepath.Join(dir, "front.png")
+	if err := os.WriteFile(qrPNG, front.PNG(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	runs := [][]string{
 		{"card", "read", "-reader", readerName, "-id", citizen.IDNumber, "-dob", "15/03/1999", "-doe", citizen.DateOfExpiry, "-trust", trust, "-photo", filepath.Join(dir, "face.jpg")},
 		{"card", "read", "-reader", readerName, "-qr", citizen.IDNumber + "|013456789|Nguyễn Thị Hương|15031999|Nữ|Hà Nội|01062023", "-trust", trust, "-bac"},
 		{"card", "read", "-reader", readerName, "-can", citizen.CAN, "-trust", trust, "-short", "-terminal", termDir},
+		{"card", "read", "-reader", readerName, "-qr-image", qrPNG, "-trust", trust},
 	}
 	for i, args := range runs {
 		var out, errb bytes.Buffer
