@@ -379,3 +379,61 @@ func FuzzChipMapDH(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPACE: one complete PACE run (both sides, in process) per mapping and domain.
+func BenchmarkPACE(b *testing.B) {
+	for _, c := range []struct {
+		name        string
+		mapping, id int
+	}{
+		{"ECDH-GM-brainpoolP256r1", MappingECDHGM, 13}, {"ECDH-IM-brainpoolP256r1", MappingECDHIM, 13},
+		{"DH-GM-1024", MappingDHGM, 0}, {"DH-GM-2048-256", MappingDHGM, 2}, {"DH-IM-2048-224", MappingDHIM, 1},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			info := Info{Protocol: Protocol(c.mapping, 2), Version: 2, ParamID: c.id}
+			for i := 0; i < b.N; i++ {
+				chip := &Chip{Info: info, Password: []byte("123456")}
+				if _, _, err := Authenticate(context.Background(), chipTransmitterB(chip), info, PasswordCAN, []byte("123456"), nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func chipTransmitterB(chip *Chip) iso7816.Transmitter {
+	return iso7816.TransmitFunc(func(_ context.Context, apdu []byte) ([]byte, error) {
+		c, err := iso7816.ParseCommand(apdu)
+		if err != nil {
+			return nil, err
+		}
+		if c.INS == 0x22 {
+			return []byte{0x90, 0x00}, nil
+		}
+		in, _ := ParseDynAuth(c.Data)
+		var tag uint32
+		var out []byte
+		switch in.Tag {
+		case 0:
+			tag, out = 0x80, must(chip.Nonce())
+		case 0x81:
+			tag, out = 0x82, must(chip.Map(in.Value))
+		case 0x83:
+			tag, out = 0x84, must(chip.Agree(in.Value))
+		case 0x85:
+			tag = 0x86
+			out, _, err = chip.Mutual(in.Value)
+		}
+		if err != nil || out == nil {
+			return []byte{0x63, 0x00}, nil
+		}
+		return append(DynAuth(tag, out), 0x90, 0x00), nil
+	})
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		return nil
+	}
+	return b
+}
