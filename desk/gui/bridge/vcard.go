@@ -56,19 +56,33 @@ type servedCard struct {
 
 // startVirtualCard starts pcscd if needed, personalises the card and serves it to vpcd. With
 // trustOut the trust store is also written there, for another desk that reads the same card.
+//
+// The machine-wide vpcd lock (reader/vcard.AcquireVPCD) is taken first and held until stop: vpcd
+// has one card slot, and a pcscd this bridge starts must not be stopped under another process
+// that reuses it (two e2e runs, or a reader test, at the same time wait for each other instead).
 func startVirtualCard(ctx context.Context, facePath, trustOut string) (*servedCard, error) {
+	fmt.Fprintln(os.Stderr, "bridge: taking the vpcd lock", vcard.LockPath, "(waits while another test uses the virtual reader)")
+	release, err := vcard.AcquireVPCD(ctx)
+	if err != nil {
+		return nil, err
+	}
 	stopPCSCD, err := ensurePCSCD()
 	if err != nil {
+		release()
 		return nil, err
 	}
 	v, err := newVirtualCard(ctx, trustOut)
 	if err != nil {
 		stopPCSCD()
+		release()
 		return nil, err
 	}
-	v.stopPCSCD = stopPCSCD
-	if err := v.insert(facePath); err != nil {
+	v.stopPCSCD = func() {
 		stopPCSCD()
+		release()
+	}
+	if err := v.insert(facePath); err != nil {
+		v.stopPCSCD()
 		return nil, err
 	}
 	return v, nil
@@ -149,7 +163,7 @@ func (v *servedCard) eject() {
 	}
 }
 
-// stop takes the card out and stops a pcscd this process started.
+// stop takes the card out, stops a pcscd this process started and releases the vpcd lock.
 func (v *servedCard) stop() {
 	v.mu.Lock()
 	v.eject()
