@@ -28,7 +28,9 @@ type shipEnv struct {
 
 // newShipEnv is a provisioned desk store and a real registry (SQLite file) over plain HTTP on
 // loopback; the mutual-TLS path is TestShipOverMutualTLS.
-func newShipEnv(t *testing.T) *shipEnv {
+func newShipEnv(t *testing.T) *shipEnv { return newShipEnvB(t) }
+
+func newShipEnvB(t testing.TB) *shipEnv {
 	t.Helper()
 	ctx := context.Background()
 	f := opstest.New(t)
