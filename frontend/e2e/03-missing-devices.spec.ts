@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 
 // A second desk (its own bridge and data directory) with no card reader and no fingerprint sensor
-// plugged in: every screen must say what is missing and what to do, never freeze.
+// plugged in and no camera: every screen must say what is missing and what to do, never freeze.
 const port = Number(process.env.E2E_PORT ?? 35117) + 1;
 test.use({ baseURL: `http://127.0.0.1:${port}` });
 test.describe.configure({ mode: 'serial' });
@@ -34,6 +34,8 @@ test('a desk without reader and sensor says so in the wizard and the device pane
   await page.locator('nav [data-view="devices"]').click();
   await expect(page.locator('[data-device="reader"]')).toHaveAttribute('data-state', 'missing');
   await expect(page.locator('[data-device="sensor"]')).toHaveAttribute('data-state', 'missing');
+  await expect(page.locator('[data-device="camera"]')).toHaveAttribute('data-state', 'missing');
+  await expect(page.locator('[data-device="camera"] .state')).toHaveText('Không tìm thấy: kiểm tra cáp USB rồi bấm Kết nối lại.');
   await expect(page.locator('[data-device="sensor"] .state')).toHaveText('Không tìm thấy: kiểm tra cáp USB rồi bấm Kết nối lại.');
   await page.locator('#reconnect').click();
   await expect(page.locator('[data-device="sensor"]')).toHaveAttribute('data-state', 'missing');
