@@ -39,26 +39,34 @@ func gemm(m, n, k int, a, b, c []float32, ep *epilogue) {
 
 const kBlock = 256
 
-// gemmRange computes rows [lo,hi) of C.
+// gemmRange computes rows [lo,hi) of C, overwriting them: the first K block's micro-kernels
+// start from zero instead of C (no separate pass clearing C), the scalar edges clear their cells.
 func gemmRange(lo, hi, n, k int, a, b, c []float32) {
-	clear(c[lo*n : hi*n])
 	if k == 0 {
+		clear(c[lo*n : hi*n])
 		return
 	}
 	n16 := n &^ 15
 	for k0 := 0; k0 < k; k0 += kBlock {
 		kc := min(kBlock, k-k0)
+		first := k0 == 0
 		for j := 0; j < n16; j += 16 {
 			i := lo
 			for ; i+4 <= hi; i += 4 {
-				kernel4x16(a[i*k+k0:], k, b[k0*n+j:], n, kc, c[i*n+j:], n)
+				kernel4x16(a[i*k+k0:], k, b[k0*n+j:], n, kc, c[i*n+j:], n, first)
 			}
 			for ; i < hi; i++ {
+				if first {
+					clear(c[i*n+j : i*n+j+16])
+				}
 				dotCols(a[i*k+k0:i*k+k0+kc], b[k0*n+j:], n, c[i*n+j:i*n+j+16])
 			}
 		}
 		if n16 < n {
 			for i := lo; i < hi; i++ {
+				if first {
+					clear(c[i*n+n16 : i*n+n])
+				}
 				dotCols(a[i*k+k0:i*k+k0+kc], b[k0*n+n16:], n, c[i*n+n16:i*n+n])
 			}
 		}
@@ -75,12 +83,15 @@ func dotCols(a, b []float32, ldb int, c []float32) {
 	}
 }
 
-// kernel4x16Generic: C[0:4, 0:16] += A[0:4, 0:kc] · B[0:kc, 0:16] with row strides lda, ldb, ldc.
-func kernel4x16Generic(a []float32, lda int, b []float32, ldb, kc int, c []float32, ldc int) {
+// kernel4x16Generic: C[0:4, 0:16] += A[0:4, 0:kc] · B[0:kc, 0:16] with row strides lda, ldb, ldc
+// (with zero, C = the product: its old values are not read).
+func kernel4x16Generic(a []float32, lda int, b []float32, ldb, kc int, c []float32, ldc int, zero bool) {
 	for r := 0; r < 4; r++ {
 		ar := a[r*lda : r*lda+kc]
 		var acc [16]float32
-		copy(acc[:], c[r*ldc:r*ldc+16])
+		if !zero {
+			copy(acc[:], c[r*ldc:r*ldc+16])
+		}
 		for p, av := range ar {
 			row := b[p*ldb : p*ldb+16]
 			for j := range acc {

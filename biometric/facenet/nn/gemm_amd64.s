@@ -2,11 +2,12 @@
 
 #include "textflag.h"
 
-// func kernel4x16AVX2(a *float32, lda int, b *float32, ldb, kc int, c *float32, ldc int)
-// C[r][0:16] += sum_p A[r][p] * B[p][0:16] for r = 0..3: eight YMM accumulators (two per row)
-// stay in registers over the whole K loop; each step loads one 16-float row of B and broadcasts
-// one value of each of the four rows of A.
-TEXT ·kernel4x16AVX2(SB), NOSPLIT, $0-56
+// func kernel4x16AVX2(a *float32, lda int, b *float32, ldb, kc int, c *float32, ldc int, zero int)
+// C[r][0:16] += sum_p A[r][p] * B[p][0:16] for r = 0..3 (with zero ≠ 0: C[r][0:16] = the sum,
+// C's old values never read): eight YMM accumulators (two per row) stay in registers over the
+// whole K loop; each step loads one 16-float row of B and broadcasts one value of each of the
+// four rows of A.
+TEXT ·kernel4x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ a+0(FP), SI
 	MOVQ lda+8(FP), R12
 	SHLQ $2, R12
@@ -26,6 +27,10 @@ TEXT ·kernel4x16AVX2(SB), NOSPLIT, $0-56
 	LEAQ (R13)(R11*1), R14
 	LEAQ (R14)(R11*1), R15
 
+	MOVQ  zero+56(FP), AX
+	TESTQ AX, AX
+	JNZ   zeroacc
+
 	VMOVUPS (R10), Y0
 	VMOVUPS 32(R10), Y1
 	VMOVUPS (R13), Y2
@@ -34,6 +39,17 @@ TEXT ·kernel4x16AVX2(SB), NOSPLIT, $0-56
 	VMOVUPS 32(R14), Y5
 	VMOVUPS (R15), Y6
 	VMOVUPS 32(R15), Y7
+	JMP     loop
+
+zeroacc:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 
 loop:
 	VMOVUPS (BX), Y8

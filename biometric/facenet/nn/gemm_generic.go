@@ -2,8 +2,8 @@
 
 package nn
 
-func kernel4x16(a []float32, lda int, b []float32, ldb, kc int, c []float32, ldc int) {
-	kernel4x16Generic(a, lda, b, ldb, kc, c, ldc)
+func kernel4x16(a []float32, lda int, b []float32, ldb, kc int, c []float32, ldc int, zero bool) {
+	kernel4x16Generic(a, lda, b, ldb, kc, c, ldc, zero)
 }
 
 func mulAdd(o, x, w []float32) { mulAddGeneric(o, x, w) }
