@@ -68,7 +68,14 @@ func FuzzParseQR(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, k := range q.Keys() {
+		keys := q.Keys()
+		if len(keys) != 3 || len(q.ID) != 12 {
+			t.Fatalf("%d keys for ID %q", len(keys), q.ID)
+		}
+		for _, k := range keys {
+			if k.DocumentNumber != q.ID[3:] || k.DateOfBirth != q.DateOfBirth.Format("060102") {
+				t.Fatalf("key %+v does not come from %q", k, s)
+			}
 			if _, err := k.MRZInformation(); err != nil {
 				t.Fatalf("derived key unusable: %v", err)
 			}

@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"testing"
 
+	"gocv.io/x/gocv"
+
 	"enrolldesk/reader"
 	"enrolldesk/reader/faceimg"
 	"enrolldesk/reader/lds"
@@ -101,6 +103,13 @@ func TestDecodeVectors(t *testing.T) {
 		if err != nil || format != "jpeg2000" || img2.Bounds() != img.Bounds() {
 			t.Fatalf("%s via image.Decode: %q %v", c.file, format, err)
 		}
+		// What the face step does with the chip photo bytes (biometric/face: gocv.IMDecode in
+		// colour) works on JPEG 2000 as it is.
+		m, err := gocv.IMDecode(vector(t, c.file), gocv.IMReadColor)
+		if err != nil || m.Cols() != 200 || m.Rows() != 250 || m.Channels() != 3 {
+			t.Fatalf("%s via IMDecode colour: %v", c.file, err)
+		}
+		m.Close()
 		cfg, _, err := image.DecodeConfig(bytes.NewReader(vector(t, c.file)))
 		if err != nil || cfg.Width != 200 || cfg.Height != 250 || cfg.ColorModel == nil {
 			t.Fatalf("%s config: %+v %v", c.file, cfg, err)
