@@ -335,3 +335,50 @@ func testWatch(t *testing.T, noPnP bool) {
 		}
 	}
 }
+
+// TestWatchStartsWithoutPCSCD: a desk that boots before pcscd reports the service lost at once,
+// then the service, the reader and the card as they come; cancellation while pcscd is down stops
+// the watcher too.
+func TestWatchStartsWithoutPCSCD(t *testing.T) {
+	daemon.stop()
+	var d *pcscdProc
+	defer func() {
+		if d != nil {
+			d.stop() // stopping twice is harmless
+		}
+		nd, err := startDaemon()
+		if err != nil {
+			t.Fatal(err)
+		}
+		daemon = nd
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := Watch(ctx, WatchOptions{Filter: watchReader + " 00 00", Step: 100 * time.Millisecond, Retry: 100 * time.Millisecond})
+	if e := expect(t, ev, ServiceLost); e.Err == nil {
+		t.Fatal("no reason given")
+	}
+	var err error
+	if d, err = startDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ev, ServiceBack)
+	expect(t, ev, ReaderAdded)
+	card := newCard(t)
+	s := serve(card)
+	expect(t, ev, CardInserted)
+	s.pull()
+	expect(t, ev, CardRemoved)
+	d.stop()
+	expect(t, ev, ReaderRemoved)
+	expect(t, ev, ServiceLost)
+	cancel()
+	select {
+	case _, ok := <-ev:
+		if ok {
+			t.Fatal("event after cancellation")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("watcher still running 2 s after cancellation with pcscd down")
+	}
+}
