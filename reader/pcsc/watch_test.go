@@ -128,6 +128,8 @@ func startDaemon() (*pcscdProc, error) {
 	}
 	cmd := exec.Command("pcscd", "--foreground", "--config", confDir)
 	cmd.Stdout, cmd.Stderr = log, log
+	// If the test binary dies (a timeout), the private pcscd goes with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("start pcscd: %w", err)
