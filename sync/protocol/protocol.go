@@ -214,6 +214,8 @@ const (
 	ReasonFork         Reason = "fork"          // a record differs from the one stored at its sequence
 	ReasonDuplicateID  Reason = "duplicate-id"  // the record id is already stored under another sequence
 	ReasonUnavailable  Reason = "unavailable"   // storage failed; retry later
+	ReasonRevoked      Reason = "revoked"       // the registry operator revoked this desk; Detail says why
+	ReasonBadCSR       Reason = "bad-csr"       // a certificate request does not parse, is not self-signed or names another desk or key
 )
 
 // Refusal is the body of a 4xx/5xx answer.
@@ -328,6 +330,22 @@ func DecodeRefusal(b []byte) (*Refusal, error) {
 		return nil, errors.New("decode refusal: no reason")
 	}
 	return &r, nil
+}
+
+// PathDeskCert is where a desk renews its TLS client certificate over mutual TLS with the current
+// one: POST a PKCS#10 certificate request (RFC 2986, DER) for the desk's own Ed25519 key, signed by
+// that key, with CN = desk id; the answer is a CertRenewal.
+const PathDeskCert = "/v1/desks/{id}/cert"
+
+// MediaCSR is the media type of a DER certificate request (RFC 5967).
+const MediaCSR = "application/pkcs10"
+
+// CertRenewal is the registry's answer to a certificate request.
+type CertRenewal struct {
+	Version     int    `cbor:"v"`
+	DeskID      string `cbor:"desk"`
+	Certificate []byte `cbor:"cert"` // X.509 DER, CN = desk id, issued by the registry CA
+	CA          []byte `cbor:"ca"`   // the registry CA certificate, DER
 }
 
 // PathProvision is where a desk enrols (no client certificate yet).

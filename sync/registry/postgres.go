@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS blobs (
     PRIMARY KEY (desk_id, seq, idx),
     FOREIGN KEY (desk_id, seq) REFERENCES records(desk_id, seq)
 );
+CREATE TABLE IF NOT EXISTS desk_revocations (
+    desk_id    TEXT    PRIMARY KEY REFERENCES desks(desk_id),
+    reason     TEXT    NOT NULL,
+    revoked_at BIGINT  NOT NULL
+);
 `
 
 // PostgresStore keeps the registry in PostgreSQL (pgx), for many desks at HQ scale.
@@ -91,14 +96,40 @@ func (s *PostgresStore) RegisterDesk(ctx context.Context, d Desk) error {
 func (s *PostgresStore) Desk(ctx context.Context, id string) (Desk, error) {
 	var pub []byte
 	var at int64
-	err := s.pool.QueryRow(ctx, `SELECT public_key, registered_at FROM desks WHERE desk_id = $1`, id).Scan(&pub, &at)
+	var revokedAt *int64
+	var reason *string
+	err := s.pool.QueryRow(ctx, `SELECT d.public_key, d.registered_at, r.revoked_at, r.reason
+		FROM desks d LEFT JOIN desk_revocations r ON r.desk_id = d.desk_id WHERE d.desk_id = $1`, id).Scan(&pub, &at, &revokedAt, &reason)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Desk{}, ErrUnknownDesk
 	}
 	if err != nil {
 		return Desk{}, fmt.Errorf("desk %s: %w", id, err)
 	}
-	return Desk{ID: id, PublicKey: pub, Registered: time.UnixMilli(at)}, nil
+	d := Desk{ID: id, PublicKey: pub, Registered: time.UnixMilli(at)}
+	if revokedAt != nil {
+		d.Revoked = time.UnixMilli(*revokedAt).UTC()
+		if reason != nil {
+			d.RevokeReason = *reason
+		}
+	}
+	return d, nil
+}
+
+// RevokeDesk implements Store.
+func (s *PostgresStore) RevokeDesk(ctx context.Context, id, reason string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO desk_revocations(desk_id, reason, revoked_at)
+		SELECT desk_id, $1, $2 FROM desks WHERE desk_id = $3 ON CONFLICT (desk_id) DO NOTHING`, reason, at.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("revoke desk %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	if _, err := s.Desk(ctx, id); err != nil {
+		return fmt.Errorf("revoke desk %s: %w", id, err)
+	}
+	return nil // already revoked
 }
 
 // Head implements Store.

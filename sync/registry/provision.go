@@ -5,13 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"enrolldesk/sync/protocol"
 )
-
-// DeskCertValidity is how long a desk certificate lasts before the desk must re-enrol.
-const DeskCertValidity = 2 * 365 * 24 * time.Hour
 
 func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
@@ -32,6 +28,10 @@ func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusForbidden, &protocol.Refusal{Reason: protocol.ReasonBadSignature, Detail: "proof of key possession fails"}, req.DeskID)
 		return
 	}
+	if d, err := s.Store.Desk(r.Context(), req.DeskID); err == nil && !d.Revoked.IsZero() {
+		s.refuse(w, r, http.StatusForbidden, revokedRefusal(d), req.DeskID)
+		return
+	}
 	err = s.Store.RegisterDesk(r.Context(), Desk{ID: req.DeskID, PublicKey: req.PublicKey})
 	if errors.Is(err, ErrDeskKey) {
 		s.refuse(w, r, http.StatusConflict, &protocol.Refusal{Reason: protocol.ReasonDeskMismatch, Detail: "desk id already enrolled with another key"}, req.DeskID)
@@ -42,7 +42,7 @@ func (s *Server) handleProvision(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, req.DeskID)
 		return
 	}
-	cert, err := s.Identity.IssueDeskCert(req.DeskID, req.PublicKey, DeskCertValidity)
+	cert, err := s.Identity.IssueDeskCert(req.DeskID, req.PublicKey, s.deskCertValidity())
 	if err != nil {
 		s.log().Error("issue desk certificate", "desk", req.DeskID, "err", err)
 		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, req.DeskID)

@@ -34,6 +34,9 @@ type Server struct {
 	RequireClientCert bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DeskCertValidity is the lifetime of the desk certificates this server issues (0: the
+	// default, DefaultDeskCertValidity).
+	DeskCertValidity time.Duration
 
 	logOnce sync.Once
 	logErr  error
@@ -97,7 +100,10 @@ func (s *Server) Handler() http.Handler {
 	if s.Bundles != nil {
 		mux.HandleFunc("GET "+protocol.PathBundles, s.handleBundles)
 	}
-	return mux
+	if s.Identity != nil {
+		mux.HandleFunc("POST "+protocol.PathDeskCert, s.handleRenew) // cert.go
+	}
+	return s.gate(mux) // cert.go: revoked desks are refused on every route
 }
 
 func (s *Server) now() time.Time {
@@ -139,7 +145,7 @@ func statusFor(reason protocol.Reason) int {
 	switch reason {
 	case protocol.ReasonTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case protocol.ReasonUnknownDesk, protocol.ReasonDeskMismatch:
+	case protocol.ReasonUnknownDesk, protocol.ReasonDeskMismatch, protocol.ReasonRevoked:
 		return http.StatusForbidden
 	case protocol.ReasonGap, protocol.ReasonFork, protocol.ReasonDuplicateID:
 		return http.StatusConflict
@@ -241,6 +247,9 @@ func (s *Server) Ingest(ctx context.Context, certDesk string, bt *protocol.Batch
 	if err != nil {
 		s.log().Error("read desk", "desk", bt.DeskID, "err", err)
 		return Head{}, nil, &protocol.Refusal{Reason: protocol.ReasonUnavailable}
+	}
+	if !desk.Revoked.IsZero() {
+		return Head{}, nil, revokedRefusal(desk)
 	}
 	entries, ref := verifyBatch(desk, bt)
 	if ref != nil {

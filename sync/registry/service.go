@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -21,7 +22,9 @@ type Config struct {
 	Hosts []string
 	// Store overrides the default SQLite store (e.g. a PostgreSQL one).
 	Store Store
-	Log   *slog.Logger
+	// DeskCertValidity is the lifetime of issued desk certificates (0: DefaultDeskCertValidity).
+	DeskCertValidity time.Duration
+	Log              *slog.Logger
 }
 
 // Service is a running registry: HTTPS with mutual TLS and HTTP/2.
@@ -33,6 +36,9 @@ type Service struct {
 	srv      *http.Server
 	done     chan error
 	ownStore bool
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start opens the identity and the store and serves until Close.
@@ -71,7 +77,7 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 		}
 		return nil, fmt.Errorf("registry: listen: %w", err)
 	}
-	api := &Server{Store: st, Key: id.SigningKey, Identity: id, Log: cfg.Log, RequireClientCert: true,
+	api := &Server{Store: st, Key: id.SigningKey, Identity: id, Log: cfg.Log, RequireClientCert: true, DeskCertValidity: cfg.DeskCertValidity,
 		Bundles: &Bundles{Dir: filepath.Join(cfg.Dir, "bundles"), Key: id.SigningKey}}
 	srv := &http.Server{Handler: api.Handler(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
@@ -81,16 +87,20 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Close stops the server, waits for requests in flight (up to 10 s) and closes the store it opened.
+// Close stops the server, waits for requests in flight (up to 10 s) and closes the store it
+// opened. Calling it again returns the first result.
 func (s *Service) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	<-s.done
-	if s.ownStore {
-		if cerr := s.Store.Close(); err == nil {
-			err = cerr
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		<-s.done
+		if s.ownStore {
+			if cerr := s.Store.Close(); err == nil {
+				err = cerr
+			}
 		}
-	}
-	return err
+		s.closeErr = err
+	})
+	return s.closeErr
 }

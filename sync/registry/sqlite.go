@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS blobs (
     PRIMARY KEY (desk_id, seq, idx),
     FOREIGN KEY (desk_id, seq) REFERENCES records(desk_id, seq)
 );
+CREATE TABLE IF NOT EXISTS desk_revocations (
+    desk_id    TEXT    PRIMARY KEY REFERENCES desks(desk_id),
+    reason     TEXT    NOT NULL,
+    revoked_at INTEGER NOT NULL
+);
 `
 
 // SQLiteStore is the default registry storage: one SQLite file, WAL, synchronous=FULL.
@@ -104,14 +109,37 @@ func (s *SQLiteStore) RegisterDesk(ctx context.Context, d Desk) error {
 func (s *SQLiteStore) Desk(ctx context.Context, id string) (Desk, error) {
 	var pub []byte
 	var at int64
-	err := s.db.QueryRowContext(ctx, `SELECT public_key, registered_at FROM desks WHERE desk_id = ?`, id).Scan(&pub, &at)
+	var revokedAt sql.NullInt64
+	var reason sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT d.public_key, d.registered_at, r.revoked_at, r.reason
+		FROM desks d LEFT JOIN desk_revocations r ON r.desk_id = d.desk_id WHERE d.desk_id = ?`, id).Scan(&pub, &at, &revokedAt, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Desk{}, ErrUnknownDesk
 	}
 	if err != nil {
 		return Desk{}, fmt.Errorf("desk %s: %w", id, err)
 	}
-	return Desk{ID: id, PublicKey: pub, Registered: time.UnixMilli(at)}, nil
+	d := Desk{ID: id, PublicKey: pub, Registered: time.UnixMilli(at)}
+	if revokedAt.Valid {
+		d.Revoked, d.RevokeReason = time.UnixMilli(revokedAt.Int64).UTC(), reason.String
+	}
+	return d, nil
+}
+
+// RevokeDesk implements Store.
+func (s *SQLiteStore) RevokeDesk(ctx context.Context, id, reason string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO desk_revocations(desk_id, reason, revoked_at)
+		SELECT desk_id, ?, ? FROM desks WHERE desk_id = ? ON CONFLICT(desk_id) DO NOTHING`, reason, at.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("revoke desk %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		return nil
+	}
+	if _, err := s.Desk(ctx, id); err != nil {
+		return fmt.Errorf("revoke desk %s: %w", id, err)
+	}
+	return nil // already revoked
 }
 
 // Head implements Store.

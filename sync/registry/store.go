@@ -17,6 +17,10 @@ type Desk struct {
 	ID         string
 	PublicKey  ed25519.PublicKey
 	Registered time.Time
+	// Revoked is when the registry operator revoked the desk (zero: not revoked), and
+	// RevokeReason why. A revoked desk gets no certificate and no batch of it is stored.
+	Revoked      time.Time
+	RevokeReason string
 }
 
 // Head is the last stored record of a desk's chain (Seq 0: nothing stored).
@@ -51,8 +55,11 @@ var (
 type Store interface {
 	// RegisterDesk adds a desk; registering the same id and key again is a no-op.
 	RegisterDesk(ctx context.Context, d Desk) error
-	// Desk returns a desk or ErrUnknownDesk.
+	// Desk returns a desk (with its revocation, if any) or ErrUnknownDesk.
 	Desk(ctx context.Context, id string) (Desk, error)
+	// RevokeDesk marks a desk revoked for reason; revoking again keeps the first revocation.
+	// ErrUnknownDesk if the desk was never registered.
+	RevokeDesk(ctx context.Context, id, reason string, at time.Time) error
 	// Head returns the desk's chain head.
 	Head(ctx context.Context, deskID string) (Head, error)
 	// Hashes returns the chain hashes of the desk's records from..to (inclusive, all stored).
