@@ -116,8 +116,13 @@ func verifyPinned(cs tls.ConnectionState, pin []byte) error {
 	return errors.New("registry certificate does not chain to the pinned CA")
 }
 
-// check verifies the bundle: the certificate is the CA's, names the desk and certifies its key.
-func (e *Enrollment) check(pub ed25519.PublicKey) error {
+// check verifies the bundle: the certificate is the CA's, is valid now, names the desk and
+// certifies its key.
+func (e *Enrollment) check(pub ed25519.PublicKey) error { return e.checkAt(pub, false) }
+
+// checkAt is check; with anyTime the certificate's validity period is not held against the
+// clock (the Renewer opens an expired enrollment to report ErrCertExpired clearly).
+func (e *Enrollment) checkAt(pub ed25519.PublicKey, anyTime bool) error {
 	ca, err := x509.ParseCertificate(e.CA)
 	if err != nil {
 		return fmt.Errorf("CA certificate: %w", err)
@@ -128,7 +133,11 @@ func (e *Enrollment) check(pub ed25519.PublicKey) error {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	opts := x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	if anyTime {
+		opts.CurrentTime = cert.NotAfter
+	}
+	if _, err := cert.Verify(opts); err != nil {
 		return fmt.Errorf("desk certificate: %w", err)
 	}
 	if cert.Subject.CommonName != e.DeskID {
@@ -151,11 +160,15 @@ func (e *Enrollment) Marshal() ([]byte, error) { return protocol.EncMode.Marshal
 
 // ParseEnrollment decodes a stored enrollment and checks it against the desk's public key.
 func ParseEnrollment(b []byte, deskPub ed25519.PublicKey) (*Enrollment, error) {
+	return parseEnrollment(b, deskPub, false)
+}
+
+func parseEnrollment(b []byte, deskPub ed25519.PublicKey, anyTime bool) (*Enrollment, error) {
 	var e Enrollment
 	if err := cbor.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("parse enrollment: %w", err)
 	}
-	if err := e.check(deskPub); err != nil {
+	if err := e.checkAt(deskPub, anyTime); err != nil {
 		return nil, fmt.Errorf("parse enrollment: %w", err)
 	}
 	return &e, nil
