@@ -1,9 +1,11 @@
 // Command registry is the HQ receiver of desk records (see sync/registry).
 //
-//	registry serve -data DIR [-listen 127.0.0.1:8443] [-hosts 127.0.0.1,localhost] [-postgres DSN]
+//	registry serve -data DIR [-listen 127.0.0.1:8443] [-hosts 127.0.0.1,localhost] [-postgres DSN] [-desk-cert-days 30]
 //	registry token -data DIR DESK_ID     prints the desk's provisioning token and the CA fingerprint
 //	registry publish -data DIR -kind KIND [-desk DESK_ID] FILE   signs FILE as the next down-sync bundle
 //	registry import-bundle -data DIR [-url URL] BUNDLE...   imports desk USB bundles, writes receipts (import.go)
+//	registry desk revoke -data DIR -reason TEXT DESK_ID      revokes a desk: its batches and renewals are refused (desk.go)
+//	registry desk show -data DIR DESK_ID                     registration and revocation status
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"enrolldesk/sync/registry"
 )
@@ -40,14 +43,19 @@ func run(args []string) error {
 		listen := fs.String("listen", "127.0.0.1:8443", "address to listen on")
 		hosts := fs.String("hosts", "127.0.0.1,localhost", "names and addresses for the server certificate")
 		pg := fs.String("postgres", "", "PostgreSQL connection string (default: SQLite in -data)")
+		certDays := fs.Int("desk-cert-days", int(registry.DefaultDeskCertValidity/(24*time.Hour)), "lifetime of issued desk certificates, in days (desks renew when a third is left)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		if *data == "" {
 			return fmt.Errorf("serve: -data is required")
 		}
+		if *certDays < 1 {
+			return fmt.Errorf("serve: -desk-cert-days must be at least 1")
+		}
 		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-		cfg := registry.Config{Dir: *data, Listen: *listen, Hosts: strings.Split(*hosts, ","), Log: log}
+		cfg := registry.Config{Dir: *data, Listen: *listen, Hosts: strings.Split(*hosts, ","), Log: log,
+			DeskCertValidity: time.Duration(*certDays) * 24 * time.Hour}
 		if *pg != "" {
 			st, err := registry.OpenPostgres(ctx, *pg)
 			if err != nil {
@@ -102,7 +110,9 @@ func run(args []string) error {
 		return nil
 	case "import-bundle":
 		return runImportBundle(ctx, args[1:], os.Stdout)
+	case "desk":
+		return runDesk(ctx, args[1:], os.Stdout) // desk.go: revoke, show
 	default:
-		return fmt.Errorf("unknown command %q (serve, token, publish, import-bundle)", args[0])
+		return fmt.Errorf("unknown command %q (serve, token, publish, import-bundle, desk)", args[0])
 	}
 }
