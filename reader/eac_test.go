@@ -70,7 +70,7 @@ func TestTerminalAuthenticationAndDG3(t *testing.T) {
 	f.citizen.Fingers = []lds.Finger{finger}
 	defer func() { f.citizen.Fingers = nil }()
 	p := newEAC(t, "VN")
-	for _, o := range []vcard.Options{{CVCA: p.cvca}, {CVCA: p.cvca, PACEParamID: 13}} {
+	for _, o := range []vcard.Options{{CVCA: p.cvca}, {CVCA: p.cvca, PACEParamID: 13}, {CVCA: p.cvca, CADH: true}} {
 		data, v, err := reader.Read(context.Background(), f.card(t, o), reader.MRZKey(f.citizen.AccessKey()),
 			reader.Options{TrustStore: f.store, Terminal: p.terminal(t, eac.RightDG3, time.Now().AddDate(0, 0, 30))})
 		if err != nil {

@@ -181,6 +181,7 @@ type session struct {
 	// document number and its check digit after BAC. compEph is Comp(PK~PCD) of chip authentication.
 	idPICC  []byte
 	compEph []byte
+	caKind  string // "ECDH" or "DH": the DG14 key chip authentication used
 }
 
 func (s *session) step(name string, start time.Time) {
@@ -242,7 +243,7 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 			}
 			if caPending && ok {
 				caPending, caDone = false, true
-				s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key; later files read under the chip-authenticated keys")
+				s.verdict.Add(pa.CheckChipAuth, pa.Passed, s.caKind+" with the DG14 key; later files read under the chip-authenticated keys")
 			}
 			if !ok {
 				continue // DG3 stays closed; the verdict says why
@@ -271,7 +272,7 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 		}
 		if caPending {
 			caPending, caDone = false, true
-			s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key; later files read under the chip-authenticated keys")
+			s.verdict.Add(pa.CheckChipAuth, pa.Passed, s.caKind+" with the DG14 key; later files read under the chip-authenticated keys")
 		}
 		d.Files[n] = b
 		if n == 14 && !s.o.SkipChipAuth {
@@ -288,7 +289,7 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 			}
 			return nil, err
 		}
-		s.verdict.Add(pa.CheckChipAuth, pa.Passed, "ECDH with the DG14 key")
+		s.verdict.Add(pa.CheckChipAuth, pa.Passed, s.caKind+" with the DG14 key")
 	}
 	if _, done := s.verdict.Get(pa.CheckTerminalAuth); !done {
 		reason := "no terminal certificate configured"
@@ -605,6 +606,10 @@ func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []b
 	if len(dg14.CAKeys) == 0 {
 		s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "DG14 holds no chip authentication key")
 		return false, nil
+	}
+	s.caKind = "ECDH"
+	if dg14.CAKeys[0].Protocol.Equal(lds.OIDPKDH) {
+		s.caKind = "DH"
 	}
 	sess, compEph, err := ca.Authenticate(ctx, s.sm, dg14, s.o.Rand)
 	if err != nil {

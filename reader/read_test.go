@@ -266,12 +266,12 @@ func TestReadPACE(t *testing.T) {
 
 func TestChipAuthentication(t *testing.T) {
 	f := newFixture(t, vcard.PKIOptions{})
-	for _, o := range []vcard.Options{{}, {PACEParamID: 13}} {
+	for _, o := range []vcard.Options{{}, {PACEParamID: 13}, {CADH: true}, {CADH: true, PACEParamID: 1, PACEProtocol: pace.Protocol(pace.MappingDHGM, 2)}} {
 		_, v, err := reader.Read(context.Background(), f.card(t, o), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c, _ := v.Get(pa.CheckChipAuth); c.Status != pa.Passed {
+		if c, _ := v.Get(pa.CheckChipAuth); c.Status != pa.Passed || o.CADH != strings.HasPrefix(c.Reason, "DH ") {
 			t.Fatalf("CA: %+v", c)
 		}
 		// Only DG14 requested: the confirming read still proves the chip.
@@ -280,13 +280,15 @@ func TestChipAuthentication(t *testing.T) {
 			t.Fatalf("CA with DG14 only: %+v %v", c, err)
 		}
 	}
-	// A clone that copied DG14 but not the private key fails, with no data.
-	data, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{CloneChip: true}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
-	if !errors.Is(err, reader.ErrChipAuth) || data != nil || v != nil {
-		t.Fatalf("clone: %v", err)
+	// A clone that copied DG14 but not the private key fails, with no data (ECDH and DH keys).
+	for _, o := range []vcard.Options{{CloneChip: true}, {CloneChip: true, CADH: true}} {
+		data, v, err := reader.Read(context.Background(), f.card(t, o), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store})
+		if !errors.Is(err, reader.ErrChipAuth) || data != nil || v != nil {
+			t.Fatalf("clone (DH %v): %v", o.CADH, err)
+		}
 	}
 	// Skipped on request: unavailable, not failed.
-	_, v, err = reader.Read(context.Background(), f.card(t, vcard.Options{CloneChip: true}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store, SkipChipAuth: true})
+	_, v, err := reader.Read(context.Background(), f.card(t, vcard.Options{CloneChip: true}), reader.MRZKey(f.citizen.AccessKey()), reader.Options{TrustStore: f.store, SkipChipAuth: true})
 	if c, _ := v.Get(pa.CheckChipAuth); err != nil || c.Status != pa.Unavailable {
 		t.Fatalf("skipped: %+v %v", c, err)
 	}

@@ -53,6 +53,7 @@ func run() error {
 	absurd := flag.Int("absurd-length", 0, "hostile: data group announcing 16 MB")
 	pull := flag.Int("pull-after", 0, "pull the card out after N APDUs, then re-insert")
 	expiredDS := flag.Bool("expired-ds", false, "hostile: sign the SOD with a DS certificate that expired yesterday")
+	caDH := flag.Bool("ca-dh", false, "DH chip authentication key in DG14 (RFC 5114 2048/224 group) instead of ECDH P-256")
 	clone := flag.Bool("clone", false, "hostile: answer chip authentication without the DG14 private key")
 	aaRSA := flag.Bool("aa-rsa", false, "RSA-1024 active authentication key (ISO/IEC 9796-2) instead of ECDSA")
 	once := flag.Bool("once", false, "exit when the card is pulled instead of re-inserting it")
@@ -108,7 +109,7 @@ func run() error {
 	}
 	opts := vcard.Options{
 		ShortOnly: *short, Forge: vcard.Forgery(*forge), BadMACAfter: *badMAC, Truncate: *truncate,
-		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID, PACEProtocol: paceProto, CloneChip: *clone, AARSA: *aaRSA,
+		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID, PACEProtocol: paceProto, CADH: *caDH, CloneChip: *clone, AARSA: *aaRSA,
 	}
 	if *fingers != "" {
 		for i, path := range strings.Split(*fingers, ",") {

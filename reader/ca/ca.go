@@ -1,5 +1,5 @@
-// Package ca implements chip authentication with ECDH (ICAO Doc 9303 part 11 §6.2, BSI TR-03110
-// part 2 §3.4, version 1): the terminal sends an ephemeral key on the domain of the chip's static
+// Package ca implements chip authentication with ECDH or DH (ICAO Doc 9303 part 11 §6.2, BSI
+// TR-03110 part 2 §3.4, version 1): the terminal sends an ephemeral key on the domain of the chip's static
 // key from DG14; both sides derive new secure messaging keys from the shared secret, and only a chip
 // holding the static private key can answer under them, which proves the chip is not a clone.
 package ca
@@ -84,11 +84,11 @@ func Alg(protocol asn1.ObjectIdentifier) (sm.Alg, error) {
 }
 
 // ErrNoKey means DG14 offers no usable chip authentication.
-var ErrNoKey = errors.New("chip authentication: DG14 holds no supported ECDH key")
+var ErrNoKey = errors.New("chip authentication: DG14 holds no chip authentication key")
 
 // Authenticate runs chip authentication through t, which must be the current secure messaging
-// channel; it returns the new session and Comp(PK~PCD), the x-coordinate of the terminal's
-// ephemeral key (terminal authentication signs it). The caller must still send one command under
+// channel; it returns the new session and Comp(PK~PCD) of the terminal's ephemeral key (its
+// x-coordinate for ECDH, SHA-1 of the public value for DH; terminal authentication signs it). The caller must still send one command under
 // the new session: its checksum is what proves the chip.
 func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.SecurityDG14, rnd io.Reader) (*sm.Session, []byte, error) {
 	if rnd == nil {
@@ -98,15 +98,34 @@ func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.Security
 		return nil, nil, ErrNoKey
 	}
 	key := dg14.CAKeys[0]
-	c, chipPK, err := ParseECKey(key.SPKI)
-	if err != nil {
-		return nil, nil, err
-	}
+	dh := key.Protocol.Equal(lds.OIDPKDH)
 	protocol := lds.OIDCAECDHAES128
+	if dh {
+		protocol = lds.OIDCADHAES128
+	}
 	if len(dg14.CAInfos) > 0 {
 		protocol = dg14.CAInfos[0].Protocol
 	}
 	alg, err := Alg(protocol)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dh {
+		g, chipY, err := ParseDHKey(key.SPKI)
+		if err != nil {
+			return nil, nil, err
+		}
+		pk, comp, shared, err := dhTerminal(g, chipY, rnd)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := exchange(ctx, t, protocol, key.KeyID, pk); err != nil {
+			return nil, nil, err
+		}
+		sess, err := newSession(alg, shared)
+		return sess, comp, err
+	}
+	c, chipPK, err := ParseECKey(key.SPKI)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,20 +138,8 @@ func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.Security
 		sk = new(big.Int).SetBytes(buf)
 	}
 	pk := c.Marshal(c.ScalarMult(sk, c.G()))
-	oid, err := asn1.Marshal(protocol)
-	if err != nil {
+	if err := exchange(ctx, t, protocol, key.KeyID, pk); err != nil {
 		return nil, nil, err
-	}
-	// MSE:Set AT for chip authentication (part 11 §6.2.4.2): P1P2 41A4, 80 = protocol.
-	mse := tlv.Encode(0x80, oid[2:])
-	if len(key.KeyID) > 0 {
-		mse = append(mse, tlv.Encode(0x84, key.KeyID)...)
-	}
-	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: mse}); err != nil {
-		return nil, nil, fmt.Errorf("chip authentication: MSE:Set AT: %w", err)
-	}
-	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x86, Data: pace.DynAuth(0x80, pk), Ne: iso7816.MaxShortNe}); err != nil {
-		return nil, nil, fmt.Errorf("chip authentication: general authenticate: %w", err)
 	}
 	shared := c.ScalarMult(sk, chipPK)
 	if shared.Inf {
@@ -140,6 +147,26 @@ func Authenticate(ctx context.Context, t iso7816.Transmitter, dg14 *lds.Security
 	}
 	sess, err := newSession(alg, shared.X.FillBytes(make([]byte, c.Size)))
 	return sess, pk[1 : 1+c.Size], err
+}
+
+// exchange sends MSE:Set AT for chip authentication (part 11 §6.2.4.2: P1P2 41A4, 80 protocol,
+// 84 key reference) and the terminal's ephemeral public key in GENERAL AUTHENTICATE (tag 80).
+func exchange(ctx context.Context, t iso7816.Transmitter, protocol asn1.ObjectIdentifier, keyID, pk []byte) error {
+	oid, err := asn1.Marshal(protocol)
+	if err != nil {
+		return err
+	}
+	mse := tlv.Encode(0x80, oid[2:])
+	if len(keyID) > 0 {
+		mse = append(mse, tlv.Encode(0x84, keyID)...)
+	}
+	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: mse}); err != nil {
+		return fmt.Errorf("chip authentication: MSE:Set AT: %w", err)
+	}
+	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x86, Data: pace.DynAuth(0x80, pk), Ne: iso7816.MaxShortNe}); err != nil {
+		return fmt.Errorf("chip authentication: general authenticate: %w", err)
+	}
+	return nil
 }
 
 func newSession(alg sm.Alg, k []byte) (*sm.Session, error) {

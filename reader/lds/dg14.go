@@ -49,6 +49,7 @@ var (
 	OIDCAECDHAES128     = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 3, 2, 2}
 	OIDCAECDHAES192     = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 3, 2, 3}
 	OIDCAECDHAES256     = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 3, 2, 4}
+	OIDCADHAES128       = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 3, 1, 2}
 	OIDActiveAuth       = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 5}
 	OIDPACEECDHGMAES128 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, 2}
 	OIDPACEECDHGMAES192 = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, 3}
@@ -124,6 +125,12 @@ func ParseDG14(b []byte) (*SecurityDG14, error) {
 
 // DG14Bytes builds DG14 with one chip authentication key (ECDH) and its info.
 func DG14Bytes(spki []byte, caProtocol asn1.ObjectIdentifier) ([]byte, error) {
+	return DG14BytesKey(OIDPKECDH, spki, caProtocol)
+}
+
+// DG14BytesKey builds DG14 with one chip authentication key of the given kind (OIDPKECDH or
+// OIDPKDH) and its ChipAuthenticationInfo.
+func DG14BytesKey(pkProtocol asn1.ObjectIdentifier, spki []byte, caProtocol asn1.ObjectIdentifier) ([]byte, error) {
 	type pkInfo struct {
 		Protocol asn1.ObjectIdentifier
 		Key      asn1.RawValue
@@ -132,7 +139,7 @@ func DG14Bytes(spki []byte, caProtocol asn1.ObjectIdentifier) ([]byte, error) {
 		Protocol asn1.ObjectIdentifier
 		Version  int
 	}
-	a, err := asn1.Marshal(pkInfo{OIDPKECDH, asn1.RawValue{FullBytes: spki}})
+	a, err := asn1.Marshal(pkInfo{pkProtocol, asn1.RawValue{FullBytes: spki}})
 	if err != nil {
 		return nil, err
 	}

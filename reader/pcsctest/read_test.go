@@ -157,7 +157,8 @@ func TestPACEThroughPCSC(t *testing.T) {
 }
 
 // TestPACEMappingsThroughPCSC: DH generic mapping and the integrated mappings through pcscd, with
-// chip authentication after them (DG14), and a JPEG 2000 portrait in DG2 read whole.
+// chip authentication after them (DG14; a DH key on the DH-GM card), and a JPEG 2000 portrait in
+// DG2 read whole.
 func TestPACEMappingsThroughPCSC(t *testing.T) {
 	pki, sample, store := fixture(t)
 	citizen := *sample
@@ -168,7 +169,9 @@ func TestPACEMappingsThroughPCSC(t *testing.T) {
 	}
 	citizen.FaceJP2 = jp2
 	for _, c := range []struct{ mapping, id int }{{pace.MappingDHGM, 0}, {pace.MappingECDHIM, 13}, {pace.MappingDHIM, 1}} {
-		card, err := vcard.Personalise(&citizen, pki, vcard.Options{PACEParamID: c.id, PACEProtocol: pace.Protocol(c.mapping, 2)})
+		// The DH generic mapping card also has a DH chip authentication key.
+		dh := c.mapping == pace.MappingDHGM
+		card, err := vcard.Personalise(&citizen, pki, vcard.Options{PACEParamID: c.id, PACEProtocol: pace.Protocol(c.mapping, 2), CADH: dh})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,6 +184,9 @@ func TestPACEMappingsThroughPCSC(t *testing.T) {
 		ac, _ := v.Get(pa.CheckAccessControl)
 		if !v.Genuine() || !strings.Contains(ac.Reason, "mapping on") || data.VN.IDNumber != citizen.IDNumber {
 			t.Fatalf("mapping %d on %d: %+v", c.mapping, c.id, v.Checks)
+		}
+		if ch, _ := v.Get(pa.CheckChipAuth); ch.Status != pa.Passed || dh != strings.HasPrefix(ch.Reason, "DH ") {
+			t.Fatalf("chip authentication: %+v", ch)
 		}
 		if f := data.Faces[0]; !f.IsJPEG2000() || !bytes.Equal(f.Image, jp2) || f.Width != 200 || f.Height != 250 {
 			t.Fatalf("DG2 portrait: JPEG 2000 %v, %d bytes, %d×%d", f.IsJPEG2000(), len(f.Image), f.Width, f.Height)

@@ -114,6 +114,9 @@ type Options struct {
 	// cipher)); nil means ECDH generic mapping with AES-128. Set it to use DH or the integrated
 	// mapping (PACEParamID 0 is then DH group 0).
 	PACEProtocol asn1.ObjectIdentifier
+	// CADH gives the chip a DH chip authentication key (DG14 dhpublicnumber on the RFC 5114
+	// 2048-bit group with 224-bit subgroup, id-CA-DH-AES-CBC-CMAC-128) instead of ECDH on P-256.
+	CADH bool
 }
 
 // Card is one virtual chip. It is safe for use by one reader at a time.
@@ -136,6 +139,8 @@ type Card struct {
 	AAKey    *ecdsa.PrivateKey
 	AAKeyRSA *rsa.PrivateKey
 	CAKey    *ecdh.PrivateKey
+	// CAKeyDH is the DH chip authentication private exponent (Options.CADH) on pace.DH2048_224.
+	CAKeyDH *big.Int
 
 	// session state, reset on power-up
 	appSelected bool
@@ -192,6 +197,20 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	dg14, err := lds.DG14Bytes(caSPKI, lds.OIDCAECDHAES128)
 	if err != nil {
 		return nil, err
+	}
+	if o.CADH {
+		g := pace.DH2048_224
+		if card.CAKeyDH, err = rand.Int(rand.Reader, new(big.Int).Sub(g.Q, big.NewInt(1))); err != nil {
+			return nil, err
+		}
+		card.CAKeyDH.Add(card.CAKeyDH, big.NewInt(1))
+		dhSPKI, err := ca.MarshalDHKey(g, new(big.Int).Exp(g.G, card.CAKeyDH, g.P))
+		if err != nil {
+			return nil, err
+		}
+		if dg14, err = lds.DG14BytesKey(lds.OIDPKDH, dhSPKI, lds.OIDCADHAES128); err != nil {
+			return nil, err
+		}
 	}
 	var aaSPKI []byte
 	if o.AARSA {
@@ -573,7 +592,11 @@ func (c *Card) mseSetATCA(cmd iso7816.Command) iso7816.Response {
 	if err != nil || !ok {
 		return iso7816.Response{SW: 0x6A80}
 	}
-	oid, _ := asn1.Marshal(lds.OIDCAECDHAES128)
+	want := lds.OIDCAECDHAES128
+	if c.opts.CADH {
+		want = lds.OIDCADHAES128
+	}
+	oid, _ := asn1.Marshal(want)
 	if !bytes.Equal(v, oid[2:]) {
 		return iso7816.Response{SW: 0x6A80}
 	}
@@ -607,16 +630,28 @@ func (c *Card) chipAuthenticate(cmd iso7816.Command) iso7816.Response {
 	if err != nil || in.Tag != 0x80 {
 		return iso7816.Response{SW: iso7816.SWWrongLength}
 	}
-	static := new(big.Int).SetBytes(c.CAKey.Bytes())
-	if c.opts.CloneChip {
-		static.Add(static, big.NewInt(1))
+	if c.opts.CADH {
+		static := new(big.Int).Set(c.CAKeyDH)
+		if c.opts.CloneChip {
+			static.Add(static, big.NewInt(1))
+		}
+		s, comp, err := ca.ChipRespondDH(pace.DH2048_224, static, alg, in.Value)
+		if err != nil {
+			return iso7816.Response{SW: 0x6A80}
+		}
+		c.nextSess, c.compEph = s, comp
+	} else {
+		static := new(big.Int).SetBytes(c.CAKey.Bytes())
+		if c.opts.CloneChip {
+			static.Add(static, big.NewInt(1))
+		}
+		s, err := ca.ChipRespond(pace.P256, static, alg, in.Value)
+		if err != nil || len(in.Value) < 33 {
+			return iso7816.Response{SW: 0x6A80}
+		}
+		c.nextSess = s
+		c.compEph = append([]byte(nil), in.Value[1:33]...)
 	}
-	s, err := ca.ChipRespond(pace.P256, static, alg, in.Value)
-	if err != nil {
-		return iso7816.Response{SW: 0x6A80}
-	}
-	c.nextSess = s
-	c.compEph = append([]byte(nil), in.Value[1:33]...)
 	if c.opts.CVCA != nil { // terminal authentication may follow chip authentication
 		c.ta = &eac.Chip{CVCA: c.opts.CVCA, Date: c.opts.CVCA.Effective}
 	}
