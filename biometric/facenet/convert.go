@@ -19,10 +19,14 @@ func Convert(srcDir, name string, outputs []string, dst string) error {
 	pkg := SourcePackage + " models/" + name + ".json"
 	var g *nn.Graph
 	var err error
+	onnx := AuxONNX[name]
 	if s, ok := Specs[name]; ok && s.ONNX != "" {
-		files = []string{s.ONNX}
-		pkg = ONNXPackage + " model/" + s.ONNX
-		g, err = nn.LoadONNX(filepath.Join(srcDir, s.ONNX))
+		onnx = s.ONNX
+	}
+	if onnx != "" {
+		files = []string{onnx}
+		pkg = ONNXPackage + " model/" + onnx
+		g, err = nn.LoadONNX(filepath.Join(srcDir, onnx))
 	} else {
 		g, err = nn.LoadTFJS(filepath.Join(srcDir, name+".json"))
 	}
@@ -83,6 +87,11 @@ func ConvertAll(modelsDir string) error {
 	}
 	for _, name := range AuxModels {
 		if err := Convert(filepath.Join(modelsDir, HumanModelsDir), name, nil, ModelFile(modelsDir, name)); err != nil {
+			return err
+		}
+	}
+	for name := range AuxONNX {
+		if err := Convert(filepath.Join(modelsDir, FacepluginDir), name, nil, ModelFile(modelsDir, name)); err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,7 @@ func TestGoldenTFJS(t *testing.T) {
 	if err := json.Unmarshal(raw, &fx); err != nil {
 		t.Fatalf("golden fixture: %v", err)
 	}
-	want := append(append([]string{}, AuxModels...), "mobilefacenet", "mobileface", "faceres", "faceres-deep", "frfeature")
+	want := append(append([]string{}, AuxModels...), "mobilefacenet", "mobileface", "faceres", "faceres-deep", "frfeature", "frliveness")
 	for _, name := range want {
 		gm, ok := fx.Models[name]
 		if !ok || len(gm.Cases) == 0 {

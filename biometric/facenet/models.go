@@ -104,6 +104,11 @@ var DefaultOptions = Options{Mirror: true}
 // Auxiliary models converted alongside (passive-liveness candidates for the face pipeline).
 var AuxModels = []string{"liveness", "antispoof"}
 
+// AuxONNX are auxiliary ONNX models of the Faceplugin package, by name: the file under
+// FacepluginDir. fr_liveness is a MiniFASNet-style passive-liveness classifier (128×128 RGB
+// 0..255 of a face box enlarged 2.7×, three logits).
+var AuxONNX = map[string]string{"frliveness": "fr_liveness.onnx"}
+
 // ModelFile is where `make setup` puts the converted model: dir/facenet/<name>.ednn.
 func ModelFile(modelsDir, name string) string {
 	return filepath.Join(modelsDir, "facenet", name+".ednn")

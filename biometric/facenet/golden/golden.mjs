@@ -46,6 +46,7 @@ function input(kind, size, lo, hi) {
 // ONNX models: name, file (under faceplugin-0.0.1/), input size, pixel range, output name.
 const ONNX_MODELS = [
   ['frfeature', 'fr_feature.onnx', 112, [-1, 1], 'output'],
+  ['frliveness', 'fr_liveness.onnx', 128, [0, 255], 'output'],
 ];
 
 // nhwcToNchw: the Go executor takes NHWC; ONNX models take NCHW.

@@ -89,6 +89,7 @@ type onnxNode struct {
 	op              string
 	ints            map[string][]int64
 	floats          map[string]float32
+	tensor          *onnxTensor // a Constant node's value attribute
 }
 
 type onnxTensor struct {
@@ -211,6 +212,12 @@ func parseNodeProto(b []byte) (onnxNode, error) {
 			var fl *float32
 			for _, a := range afs {
 				switch a.num {
+				case 5: // t: a tensor (Constant's value)
+					t, err := parseTensorProto(a.b)
+					if err != nil {
+						return n, err
+					}
+					n.tensor = &t
 				case 1:
 					name = string(a.b)
 				case 2:
@@ -312,6 +319,10 @@ func ParseONNX(b []byte) (*Graph, error) {
 	if len(g.Inputs) != 1 {
 		return nil, fmt.Errorf("parse onnx: %d image inputs, want 1", len(g.Inputs))
 	}
+	// PyTorch's x.view(x.size(0), -1) exports as Shape → Gather(0) → Unsqueeze → Concat(·, [-1])
+	// → Reshape: followed symbolically, it is a flatten.
+	shapeOf := map[string]string{}
+	batchDim, flattenShape := map[string]bool{}, map[string]bool{}
 	constOf := func(name string) (onnxTensor, bool) {
 		t, ok := inits[name]
 		return t, ok
@@ -342,10 +353,76 @@ func ParseONNX(b []byte) (*Graph, error) {
 			return nil, fmt.Errorf("parse onnx: node %d (%s) has %d outputs", i, n.op, len(n.outputs))
 		}
 		name := n.outputs[0]
-		if len(n.inputs) == 0 {
+		if len(n.inputs) == 0 && n.op != "Constant" {
 			return nil, fmt.Errorf("parse onnx: node %q (%s) has no inputs", name, n.op)
 		}
 		switch n.op {
+		case "Constant":
+			if n.tensor == nil {
+				return nil, fmt.Errorf("parse onnx: constant %q has no tensor value", name)
+			}
+			t := *n.tensor
+			t.name = name
+			inits[name] = t
+		case "Shape":
+			shapeOf[name] = n.inputs[0]
+		case "Gather":
+			// Shape(x)[0]: the batch size, the first half of PyTorch's x.view(x.size(0), -1).
+			idx, ok := constOf(n.inputs[len(n.inputs)-1])
+			if _, isShape := shapeOf[n.inputs[0]]; !isShape || !ok || len(idx.data) != 1 || idx.data[0] != 0 || len(n.inputs) != 2 {
+				return nil, fmt.Errorf("parse onnx: gather %q: only the batch dimension of a Shape", name)
+			}
+			batchDim[name] = true
+		case "Unsqueeze":
+			if !batchDim[n.inputs[0]] {
+				return nil, fmt.Errorf("parse onnx: unsqueeze %q: only of the batch dimension", name)
+			}
+			batchDim[name] = true
+		case "Concat":
+			rest, ok := constOf(n.inputs[len(n.inputs)-1])
+			if len(n.inputs) != 2 || !batchDim[n.inputs[0]] || !ok || len(rest.data) != 1 || rest.data[0] != -1 {
+				return nil, fmt.Errorf("parse onnx: concat %q: only [batch, -1] shapes", name)
+			}
+			flattenShape[name] = true
+		case "GlobalAveragePool":
+			// NCHW → [N, C, 1, 1] is, in the executor's NHWC, the mean over H and W kept as 1s.
+			axes := addConst(name+"/axes", &Tensor{Shape: []int{2}, Data: []float32{1, 2}})
+			g.Nodes = append(g.Nodes, Node{Name: name, Op: "Mean", Inputs: []string{n.inputs[0], axes}, KeepDims: true})
+		case "MatMul":
+			if len(n.inputs) != 2 {
+				return nil, fmt.Errorf("parse onnx: matmul %q needs 2 inputs", name)
+			}
+			t, ok := constOf(n.inputs[1])
+			if !ok || len(t.dims) != 2 {
+				return nil, fmt.Errorf("parse onnx: matmul %q: B must be a constant matrix", name)
+			}
+			g.Nodes = append(g.Nodes, Node{Name: name, Op: "MatMul", Inputs: []string{n.inputs[0], addConst(name+"/B", &Tensor{Shape: t.dims, Data: t.data})}})
+		case "BatchNormalization":
+			// Inference form on features: y = (x − mean)/√(var + ε)·scale + bias, one multiply and
+			// one add per feature (ONNX operators, BatchNormalization).
+			if len(n.inputs) != 5 {
+				return nil, fmt.Errorf("parse onnx: batchnorm %q: needs 5 inputs", name)
+			}
+			var ps [4]onnxTensor
+			for j := range ps {
+				t, ok := constOf(n.inputs[j+1])
+				if !ok || (j > 0 && len(t.data) != len(ps[0].data)) {
+					return nil, fmt.Errorf("parse onnx: batchnorm %q: parameters must be constants of one length", name)
+				}
+				ps[j] = t
+			}
+			eps := float32(1e-5)
+			if e, ok := n.floats["epsilon"]; ok {
+				eps = e
+			}
+			k := len(ps[0].data)
+			mul, add := &Tensor{Shape: []int{k}, Data: make([]float32, k)}, &Tensor{Shape: []int{k}, Data: make([]float32, k)}
+			for j := 0; j < k; j++ {
+				m := ps[0].data[j] / float32(math.Sqrt(float64(ps[3].data[j]+eps)))
+				mul.Data[j], add.Data[j] = m, ps[1].data[j]-ps[2].data[j]*m
+			}
+			g.Nodes = append(g.Nodes, Node{Name: name + "/scale", Op: "Mul", Inputs: []string{n.inputs[0], addConst(name+"/mul", mul)}},
+				Node{Name: name, Op: "Add", Inputs: []string{name + "/scale", addConst(name+"/add", add)}})
 		case "Conv":
 			node, err := importConv(n, inits, addConst)
 			if err != nil {
@@ -388,6 +465,9 @@ func ParseONNX(b []byte) (*Graph, error) {
 					return nil, fmt.Errorf("parse onnx: reshape %q: needs data and shape", name)
 				}
 				t, ok := constOf(n.inputs[1])
+				if flattenShape[n.inputs[1]] {
+					t, ok = onnxTensor{dims: []int{2}, data: []float32{0, -1}}, true
+				}
 				if !ok {
 					return nil, fmt.Errorf("parse onnx: reshape %q: shape must be a constant", name)
 				}

@@ -118,6 +118,69 @@ func TestONNXHandComputed(t *testing.T) {
 	near(t, "y", out[0].Data, []float32{11, 14, 13, 12, -3.5, 0, -0.5, -1}, 1e-6)
 }
 
+// seONNX: the ops of a MiniFASNet-style classifier (Faceplugin's fr_liveness): a
+// squeeze-excitation scaling (GlobalAveragePool, Mul by a computed tensor), PyTorch's
+// x.view(x.size(0), -1) (Shape → Gather of a Constant 0 → Unsqueeze → Concat with [-1] →
+// Reshape), a MatMul and a BatchNormalization on the features.
+func seONNX() []byte {
+	zero := onnxNodeProto("Constant", nil, "zero", nil).
+		bytes(5, pb{}.str(1, "value").bytes(5, onnxInt64Tensor("", []int64{0})).varint(20, 4))
+	b := make([]float32, 16) // [8, 2]: column 0 sums the first four features, column 1 takes the first
+	for i := 0; i < 4; i++ {
+		b[2*i] = 1
+	}
+	b[1] = 1
+	g := pb{}.
+		bytes(1, onnxNodeProto("GlobalAveragePool", []string{"x"}, "gap", nil)).
+		bytes(1, onnxNodeProto("Mul", []string{"x", "gap"}, "se", nil)).
+		bytes(1, onnxNodeProto("Shape", []string{"se"}, "shp", nil)).
+		bytes(1, zero).
+		bytes(1, onnxNodeProto("Gather", []string{"shp", "zero"}, "n", nil)).
+		bytes(1, onnxNodeProto("Unsqueeze", []string{"n"}, "n1", map[string][]int64{"axes": {0}})).
+		bytes(1, onnxNodeProto("Concat", []string{"n1", "minus1"}, "newshape", map[string][]int64{"axis": {0}})).
+		bytes(1, onnxNodeProto("Reshape", []string{"se", "newshape"}, "flat", nil)).
+		bytes(1, onnxNodeProto("MatMul", []string{"flat", "B"}, "mm", nil)).
+		bytes(1, onnxNodeProto("BatchNormalization", []string{"mm", "bnw", "bnb", "bnm", "bnv"}, "y", nil)).
+		bytes(5, onnxInt64Tensor("minus1", []int64{-1})).
+		bytes(5, onnxFloatTensor("B", []int64{8, 2}, b)).
+		bytes(5, onnxFloatTensor("bnw", []int64{2}, []float32{2, 1})).
+		bytes(5, onnxFloatTensor("bnb", []int64{2}, []float32{1, 0})).
+		bytes(5, onnxFloatTensor("bnm", []int64{2}, []float32{5, 0.5})).
+		bytes(5, onnxFloatTensor("bnv", []int64{2}, []float32{4, 1})).
+		bytes(11, onnxValueInfo("x", []int64{1, 2, 2, 2})).
+		bytes(12, onnxValueInfo("y", []int64{1, 2}))
+	return pb{}.varint(1, 7).bytes(7, g)
+}
+
+// Hand-computed: ch0 = [1,2,3,4] (mean 2.5), ch1 = [0,1,0,-1] (mean 0); SE → ch0 [2.5,5,7.5,10],
+// ch1 zeros; flatten (NCHW) → MatMul → [25, 2.5]; BatchNormalization (ε 1e-5):
+// (25−5)/√4·2+1 = 21, (2.5−0.5)/√1 = 2.
+func TestONNXSqueezeExcitationFlattenBatchNorm(t *testing.T) {
+	g, err := ParseONNX(seONNX())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := g.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Run(tensor([]int{1, 2, 2, 2}, 1, 0, 2, 1, 3, 0, 4, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapeIs(t, "y", out[0], 1, 2)
+	near(t, "y", out[0].Data, []float32{21, 2}, 1e-4)
+	// Gathering any dimension but the batch is not the flatten idiom: refused.
+	bad := pb{}.bytes(7, pb{}.
+		bytes(1, onnxNodeProto("Shape", []string{"x"}, "shp", nil)).
+		bytes(1, onnxNodeProto("Gather", []string{"shp", "one"}, "n", nil)).
+		bytes(5, onnxInt64Tensor("one", []int64{1})).
+		bytes(11, onnxValueInfo("x", []int64{1, 2, 2, 2})))
+	if _, err := ParseONNX(bad); err == nil || !strings.Contains(err.Error(), "batch dimension") {
+		t.Fatalf("gather of dimension 1: %v", err)
+	}
+}
+
 func TestONNXErrors(t *testing.T) {
 	for _, c := range []struct {
 		name, want string
@@ -146,6 +209,7 @@ func TestONNXErrors(t *testing.T) {
 // input or fails cleanly) or give an error; never a panic.
 func FuzzParseONNX(f *testing.F) {
 	f.Add(tinyONNX())
+	f.Add(seONNX())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g, err := ParseONNX(b)
 		if err != nil {

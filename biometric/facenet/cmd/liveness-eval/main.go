@@ -216,13 +216,13 @@ func landmarkChecks(byID map[string][]photo, ids []string) {
 
 // ---- Part 2: passive models ----
 
-// crop returns the face region (square around the 68 landmarks, 1.4× their extent) as RGBA.
-func crop(img image.Image, lm []image.Point) *image.RGBA {
+// crop returns the face region (square around the 68 landmarks, scale × their extent) as RGBA.
+func crop(img image.Image, lm []image.Point, scale float64) *image.RGBA {
 	r := image.Rectangle{Min: lm[0], Max: lm[0]}
 	for _, p := range lm {
 		r = r.Union(image.Rectangle{Min: p, Max: p.Add(image.Pt(1, 1))})
 	}
-	side := int(1.4 * math.Max(float64(r.Dx()), float64(r.Dy())))
+	side := int(scale * math.Max(float64(r.Dx()), float64(r.Dy())))
 	c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
 	box := image.Rect(c.X-side/2, c.Y-side/2, c.X+side/2, c.Y+side/2)
 	out := image.NewRGBA(image.Rect(0, 0, box.Dx(), box.Dy()))
@@ -234,8 +234,12 @@ func crop(img image.Image, lm []image.Point) *image.RGBA {
 	return out
 }
 
-// input resizes an RGBA crop bilinearly to size×size, values 0..1, NHWC.
-func input(img *image.RGBA, size int) *nn.Tensor {
+// input resizes an RGBA crop bilinearly to size×size, values 0..1 (raw: 0..255), NHWC.
+func input(img *image.RGBA, size int, raw bool) *nn.Tensor {
+	k := 1.0 / 255
+	if raw {
+		k = 1
+	}
 	t := nn.NewTensor(1, size, size, 3)
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	for y := 0; y < size; y++ {
@@ -250,7 +254,7 @@ func input(img *image.RGBA, size int) *nn.Tensor {
 					return float64(img.Pix[img.PixOffset(xx, yy)+c])
 				}
 				v := at(x0, y0)*(1-fx)*(1-fy) + at(x0+1, y0)*fx*(1-fy) + at(x0, y0+1)*(1-fx)*fy + at(x0+1, y0+1)*fx*fy
-				t.Data[(y*size+x)*3+c] = float32(v / 255)
+				t.Data[(y*size+x)*3+c] = float32(v * k)
 			}
 		}
 	}
@@ -338,21 +342,26 @@ func passiveModels(data, models string, byID map[string][]photo, ids []string, n
 	for i := 0; i < len(all) && len(pick) < nCrops; i += step {
 		pick = append(pick, all[i])
 	}
+	// The models and their crops: human-models' take the face (1.4× the landmarks' extent) at
+	// 0..1; Faceplugin's fr_liveness (MiniFASNet-style) a 2.7× box at 0..255, three logits whose
+	// softmax the SDK reads at index 0 ("liveness result").
 	type model struct {
-		name string
-		size int
-		m    *nn.Model
+		name    string
+		size    int
+		scale   float64
+		raw     bool
+		softmax bool
+		m       *nn.Model
 	}
 	var ms []model
-	for _, n := range []struct {
-		name string
-		size int
-	}{{"antispoof", 128}, {"liveness", 32}} {
+	for _, n := range []model{{name: "antispoof", size: 128, scale: 1.4}, {name: "liveness", size: 32, scale: 1.4},
+		{name: "frliveness", size: 128, scale: 2.7, raw: true, softmax: true}} {
 		m, _, err := nn.ReadFile(facenet.ModelFile(models, n.name))
 		if err != nil {
 			return fmt.Errorf("%s: %w", n.name, err)
 		}
-		ms = append(ms, model{n.name, n.size, m})
+		n.m = m
+		ms = append(ms, n)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	res := map[string]map[string][]float64{} // model → presentation → scores
@@ -361,11 +370,19 @@ func passiveModels(data, models string, byID map[string][]photo, ids []string, n
 		res[m.name] = map[string][]float64{}
 	}
 	score := func(m model, img *image.RGBA) (float64, error) {
-		out, err := m.m.Run(input(img, m.size))
+		out, err := m.m.Run(input(img, m.size, m.raw))
 		if err != nil {
 			return 0, err
 		}
-		return float64(out[0].Data[0]), nil
+		d := out[0].Data
+		if !m.softmax {
+			return float64(d[0]), nil
+		}
+		var sum float64
+		for _, v := range d {
+			sum += math.Exp(float64(v - d[0]))
+		}
+		return 1 / sum, nil // softmax[0]
 	}
 	for _, p := range pick {
 		b, err := os.ReadFile(filepath.Join(data, filepath.FromSlash(p.file)))
@@ -376,9 +393,12 @@ func passiveModels(data, models string, byID map[string][]photo, ids []string, n
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.file, err)
 		}
-		c := crop(img, p.lm)
-		variants := []*image.RGBA{c, printed(c, rng), screen(c, rng)}
+		// The same simulated recapture (same noise) for every model's crop.
+		seed := rng.Uint64()
 		for _, m := range ms {
+			c := crop(img, p.lm, m.scale)
+			r := rand.New(rand.NewPCG(seed, 7))
+			variants := []*image.RGBA{c, printed(c, r), screen(c, r)}
 			for i, v := range variants {
 				s, err := score(m, v)
 				if err != nil {
@@ -391,7 +411,7 @@ func passiveModels(data, models string, byID map[string][]photo, ids []string, n
 	// The one reflection photo of the shared data (a face seen through glass).
 	refl := filepath.Join(data, "faces", "deepface", "img11_reflection.jpg")
 	fmt.Printf("## Passive models (human-models 3.0.4, run by biometric/facenet/nn) on %d photo crops\n\n", len(pick))
-	fmt.Println("Score = output 0 (the model's real/live value). Rates at 0.5: bona fide refused (BPCER) and attacks accepted (APCER); AUC = probability a bona fide crop outscores an attack.")
+	fmt.Println("Score = output 0 (antispoof, liveness: the model's real/live value; frliveness: softmax of logit 0, what Faceplugin's SDK reports). Rate judged real at 0.5; AUC = probability a bona fide crop outscores an attack (0.5 = no separation; below 0.5 the score points the other way).")
 	fmt.Println()
 	fmt.Println("| model | presentation | n | mean | median | judged real at 0.5 | AUC vs bona fide |")
 	fmt.Println("|---|---|---|---|---|---|---|")
