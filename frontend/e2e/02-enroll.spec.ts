@@ -41,7 +41,15 @@ test('card step: a wrong access key is refused with what to check', async () => 
   await page.locator('#can').fill('123');
   await page.keyboard.press('Enter');
   await expect(page.locator('#can-error')).toHaveText('Số CAN gồm đúng 6 chữ số.');
-  // A wrong birth date: the chip refuses BAC.
+  // A wrong CAN: the chip refuses PACE (BSI TR-03110 mutual authentication fails).
+  await page.locator('#can').fill('123456');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#wizard-error')).toHaveText(
+    'Không mở được chip: số CAN hoặc số định danh, ngày sinh, ngày hết hạn chưa đúng. Kiểm tra lại trên thẻ.',
+    { timeout: 30_000 },
+  );
+  await expect(page.locator('#chip')).toHaveCount(0);
+  // A wrong birth date: the chip refuses the MRZ-derived key.
   await page.locator('#can').fill('');
   await page.locator('#idNumber').fill(CARD.id);
   await page.locator('#dateOfBirth').fill('16/03/1999');

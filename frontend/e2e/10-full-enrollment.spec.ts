@@ -130,6 +130,8 @@ test('5 review: nothing blocks; a wrong PIN is refused; the officer PIN signs th
   await expect(review).toContainText(CARD.name);
   await expect(review).toContainText('Khuôn mặt khớp với ảnh trên chip.');
   await expect(review).toContainText('0912 345 678');
+  // Both faces side by side: the chip photo and the captured portrait.
+  await expect(page.locator('#review-portrait')).toBeVisible();
   // The 1:N search ran against the desk's (empty) galleries.
   await expect(page.locator('#review-dedup')).toContainText('Không trùng: đây là hồ sơ đầu tiên của bàn.');
   await shot(page, 'full-6-review');

@@ -182,6 +182,10 @@ function cardStep(ctx: Ctx, v: EnrollmentView): HTMLElement {
     e.preventDefault();
     const k = Object.fromEntries(ids.map((id) => [id, inputValue(form, id)])) as unknown as CardKeyForm;
     if (!showErrors(form, ctx, ids, validateCardKey(k))) return;
+    // A new attempt: the last attempt's error goes away until this one answers.
+    message = '';
+    const shown = host?.querySelector<HTMLElement>('#wizard-error');
+    if (shown) shown.textContent = '';
     const bar = form.querySelector<HTMLProgressElement>('#card-progress');
     const button = form.querySelector('button[type=submit]') as HTMLButtonElement | null;
     if (bar) {
@@ -488,7 +492,16 @@ function reviewStep(ctx: Ctx, v: EnrollmentView): HTMLElement {
     h(
       'div',
       {},
-      c?.photoUrl ? h('img', { src: c.photoUrl, alt: ctx.tr('card.photo'), class: 'chip-photo small' }) : null,
+      h(
+        'div',
+        { class: 'chip-body', style: 'gap: 0.5rem' },
+        c?.photoUrl
+          ? h('img', { src: c.photoUrl, alt: ctx.tr('face.chipPhoto'), title: ctx.tr('face.chipPhoto'), class: 'chip-photo small', style: 'width: 100px' })
+          : null,
+        v.face?.portraitUrl
+          ? h('img', { src: v.face.portraitUrl, alt: ctx.tr('face.portrait'), title: ctx.tr('face.portrait'), class: 'chip-photo small', style: 'width: 100px', id: 'review-portrait' })
+          : null,
+      ),
       h('p', {}, h('strong', {}, c?.fullName ?? ''), h('br', {}), c?.idNumber ?? '', h('br', {}), c?.dateOfBirth ?? ''),
       c ? h('p', { class: verdictKey(c) === 'verdict.genuine' ? 'verdict ok' : 'verdict bad' }, ctx.tr(verdictKey(c))) : null,
     ),
