@@ -1,6 +1,12 @@
 // Command bridge serves desk/app's bound structs and the built frontend over HTTP on loopback, so
 // a plain browser (the Playwright suite, frontend development) drives the real Go backend exactly
 // as the Wails window does. It prints "bridge listening on http://ADDR" once it accepts calls.
+//
+// For the end-to-end suite it also runs the simulated peers: the virtual CCCD on pcscd + vpcd
+// (-vcard-face, holding the machine-wide vpcd lock), the R30x sensor simulator on a pty (-fpsim),
+// the simulated camera rendered from real photos (-camera-clip) and the registry service on
+// loopback (-registry). -test-hooks mounts /api/test/* (registry.go): register the desk with that
+// registry, take its listener down and up (an outage), hand over another card.
 package main
 
 import (
