@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -58,6 +59,29 @@ type SQLiteStore struct {
 	// wmu queues writers in the process: SQLite has one writer at a time, and its busy handler
 	// (sleep and retry) is unfair under load, which starves some desks for seconds.
 	wmu sync.Mutex
+
+	// Checkpoints run beside ingest, not inside it: with SQLite's automatic checkpoint the
+	// committing batch would copy the WAL into the database file (and fsync it) on its own
+	// serial path. The checkpointer starts after every commit and copies what is committed
+	// (PASSIVE: it never blocks writers or readers); the WAL restarts once a checkpoint caught up.
+	ckpt     chan struct{}
+	ckptDone chan struct{}
+	stop     context.CancelFunc
+}
+
+// checkpointer runs a PASSIVE checkpoint after each signalled commit until ctx ends.
+func (s *SQLiteStore) checkpointer(ctx context.Context) {
+	defer close(s.ckptDone)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ckpt:
+		}
+		if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && ctx.Err() == nil {
+			slog.Warn("registry store: checkpoint", "err", err)
+		}
+	}
 }
 
 // OpenSQLite opens (creating if needed) the registry database at path.
@@ -68,7 +92,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	q := url.Values{}
 	// 16 KiB pages: a sealed portrait fits in one or two pages instead of five, which halves the
 	// page writes of a batch (page_size must come before journal_mode=WAL on a new file).
-	for _, p := range []string{"page_size(16384)", "busy_timeout(30000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+	for _, p := range []string{"page_size(16384)", "busy_timeout(30000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -80,11 +104,19 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open registry store %s: schema: %w", path, err)
 	}
-	return &SQLiteStore{db: db}, nil
+	cctx, stop := context.WithCancel(context.Background())
+	s := &SQLiteStore{db: db, ckpt: make(chan struct{}, 1), ckptDone: make(chan struct{}), stop: stop}
+	go s.checkpointer(cctx)
+	return s, nil
 }
 
-// Close closes the database.
-func (s *SQLiteStore) Close() error { return s.db.Close() }
+// Close stops the checkpointer and closes the database (SQLite checkpoints the WAL on the last
+// close).
+func (s *SQLiteStore) Close() error {
+	s.stop()
+	<-s.ckptDone
+	return s.db.Close()
+}
 
 // RegisterDesk implements Store.
 func (s *SQLiteStore) RegisterDesk(ctx context.Context, d Desk) error {
@@ -232,6 +264,10 @@ func (s *SQLiteStore) Append(ctx context.Context, deskID string, expect Head, en
 	}
 	if err := tx.Commit(); err != nil {
 		return Head{}, fmt.Errorf("store batch: commit: %w", err)
+	}
+	select {
+	case s.ckpt <- struct{}{}:
+	default: // a checkpoint is pending already
 	}
 	return Head{Seq: last.Seq, Hash: last.Hash}, nil
 }
