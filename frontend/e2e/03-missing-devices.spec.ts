@@ -36,6 +36,8 @@ test('a desk without reader and sensor says so in the wizard and the device pane
   await expect(page.locator('[data-device="sensor"]')).toHaveAttribute('data-state', 'missing');
   await expect(page.locator('[data-device="camera"]')).toHaveAttribute('data-state', 'missing');
   await expect(page.locator('[data-device="camera"] .state')).toHaveText('Không tìm thấy: kiểm tra cáp USB rồi bấm Kết nối lại.');
+  // The supervisor also sees what the device layer said, for the technician.
+  await expect(page.locator('[data-device="sensor"] .device-detail')).toContainText('ttyUSB-enrolldesk-absent');
   await expect(page.locator('[data-device="sensor"] .state')).toHaveText('Không tìm thấy: kiểm tra cáp USB rồi bấm Kết nối lại.');
   await page.locator('#reconnect').click();
   await expect(page.locator('[data-device="sensor"]')).toHaveAttribute('data-state', 'missing');

@@ -10,6 +10,8 @@ interface DeviceStatus {
   kind: 'reader' | 'camera' | 'sensor';
   state: 'ready' | 'no_card' | 'missing' | 'error';
   name: string;
+  /** English, for support: shown to supervisors under the technical details */
+  detail?: string;
 }
 
 function when(iso: string): string {
@@ -93,6 +95,8 @@ export function queuePanel(ctx: Ctx): HTMLElement {
 export function devicesPanel(ctx: Ctx): HTMLElement {
   const host = h('section', { class: 'card', id: 'devices' }, h('h1', {}, ctx.tr('devices.heading')));
   const table = h('table', { class: 'data devices' });
+  // Supervisors also see what the device layer reported, for the technician on the phone.
+  const supervisor = ctx.session?.officer?.role === 'supervisor';
   const draw = (list: DeviceStatus[]): void => {
     table.replaceChildren(
       ...list.map((d) =>
@@ -102,6 +106,9 @@ export function devicesPanel(ctx: Ctx): HTMLElement {
           h('th', {}, ctx.tr(`device.${d.kind}` as Key)),
           h('td', { class: `state ${d.state}` }, ctx.tr(`device.${d.state}` as Key)),
           h('td', { class: 'muted' }, d.name),
+          supervisor && d.detail
+            ? h('td', { class: 'muted small' }, h('details', {}, h('summary', {}, ctx.tr('queue.details')), h('code', { class: 'device-detail' }, d.detail)))
+            : null,
         ),
       ),
     );
