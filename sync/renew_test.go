@@ -329,3 +329,56 @@ func TestRevokedDeskIsRefused(t *testing.T) {
 		t.Fatalf("another desk after a revocation: %v", err)
 	}
 }
+
+// Run renews by itself once renewal is due, then stops with its context.
+func TestRenewerRun(t *testing.T) {
+	regDir := t.TempDir()
+	svc := startRegistryOn(t, regDir, openRegistryStore(t, regDir), time.Hour)
+	const id = "desk-run-01"
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	enr, err := hqsync.Provision(ctx, svc.URL, svc.Identity.CAFingerprint(), svc.Identity.ProvisioningToken(id), id, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "registry.cbor")
+	if err := hqsync.SaveEnrollment(path, enr); err != nil {
+		t.Fatal(err)
+	}
+	r, err := hqsync.OpenRenewer(path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := r.Enrollment()
+	at, err := r.RenewAt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The clock stands past the renewal time until the certificate has changed. Certificate
+	// times have one-second resolution: the renewed one must end later than the first.
+	r.Now = func() time.Time {
+		if r.Enrollment() == first {
+			return at.Add(time.Minute)
+		}
+		return time.Now()
+	}
+	r.Interval = 50 * time.Millisecond
+	r.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	time.Sleep(1100 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	for r.Enrollment() == first {
+		if ctx.Err() != nil {
+			t.Fatal("Run did not renew a due certificate")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v", err)
+	}
+	if bytes.Equal(r.Enrollment().Certificate, first.Certificate) {
+		t.Fatal("certificate unchanged")
+	}
+}
