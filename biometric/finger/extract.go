@@ -12,8 +12,8 @@ import (
 // Prabhakar, "Handbook of Fingerprint Recognition", 2nd ed., ch. 3):
 //
 //  1. gradients (Sobel) and block statistics on 8×8 blocks;
-//  2. segmentation by block contrast, cleaned by majority filtering, hole filling and keeping the
-//     largest connected region;
+//  2. segmentation by block contrast, or weaker contrast where the gradient field is coherent, cleaned
+//     by majority filtering, hole filling and keeping the largest connected region;
 //  3. orientation field from averaged squared gradients (Kass and Witkin), smoothed as a doubled-angle
 //     vector field, with coherence as its certainty;
 //  4. ridge period: median of x-signature peak spacings over coherent blocks (Hong, Wan, Jain 1998);
@@ -31,6 +31,9 @@ const (
 	minImageSide = 64   // smaller images are refused
 	minCoherence = 0.12 // minutiae where the orientation is less certain than this sit in noise
 	maxImageSide = 2048
+	segStrong    = 0.3  // block contrast (of the 90th percentile) that is foreground by itself
+	segWeak      = 0.05 // ... that is foreground where the ridge flow is coherent
+	segCoherence = 0.3
 )
 
 // ErrNoFinger is returned when the image holds too little fingerprint area to extract anything.
@@ -143,10 +146,24 @@ func (e *extractor) segment() bool {
 	s := append([]float32(nil), e.std...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	hi := s[n*9/10]
-	thr := max(0.3*hi, 5)
+	// Contrast alone: blocks as contrasted as a third of the print's well-contrasted blocks. Faint
+	// ridges (dry fingers, light pressure) count too where the gradient field around them is coherent
+	// (parallel ridges), which sensor noise and dirt are not.
+	strong, weak := max(segStrong*hi, 5), max(segWeak*hi, 5)
+	gxx := boxBlur(e.gxx, e.bw, e.bh, 1)
+	gyy := boxBlur(e.gyy, e.bw, e.bh, 1)
+	gxy := boxBlur(e.gxy, e.bw, e.bh, 1)
 	m := make([]bool, n)
 	for i, v := range e.std {
-		m[i] = v > thr
+		if v > strong {
+			m[i] = true
+			continue
+		}
+		if v > weak {
+			d, en := gxx[i]-gyy[i], gxx[i]+gyy[i]
+			coh := float32(math.Sqrt(float64(d*d+4*gxy[i]*gxy[i]))) / max(en, 1e-6)
+			m[i] = coh > segCoherence
+		}
 	}
 	for range 2 {
 		m = majority(m, e.bw, e.bh)
