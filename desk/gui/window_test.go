@@ -247,6 +247,24 @@ func distinctColours(img image.Image) int {
 	return len(seen)
 }
 
+// paintedScreenshot waits for WebKit to paint the frame the page reported ready: on a loaded
+// machine the compositor can lag the DOM by seconds, so a single early capture is all one colour.
+// It fails when the window is still blank at the deadline.
+func paintedScreenshot(tb testing.TB, display, path string, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		n := distinctColours(screenshot(tb, display, path))
+		if n >= 20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("screenshot still looks blank after %s: %d distinct colours", within, n)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // ocr reads the screenshot with tesseract's Vietnamese model (Debian tesseract-ocr-vie).
 func ocr(tb testing.TB, path string) string {
 	tb.Helper()
@@ -272,12 +290,8 @@ func TestWindowOpensOnVietnameseLogin(t *testing.T) {
 		t.Fatalf("first screen %q, want login", screen)
 	}
 	t.Logf("login screen ready %s after exec", took.Round(time.Millisecond))
-	time.Sleep(500 * time.Millisecond) // let WebKit paint the frame it laid out
 	shot := filepath.Join(t.TempDir(), "window.png")
-	img := screenshot(t, x.display, shot)
-	if n := distinctColours(img); n < 20 {
-		t.Fatalf("screenshot looks blank: %d distinct colours", n)
-	}
+	paintedScreenshot(t, x.display, shot, 30*time.Second)
 	text := ocr(t, shot)
 	for _, want := range []string{"Đăng nhập", "Mã cán bộ", "Ngôn ngữ"} {
 		if !strings.Contains(text, want) {
