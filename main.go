@@ -18,6 +18,7 @@ import (
 	"enrolldesk/biometric/face"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
+	"enrolldesk/desk/settings"
 	"enrolldesk/desk/wire"
 	"enrolldesk/reader/pa"
 )
@@ -69,8 +70,9 @@ func run() error {
 		defer fingers.Close()
 		opt.Finger = fingers
 	}
+	var cam *wire.CameraFace
 	if *camera != "" {
-		cam := &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
+		cam = &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
 		if !cam.Source.IsDevice() {
 			cam.Source.FPS = 10 // a clip or folder plays at a camera's pace
 		}
@@ -89,6 +91,10 @@ func run() error {
 	defer desk.Close()
 	if fingers != nil {
 		fingers.Prompt = app.FingerPrompter(desk.Events)
+	}
+	if cam != nil {
+		// The 1:1 face engine follows policy.face_engine, read at every capture.
+		cam.EngineSetting = wire.FaceEngineSetting(settings.New(desk.DB, desk.Audit, nil))
 	}
 	slog.Info("desk starting", "data_dir", dir)
 	if err := wails.Run(app.WailsOptions(desk.App, dist)); err != nil {

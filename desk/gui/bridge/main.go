@@ -29,6 +29,7 @@ import (
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
 	"enrolldesk/desk/seal"
+	"enrolldesk/desk/settings"
 	"enrolldesk/desk/wire"
 	"enrolldesk/reader/pa"
 )
@@ -114,8 +115,9 @@ func run() error {
 			return err
 		}
 	}
+	var cam *wire.CameraFace
 	if *camera != "" {
-		cam := &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
+		cam = &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
 		if !cam.Source.IsDevice() {
 			cam.Source.FPS = 10 // a clip or folder plays at a camera's pace
 		}
@@ -147,6 +149,10 @@ func run() error {
 	defer desk.Close()
 	if fingers != nil {
 		fingers.Prompt = app.FingerPrompter(desk.Events)
+	}
+	if cam != nil {
+		// The 1:1 face engine follows policy.face_engine, read at every capture.
+		cam.EngineSetting = wire.FaceEngineSetting(settings.New(desk.DB, desk.Audit, nil))
 	}
 	desk.Start(ctx)
 	b, err := app.NewBridge(desk.App, os.DirFS(*static))
