@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -21,7 +22,8 @@ type FingerEntry struct {
 }
 
 // FingerHit is one candidate: Score is finger.Probe.MatchProbe's score in [0, 100]; PreScore is
-// the pair-code pre-selection score (per mille of the candidate's pair cells found in the probe).
+// the pair-code pre-selection score (per mille of the candidate's pair cells found in the probe,
+// the probe's rarer cells counting twice: 0..2000).
 type FingerHit struct {
 	ID       string
 	Person   string
@@ -43,7 +45,7 @@ type FingerOptions struct {
 // DefaultShortlist is how many pre-selected candidates the full 1:1 matcher re-scores. Search
 // costs one pair-code scan of the gallery (linear, ~1 KB per template) plus this many 1:1
 // comparisons, whatever the gallery size.
-const DefaultShortlist = 256
+const DefaultShortlist = 384
 
 // FingerGallery is an in-memory 1:N index over finger templates: pair-code pre-selection (see
 // pairs.go) followed by the prepared-probe 1:1 matcher of biometric/finger on the shortlist. Locking
@@ -55,6 +57,7 @@ type FingerGallery struct {
 	workers   int
 	codes     []uint64 // n·pairWords
 	counts    []int32  // bit count of each code
+	freq      []int32  // per pair cell: how many entries set it (the pre-score's rarity weight)
 	probes    []*finger.Probe
 	templates []*finger.Template
 	ids       []string
@@ -74,7 +77,7 @@ func NewFingerGallery(o FingerOptions) *FingerGallery {
 	c := max(o.Capacity, 0)
 	return &FingerGallery{
 		shortlist: o.Shortlist, workers: o.Workers, lazy: o.Lazy,
-		codes: make([]uint64, 0, c*pairWords), counts: make([]int32, 0, c),
+		codes: make([]uint64, 0, c*pairWords), counts: make([]int32, 0, c), freq: make([]int32, pairCells),
 		probes: make([]*finger.Probe, 0, c), templates: make([]*finger.Template, 0, c),
 		ids: make([]string, 0, c), persons: make([]string, 0, c), positions: make([]uint8, 0, c),
 		slot: make(map[string]int, c),
@@ -108,8 +111,11 @@ func (g *FingerGallery) Add(e FingerEntry) error {
 		g.ids = append(g.ids, e.ID)
 		g.persons = append(g.persons, "")
 		g.positions = append(g.positions, 0)
+	} else {
+		g.countCells(i, -1) // the replaced entry's cells
 	}
 	copy(g.codes[i*pairWords:], code[:])
+	g.countCells(i, 1)
 	g.counts[i] = int32(code.count())
 	g.probes[i] = probe
 	g.templates[i] = e.Template
@@ -126,6 +132,7 @@ func (g *FingerGallery) Remove(id string) bool {
 	if !ok {
 		return false
 	}
+	g.countCells(i, -1)
 	last := len(g.ids) - 1
 	if i != last {
 		copy(g.codes[i*pairWords:(i+1)*pairWords], g.codes[last*pairWords:])
@@ -167,19 +174,47 @@ func (g *FingerGallery) Get(id string) (FingerEntry, bool) {
 	return FingerEntry{ID: id, Person: g.persons[i], Position: int(g.positions[i]), Template: g.templates[i]}, true
 }
 
+// countCells adds d to the cell frequencies of slot i's code. Callers hold the write lock.
+func (g *FingerGallery) countCells(i int, d int32) {
+	c := (*pairCode)(g.codes[i*pairWords : (i+1)*pairWords])
+	c.each(func(k int) { g.freq[k] += d })
+}
+
+// rareHalf returns the cells of the probe code pc that are set in at most as many gallery entries
+// as the median of pc's cells: the half that carries more information (pairs.go). Callers hold
+// the lock.
+func (g *FingerGallery) rareHalf(pc *pairCode) pairCode {
+	fs := make([]int32, 0, 4096)
+	pc.each(func(k int) { fs = append(fs, g.freq[k]) })
+	var rare pairCode
+	if len(fs) == 0 {
+		return rare
+	}
+	slices.Sort(fs)
+	th := fs[len(fs)/2]
+	pc.each(func(k int) {
+		if g.freq[k] <= th {
+			rare[k/64] |= 1 << (k % 64)
+		}
+	})
+	return rare
+}
+
 // preScore is the pre-selection score of a candidate: the per-mille share of its pair cells that
-// the (soft) probe code also has. Normalising by the candidate's own count keeps dense templates
-// (many minutiae, many spurious) from crowding out the genuine one.
+// the (soft) probe code also has, the probe's rarer half of cells counting twice (so it ranges
+// 0..2000). Normalising by the candidate's own count keeps dense templates (many minutiae, many
+// spurious) from crowding out the genuine one.
 func preScore(and, count int32) int32 { return and * 1000 / (count + 8) }
 
 // preselect returns the slots of the r best pre-scores among [lo, hi).
-func (g *FingerGallery) preselect(pc *pairCode, lo, hi, r int) []cand {
+func (g *FingerGallery) preselect(pc, rare *pairCode, lo, hi, r int) []cand {
 	t := topR{h: make([]cand, 0, r), r: r}
 	for s := lo; s < hi; s++ {
 		c := g.codes[s*pairWords : (s+1)*pairWords : (s+1)*pairWords]
 		var and int
 		for w, x := range pc {
-			and += bits.OnesCount64(x & c[w])
+			cw := c[w]
+			and += bits.OnesCount64(x&cw) + bits.OnesCount64(rare[w]&cw)
 		}
 		// topR keeps the smallest d: store the negated score.
 		d := -preScore(int32(and), g.counts[s])
@@ -233,8 +268,9 @@ func (g *FingerGallery) Search(t *finger.Template, k int) ([]FingerHit, error) {
 	if n < minParallelFinger {
 		w = 1
 	}
+	rare := g.rareHalf(&pc)
 	parts := make([][]cand, w)
-	parallel(w, n, func(i, lo, hi int) { parts[i] = g.preselect(&pc, lo, hi, g.shortlist) })
+	parallel(w, n, func(i, lo, hi int) { parts[i] = g.preselect(&pc, &rare, lo, hi, g.shortlist) })
 	var short []cand
 	for _, p := range parts {
 		short = append(short, p...)

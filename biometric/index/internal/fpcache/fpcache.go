@@ -49,7 +49,11 @@ func DefaultPath() (string, error) {
 
 // Parse decodes a cache file's bytes. A torn final record is ignored; anything else malformed is
 // an error.
-func Parse(b []byte) ([]Rec, error) {
+func Parse(b []byte) ([]Rec, error) { return ParseSome(b, nil) }
+
+// ParseSome is Parse keeping only the records for which keep (when not nil) returns true; the
+// others are skipped undecoded (decoding prepares the template for matching, ~2 ms each).
+func ParseSome(b []byte, keep func(finger, impression int) bool) ([]Rec, error) {
 	var out []Rec
 	for len(b) > 0 {
 		if len(b) < 7 {
@@ -59,11 +63,16 @@ func Parse(b []byte) ([]Rec, error) {
 		if len(b) < 7+n {
 			return out, nil // torn body
 		}
+		f, imp := int(binary.BigEndian.Uint32(b)), int(b[4])
+		if keep != nil && !keep(f, imp) {
+			b = b[7+n:]
+			continue
+		}
 		var t finger.Template
 		if err := t.UnmarshalBinary(b[7 : 7+n]); err != nil {
-			return nil, fmt.Errorf("finger template cache: record %d: %w", len(out), err)
+			return nil, fmt.Errorf("finger template cache: record %d/%d: %w", f, imp, err)
 		}
-		out = append(out, Rec{Finger: int(binary.BigEndian.Uint32(b)), Impression: int(b[4]), Template: &t})
+		out = append(out, Rec{Finger: f, Impression: imp, Template: &t})
 		b = b[7+n:]
 	}
 	return out, nil

@@ -40,6 +40,11 @@ func TestParseRoundTripAndTornTail(t *testing.T) {
 	if _, err := Parse(bad); err == nil {
 		t.Fatal("bad template accepted")
 	}
+	// ParseSome skips unwanted records without decoding them (the bad one included).
+	got, err = ParseSome(bad, func(f, imp int) bool { return f == 2 })
+	if err != nil || len(got) != 1 || got[0].Finger != 2 || got[0].Impression != 2 {
+		t.Fatalf("parse some: %+v %v", got, err)
+	}
 }
 
 func TestEnsureGeneratesAndResumes(t *testing.T) {

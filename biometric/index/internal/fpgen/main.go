@@ -1,5 +1,7 @@
 // Command fpgen fills the finger template cache (see internal/fpcache): fpgen -fingers 100000
 // -impressions 1 generates what is missing, resumably. Stop it with Ctrl-C; it keeps what it made.
+// -out writes to another file than the user cache, e.g. the committed test gallery
+// (biometric/index/testdata/imgfingers.bin, see gen.go).
 package main
 
 import (
@@ -16,11 +18,15 @@ import (
 func main() {
 	fingers := flag.Int("fingers", 1000, "fingers (identities) to have in the cache")
 	impressions := flag.Int("impressions", 2, "impressions per finger")
+	out := flag.String("out", "", "file to fill (default: the user cache, see fpcache.DefaultPath)")
 	flag.Parse()
-	path, err := fpcache.DefaultPath()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	path := *out
+	if path == "" {
+		var err error
+		if path, err = fpcache.DefaultPath(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
