@@ -163,6 +163,14 @@ func ParseEnrollment(b []byte, deskPub ed25519.PublicKey) (*Enrollment, error) {
 	return parseEnrollment(b, deskPub, false)
 }
 
+// ParseStoredEnrollment checks a desk's stored enrollment like ParseEnrollment except for the
+// certificate's validity period: a desk that stayed offline past its short-lived certificate must
+// still open, queue records and seal them to the registry; the registry refuses the expired
+// certificate at the TLS layer and the Renewer reports ErrCertExpired.
+func ParseStoredEnrollment(b []byte, deskPub ed25519.PublicKey) (*Enrollment, error) {
+	return parseEnrollment(b, deskPub, true)
+}
+
 func parseEnrollment(b []byte, deskPub ed25519.PublicKey, anyTime bool) (*Enrollment, error) {
 	var e Enrollment
 	if err := cbor.Unmarshal(b, &e); err != nil {

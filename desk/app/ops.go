@@ -25,7 +25,6 @@ import (
 	"enrolldesk/desk/review"
 	"enrolldesk/desk/settings"
 	"enrolldesk/reader/pa"
-	hqsync "enrolldesk/sync"
 	"enrolldesk/sync/record"
 )
 
@@ -152,22 +151,13 @@ func (o *Ops) startShipper(key ed25519.PrivateKey) {
 	if o.b.uploads == nil {
 		return
 	}
-	o.b.uploads.mu.Lock()
-	raw := o.b.uploads.enrollment
-	o.b.uploads.mu.Unlock()
-	if raw == nil {
+	// The uploader's Renewer owns the registry enrollment: sharing its client keeps the audit
+	// sync on the current certificate after a renewal.
+	ren := o.b.uploads.renewer()
+	if ren == nil {
 		return
 	}
-	enr, err := hqsync.ParseEnrollment(raw, key.Public().(ed25519.PublicKey))
-	if err != nil {
-		slog.Warn("audit sync not started", "err", err)
-		return
-	}
-	c, err := enr.Client(key)
-	if err != nil {
-		slog.Warn("audit sync not started", "err", err)
-		return
-	}
+	c := ren.Client()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.shipper != nil {

@@ -28,11 +28,13 @@ const RegistryFile = config.RegistryFile
 // uploads runs the outbox uploader once the desk is unlocked, when the desk has a registry
 // enrollment, and turns its progress into queue events for the window.
 type uploads struct {
+	path       string // RegistryFile in the data directory, rewritten by certificate renewal
 	enrollment []byte // the file's bytes; nil: no registry
 	emit       func(QueueStatus)
 
 	mu     sync.Mutex
 	up     *outbox.Uploader
+	ren    *hqsync.Renewer // keeps the short-lived desk certificate current while unlocked
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -59,14 +61,13 @@ func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
 	if raw == nil {
 		return nil
 	}
-	enr, err := hqsync.ParseEnrollment(raw, key.Public().(ed25519.PublicKey))
+	// The Renewer reads the file itself: it rewrites it on every renewal, and the clients it
+	// builds present the current certificate without a restart.
+	ren, err := hqsync.OpenRenewer(u.path, key)
 	if err != nil {
 		return fmt.Errorf("registry enrollment: %w", err)
 	}
-	client, err := enr.Client(key)
-	if err != nil {
-		return fmt.Errorf("registry client: %w", err)
-	}
+	client := ren.Client()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.up != nil {
@@ -84,14 +85,33 @@ func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
 		}
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
-	u.up, u.cancel, u.done = up, cancel, make(chan struct{})
+	u.up, u.ren, u.cancel, u.done = up, ren, cancel, make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		if err := ren.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			slog.Warn("desk certificate renewal stopped", "err", err)
+		}
+	}()
 	go func(done chan struct{}) {
 		defer close(done)
 		if err := up.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			slog.Warn("uploader stopped", "err", err)
 		}
+		<-renewed
 	}(u.done)
 	return nil
+}
+
+// renewer is the running uploader's certificate renewer (nil while locked or unregistered), whose
+// HTTP client the audit shipper shares.
+func (u *uploads) renewer() *hqsync.Renewer {
+	if u == nil {
+		return nil
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.ren
 }
 
 // kick asks the uploader to send at once (after a record is released); false when no uploader
@@ -134,6 +154,18 @@ func (d *Desk) UseRegistry(ctx context.Context, enrollment []byte) error {
 	}
 	if b.registry == nil || fmt.Sprint(b.registry) != fmt.Sprint(r) {
 		return coded(CodeConflict, errors.New("registry enrollment: it seals to another key than the one this desk was started with"), nil)
+	}
+	d2, err := provision.Load(ctx, b.db)
+	if err != nil {
+		return fmt.Errorf("registry enrollment: %w", err)
+	}
+	enr, err := hqsync.ParseStoredEnrollment(enrollment, d2.PublicKey)
+	if err != nil {
+		return coded(CodeInvalid, fmt.Errorf("registry enrollment: %w", err), nil)
+	}
+	// The uploader's Renewer reads and rewrites the file: make it hold this enrollment.
+	if err := hqsync.SaveEnrollment(b.uploads.path, enr); err != nil {
+		return err
 	}
 	b.uploads.mu.Lock()
 	b.uploads.enrollment = enrollment
@@ -180,7 +212,7 @@ func (u *uploads) stop() {
 	}
 	u.mu.Lock()
 	cancel, done := u.cancel, u.done
-	u.up, u.cancel, u.done = nil, nil, nil
+	u.up, u.ren, u.cancel, u.done = nil, nil, nil, nil
 	u.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -194,7 +226,7 @@ func registryRecipient(ctx context.Context, db *store.DB, enrollment []byte) (ag
 	if err != nil {
 		return nil, fmt.Errorf("registry enrollment: %w", err)
 	}
-	enr, err := hqsync.ParseEnrollment(enrollment, d.PublicKey)
+	enr, err := hqsync.ParseStoredEnrollment(enrollment, d.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("registry enrollment: %w", err)
 	}
