@@ -95,6 +95,7 @@ func run() error {
 	if cam != nil {
 		// The 1:1 face engine follows policy.face_engine, read at every capture.
 		cam.EngineSetting = wire.FaceEngineSetting(settings.New(desk.DB, desk.Audit, nil))
+		cam.Prompt = app.FacePrompter(desk.Events) // the window highlights the step awaited
 	}
 	slog.Info("desk starting", "data_dir", dir)
 	if err := wails.Run(app.WailsOptions(desk.App, dist)); err != nil {

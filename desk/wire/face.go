@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"enrolldesk/biometric/face"
 	"enrolldesk/biometric/face/embedding"
@@ -53,6 +54,11 @@ type CameraFace struct {
 	// EngineSetting returns the desk's current policy.face_engine (e.g. from settings.Store's
 	// Load); read at every capture, so a registry settings change applies to the next one.
 	EngineSetting func(ctx context.Context) (string, error)
+	// Prompt, when set, is told which liveness step the capture now waits for: step i of steps
+	// (the challenge's directions, as LivenessSteps names them) as soon as the steps before it
+	// are done, and step = len(steps) when the photo burst starts. In the window it is
+	// app.FacePrompter(desk.Events). It is called on the capturing goroutine and must not block.
+	Prompt func(steps []string, step int)
 
 	mu   sync.Mutex
 	eng  *face.Engine
@@ -267,14 +273,13 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 
 	// Liveness first, on its own stream: a file source is then replayed from its start for
 	// the capture, a device simply goes on.
-	ch := c.Challenge
-	if ch.Steps == nil {
-		ch = liveness.Default()
-	}
-	alive, err := c.liveness(ctx, eng, ch)
+	ch := c.challenge()
+	names := stepNames(ch)
+	alive, err := c.liveness(ctx, eng, ch, names)
 	if err != nil {
 		return enroll.Face{}, err
 	}
+	c.prompt(names, len(names))
 
 	burst := c.Burst
 	if burst <= 0 {
@@ -313,11 +318,37 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 	return f, nil
 }
 
-func (c *CameraFace) liveness(ctx context.Context, eng *face.Engine, ch liveness.Challenge) (liveness.Result, error) {
+// challenge is the liveness challenge Capture runs.
+func (c *CameraFace) challenge() liveness.Challenge {
+	if c.Challenge.Steps == nil {
+		return liveness.Default()
+	}
+	return c.Challenge
+}
+
+// LivenessSteps implements app.LivenessTeller: the directions of the challenge Capture runs, so
+// the window's first prompt names the same steps as Prompt's.
+func (c *CameraFace) LivenessSteps() []string { return stepNames(c.challenge()) }
+
+func stepNames(ch liveness.Challenge) []string {
+	out := make([]string, len(ch.Steps))
+	for i, d := range ch.Steps {
+		out[i] = string(d)
+	}
+	return out
+}
+
+func (c *CameraFace) prompt(steps []string, step int) {
+	if c.Prompt != nil {
+		c.Prompt(steps, step)
+	}
+}
+
+func (c *CameraFace) liveness(ctx context.Context, eng *face.Engine, ch liveness.Challenge, names []string) (liveness.Result, error) {
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
 	cam := face.NewCamera(c.Source)
-	r, err := eng.CheckLiveness(lctx, cam.Stream(lctx), ch)
+	r, err := checkLiveness(lctx, eng, cam.Stream(lctx), ch, func(step int) { c.prompt(names, step) })
 	if err != nil {
 		if cam.Err() != nil && ctx.Err() == nil {
 			return r, missing(fmt.Errorf("camera %s: %w", c.Source.Name, cam.Err()))
@@ -325,6 +356,110 @@ func (c *CameraFace) liveness(ctx context.Context, eng *face.Engine, ch liveness
 		return r, fmt.Errorf("liveness: %w", err)
 	}
 	return r, nil
+}
+
+// checkLiveness is face.Engine.CheckLiveness (the same track, limits and verdict) that also
+// tells awaiting(i) which step of the challenge it waits for: 0 at the start, then i as soon as
+// the i steps before it are done. face.Engine keeps its track to itself, so the loop is here;
+// TestPromptFollowsTheHeadTurn checks that its verdict is CheckLiveness's on the same clip.
+func checkLiveness(ctx context.Context, eng *face.Engine, frames <-chan face.Frame, ch liveness.Challenge, awaiting func(step int)) (liveness.Result, error) {
+	var track []liveness.Observation
+	limit := ch.StepTimeout * time.Duration(len(ch.Steps)+1)
+	told := 0
+	awaiting(0)
+	var first *time.Duration
+	for {
+		var f face.Frame
+		var ok bool
+		select {
+		case f, ok = <-frames:
+		case <-ctx.Done():
+			return liveness.Evaluate(ch, track), ctx.Err()
+		}
+		if !ok {
+			return liveness.Evaluate(ch, track), nil
+		}
+		if first == nil {
+			p := f.Pos
+			first = &p
+		}
+		a, err := eng.AnalyzeFrame(ctx, f.Mat)
+		pos := f.Pos - *first
+		f.Close()
+		if err != nil {
+			return liveness.Result{}, err
+		}
+		if s, ok := follow(a, track); ok {
+			track = append(track, liveness.Observation{At: pos, Face: s.Face})
+			r := liveness.Evaluate(ch, track)
+			if r.Live {
+				drain(frames)
+				return r, nil
+			}
+			// The smoothed track may revise a step's end by a frame; the prompt only moves on.
+			if done := doneSteps(r); done > told && done < len(ch.Steps) {
+				told = done
+				awaiting(done)
+			}
+		}
+		if pos > limit {
+			drain(frames)
+			r := liveness.Evaluate(ch, track)
+			if !r.Live && r.Reason == "" {
+				r.Reason = "challenge time is up"
+			}
+			return r, nil
+		}
+	}
+}
+
+// doneSteps counts the challenge's steps done in order.
+func doneSteps(r liveness.Result) int {
+	n := 0
+	for _, s := range r.Steps {
+		if !s.Done {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// follow picks the face that continues the track, as face.Engine.CheckLiveness does: the largest
+// face on the first frame, then the face nearest the previous one, none when no face is within
+// half a face width of it (a bystander who comes closer must not take over the challenge).
+func follow(a face.Analysis, track []liveness.Observation) (face.Found, bool) {
+	if len(track) == 0 {
+		return a.Subject()
+	}
+	prev := track[len(track)-1].Face.Rect
+	px, py := prev.Min.X+prev.Max.X, prev.Min.Y+prev.Max.Y // doubled centre
+	best, bestD := -1, 0
+	for i, f := range a.Faces {
+		dx, dy := f.Rect.Min.X+f.Rect.Max.X-px, f.Rect.Min.Y+f.Rect.Max.Y-py
+		if d := dx*dx + dy*dy; best < 0 || d < bestD {
+			best, bestD = i, d
+		}
+	}
+	if best < 0 || bestD > prev.Dx()*prev.Dx() { // doubled: within half a width
+		return face.Found{}, false
+	}
+	return a.Faces[best], true
+}
+
+// drain closes frames still queued without waiting for more.
+func drain(frames <-chan face.Frame) {
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				return
+			}
+			f.Close()
+		default:
+			return
+		}
+	}
 }
 
 // outcome maps the calibrated decision onto the enrollment's words.

@@ -153,6 +153,7 @@ func run() error {
 	if cam != nil {
 		// The 1:1 face engine follows policy.face_engine, read at every capture.
 		cam.EngineSetting = wire.FaceEngineSetting(settings.New(desk.DB, desk.Audit, nil))
+		cam.Prompt = app.FacePrompter(desk.Events) // the window highlights the step awaited
 	}
 	desk.Start(ctx)
 	b, err := app.NewBridge(desk.App, os.DirFS(*static))
