@@ -221,16 +221,9 @@ func runRegister(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("register with the registry: %w", err)
 	}
-	b, err := enr.Marshal()
-	if err != nil {
-		return fmt.Errorf("register: encode enrollment: %w", err)
-	}
-	// Written atomically: a half-written file would stop the uploader at every start.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("register: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	// Written atomically and durably (fsync of the file and of the directory): a half-written
+	// file would stop the uploader at every start, a lost one would need a new token.
+	if err := hqsync.SaveEnrollment(path, enr); err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
 	if _, err := audit.New(db, nil).Append(ctx, audit.Entry{Actor: "system", Action: "desk.register", Subject: keys.ID}); err != nil {

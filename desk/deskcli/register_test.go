@@ -62,6 +62,13 @@ func TestRegisterWithTheRealRegistry(t *testing.T) {
 	if _, err := hqsync.ParseEnrollment(b, desk.PublicKey); err != nil {
 		t.Fatalf("written enrollment does not parse for this desk: %v", err)
 	}
+	// hqsync.SaveEnrollment: owner-only, and no temporary file left beside it.
+	if fi, err := os.Stat(enrollment); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("enrollment file mode: %v %v", fi, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(enrollment), "*tmp*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
 	if code, _, errs := run(t, "register", "-data", dir, "-registry", svc.URL, "-ca", ca, "-token", token); code != 1 || !strings.Contains(errs, "already registered") {
 		t.Fatalf("second registration: %d %q", code, errs)
 	}
