@@ -291,8 +291,13 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 	capt, err := eng.CaptureBest(ctx, cam.Stream(camCtx), quality.Default(), burst)
 	if err != nil {
 		var nc face.ErrNoCapture
-		if errors.As(err, &nc) && cam.Err() != nil && ctx.Err() == nil {
+		switch {
+		case errors.As(err, &nc) && cam.Err() != nil && ctx.Err() == nil:
 			return enroll.Face{}, missing(fmt.Errorf("camera %s: %w", c.Source.Name, cam.Err()))
+		case errors.As(err, &nc) && ctx.Err() == nil:
+			// The stream ended before a frame passed the ICAO quality gate (ISO/IEC 19794-5
+			// §7.2-7.4 via biometric/face/quality): the citizen must sit closer, look straight.
+			return enroll.Face{}, &app.CodedError{Code: app.CodeFaceQuality, Err: fmt.Errorf("capture face: %w", err)}
 		}
 		return enroll.Face{}, fmt.Errorf("capture face: %w", err)
 	}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"enrolldesk/biometric/face"
 	"enrolldesk/biometric/face/liveness"
+	"enrolldesk/desk/app"
 	"enrolldesk/desk/settings"
 	"enrolldesk/sync/record"
 )
@@ -110,4 +112,25 @@ func TestPromptStaysOnTheFirstStepForAStill(t *testing.T) {
 	if want := [][2]int{{2, 0}, {2, 2}}; !reflect.DeepEqual(p.got, want) {
 		t.Fatalf("prompts %v, want %v", p.got, want)
 	}
+}
+
+// A clip on which no frame passes the quality gate (Hans Blix with a second person beside him)
+// ends the capture with the window's face_quality code, biometric/face's ErrNoCapture inside.
+func TestNoFramePassingTheGateIsFaceQuality(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Burst: 2, Engine: settings.FaceEngineDlib}
+	defer c.Close()
+	clip := filepath.Join(t.TempDir(), "two.avi")
+	if err := c.WriteClip(ctx, clip, []ClipFrame{{blix("0003"), 8}}, 10); err != nil {
+		t.Fatal(err)
+	}
+	c.Source = face.Source{Name: clip, FPS: 10}
+	_, err := c.Capture(ctx, read(t, blix("0009")))
+	var ce *app.CodedError
+	var nc face.ErrNoCapture
+	if !errors.As(err, &ce) || ce.Code != app.CodeFaceQuality || !errors.As(err, &nc) {
+		t.Fatalf("capture: %v", err)
+	}
+	t.Logf("refused: %v", err)
 }
