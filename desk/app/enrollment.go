@@ -15,6 +15,8 @@ import (
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/officer"
 	"enrolldesk/reader"
+	"enrolldesk/reader/faceimg"
+	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
 	"enrolldesk/sync/record"
 )
@@ -379,9 +381,7 @@ func chipFrom(d *reader.ChipData, v *pa.Verdict, now time.Time) (enroll.Chip, Ch
 	}
 	if len(d.Faces) > 0 {
 		c.Photo = d.Faces[0].Image
-		if d.Faces[0].ImageDataType == 0 { // ISO/IEC 19794-5 §5.7.2: 0 = JPEG
-			view.PhotoURL = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(c.Photo)
-		}
+		view.PhotoURL = photoURL(&d.Faces[0])
 	}
 	c.Verdict = record.ChipVerdict{Access: view.Access, PA: record.Absent, AA: record.Absent, CA: record.Absent, DSCertID: v.DocumentSigner}
 	switch {
@@ -408,6 +408,25 @@ func chipFrom(d *reader.ChipData, v *pa.Verdict, now time.Time) (enroll.Chip, Ch
 		view.Checks = append(view.Checks, CheckView{Name: ch.Name, Status: string(ch.Status)})
 	}
 	return c, view
+}
+
+// photoURL is the chip portrait as a data: URL for the window's <img>: the chip's JPEG as it is,
+// a JPEG 2000 portrait (ISO/IEC 19794-5 §5.7.2 image data type 1, which browsers and WebKitGTK
+// do not decode) transcoded to JPEG by reader/faceimg; "" when it cannot be shown (the chip's
+// bytes still go to the face comparison and the record unchanged).
+func photoURL(f *lds.Face) string {
+	b := f.Image
+	switch {
+	case f.IsJPEG2000():
+		var err error
+		if b, err = faceimg.ToJPEG(f); err != nil {
+			slog.Warn("chip photo not shown", "err", err)
+			return ""
+		}
+	case f.ImageDataType != lds.ImageJPEG:
+		return ""
+	}
+	return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(b)
 }
 
 // CaptureFace takes the live face and compares it with the chip photo.
