@@ -57,6 +57,7 @@ type FingerGallery struct {
 	workers   int
 	codes     []uint64 // n·pairWords
 	counts    []int32  // bit count of each code
+	countsA   []int32  // bit count of each code's first grid (the wide pre-selection's part)
 	freq      []int32  // per pair cell: how many entries set it (the pre-score's rarity weight)
 	probes    []*finger.Probe
 	templates []*finger.Template
@@ -77,7 +78,7 @@ func NewFingerGallery(o FingerOptions) *FingerGallery {
 	c := max(o.Capacity, 0)
 	return &FingerGallery{
 		shortlist: o.Shortlist, workers: o.Workers, lazy: o.Lazy,
-		codes: make([]uint64, 0, c*pairWords), counts: make([]int32, 0, c), freq: make([]int32, pairCells),
+		codes: make([]uint64, 0, c*pairWords), counts: make([]int32, 0, c), countsA: make([]int32, 0, c), freq: make([]int32, pairCells),
 		probes: make([]*finger.Probe, 0, c), templates: make([]*finger.Template, 0, c),
 		ids: make([]string, 0, c), persons: make([]string, 0, c), positions: make([]uint8, 0, c),
 		slot: make(map[string]int, c),
@@ -106,6 +107,7 @@ func (g *FingerGallery) Add(e FingerEntry) error {
 		g.slot[e.ID] = i
 		g.codes = append(g.codes, code[:]...)
 		g.counts = append(g.counts, 0)
+		g.countsA = append(g.countsA, 0)
 		g.probes = append(g.probes, nil)
 		g.templates = append(g.templates, nil)
 		g.ids = append(g.ids, e.ID)
@@ -117,6 +119,7 @@ func (g *FingerGallery) Add(e FingerEntry) error {
 	copy(g.codes[i*pairWords:], code[:])
 	g.countCells(i, 1)
 	g.counts[i] = int32(code.count())
+	g.countsA[i] = int32(code.countWords(pairWordsA))
 	g.probes[i] = probe
 	g.templates[i] = e.Template
 	g.persons[i] = e.Person
@@ -137,6 +140,7 @@ func (g *FingerGallery) Remove(id string) bool {
 	if i != last {
 		copy(g.codes[i*pairWords:(i+1)*pairWords], g.codes[last*pairWords:])
 		g.counts[i] = g.counts[last]
+		g.countsA[i] = g.countsA[last]
 		g.probes[i] = g.probes[last]
 		g.templates[i] = g.templates[last]
 		g.ids[i] = g.ids[last]
@@ -147,6 +151,7 @@ func (g *FingerGallery) Remove(id string) bool {
 	g.probes[last], g.templates[last], g.ids[last], g.persons[last] = nil, nil, "", ""
 	g.codes = g.codes[:last*pairWords]
 	g.counts = g.counts[:last]
+	g.countsA = g.countsA[:last]
 	g.probes = g.probes[:last]
 	g.templates = g.templates[:last]
 	g.ids = g.ids[:last]
@@ -180,12 +185,16 @@ func (g *FingerGallery) countCells(i int, d int32) {
 	c.each(func(k int) { g.freq[k] += d })
 }
 
-// rareHalf returns the cells of the probe code pc that are set in at most as many gallery entries
-// as the median of pc's cells: the half that carries more information (pairs.go). Callers hold
-// the lock.
-func (g *FingerGallery) rareHalf(pc *pairCode) pairCode {
+// rareHalf returns the cells (below cells) of the probe code pc that are set in at most as many
+// gallery entries as the median of those cells: the half that carries more information
+// (pairs.go). Callers hold the lock.
+func (g *FingerGallery) rareHalf(pc *pairCode, cells int) pairCode {
 	fs := make([]int32, 0, 4096)
-	pc.each(func(k int) { fs = append(fs, g.freq[k]) })
+	pc.each(func(k int) {
+		if k < cells {
+			fs = append(fs, g.freq[k])
+		}
+	})
 	var rare pairCode
 	if len(fs) == 0 {
 		return rare
@@ -193,7 +202,7 @@ func (g *FingerGallery) rareHalf(pc *pairCode) pairCode {
 	slices.Sort(fs)
 	th := fs[len(fs)/2]
 	pc.each(func(k int) {
-		if g.freq[k] <= th {
+		if k < cells && g.freq[k] <= th {
 			rare[k/64] |= 1 << (k % 64)
 		}
 	})
@@ -206,23 +215,51 @@ func (g *FingerGallery) rareHalf(pc *pairCode) pairCode {
 // spurious) from crowding out the genuine one.
 func preScore(and, count int32) int32 { return and * 1000 / (count + 8) }
 
-// preselect returns the slots of the r best pre-scores among [lo, hi).
-func (g *FingerGallery) preselect(pc, rare *pairCode, lo, hi, r int) []cand {
-	t := topR{h: make([]cand, 0, r), r: r}
-	for s := lo; s < hi; s++ {
-		c := g.codes[s*pairWords : (s+1)*pairWords : (s+1)*pairWords]
+// pairScoresGeneric is the portable pairScores: the first words words of each code (codes hold
+// pairWords words each).
+func pairScoresGeneric(pc, rare *pairCode, codes []uint64, words int, out []int32) {
+	for i := range out {
+		c := codes[i*pairWords : i*pairWords+words : i*pairWords+words]
 		var and int
-		for w, x := range pc {
-			cw := c[w]
-			and += bits.OnesCount64(x&cw) + bits.OnesCount64(rare[w]&cw)
+		for w, cw := range c {
+			and += bits.OnesCount64(pc[w]&cw) + bits.OnesCount64(rare[w]&cw)
 		}
-		// topR keeps the smallest d: store the negated score.
-		d := -preScore(int32(and), g.counts[s])
-		if d < t.worst() {
-			t.push(cand{d: d, slot: int32(s)})
+		out[i] = int32(and)
+	}
+}
+
+// preselectWide is how many candidates the first-grid scan passes to the full pre-score. The
+// first grid alone ranked every planted mate within the best 1,181 of 100,000 (pairs.go).
+const preselectWide = 4096
+
+// preselect returns the slots of the r best first-grid pre-scores among [lo, hi): the scan reads
+// only the first pairWordsA words (2 KB) of each code.
+func (g *FingerGallery) preselect(pcA, rareA *pairCode, lo, hi, r int) []cand {
+	t := topR{h: make([]cand, 0, r), r: r}
+	var and [256]int32
+	for s0 := lo; s0 < hi; s0 += len(and) {
+		n := min(len(and), hi-s0)
+		pairScores(pcA, rareA, g.codes[s0*pairWords:(s0+n)*pairWords], and[:n])
+		for i, a := range and[:n] {
+			s := s0 + i
+			// topR keeps the smallest d: store the negated score.
+			d := -preScore(a, g.countsA[s])
+			if d < t.worst() {
+				t.push(cand{d: d, slot: int32(s)})
+			}
 		}
 	}
 	return t.h
+}
+
+// rescore replaces each candidate's score by the pre-score over both grids.
+func (g *FingerGallery) rescore(pc, rare *pairCode, cs []cand) {
+	var and [1]int32
+	for i := range cs {
+		s := int(cs[i].slot)
+		pairScoresGeneric(pc, rare, g.codes[s*pairWords:(s+1)*pairWords], pairWords, and[:])
+		cs[i].d = -preScore(and[0], g.counts[s])
+	}
 }
 
 // parallel runs f over [0, n) split into one contiguous range per worker.
@@ -268,15 +305,24 @@ func (g *FingerGallery) Search(t *finger.Template, k int) ([]FingerHit, error) {
 	if n < minParallelFinger {
 		w = 1
 	}
-	rare := g.rareHalf(&pc)
+	// Stage 1: the first grid over the whole gallery; stage 2: both grids over its best
+	// preselectWide; stage 3: the 1:1 matcher over the best g.shortlist.
+	rareA, rare := g.rareHalf(&pc, pairCells0), g.rareHalf(&pc, pairCells)
+	wide := max(preselectWide, g.shortlist)
 	parts := make([][]cand, w)
-	parallel(w, n, func(i, lo, hi int) { parts[i] = g.preselect(&pc, &rare, lo, hi, g.shortlist) })
+	parallel(w, n, func(i, lo, hi int) { parts[i] = g.preselect(&pc, &rareA, lo, hi, wide) })
 	var short []cand
 	for _, p := range parts {
 		short = append(short, p...)
 	}
+	parallel(w, len(short), func(_, lo, hi int) { g.rescore(&pc, &rare, short[lo:hi]) })
 	if len(short) > g.shortlist {
-		sort.Slice(short, func(i, j int) bool { return short[i].d < short[j].d })
+		sort.Slice(short, func(i, j int) bool {
+			if short[i].d != short[j].d {
+				return short[i].d < short[j].d
+			}
+			return short[i].slot < short[j].slot
+		})
 		short = short[:g.shortlist]
 	}
 	hits := make([]FingerHit, len(short))

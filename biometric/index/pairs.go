@@ -45,6 +45,7 @@ const (
 	pairCells0 = pairDBins0 * pairABins * pairABins // 16384
 	pairCells  = pairCells0 + pairDBins1*pairABins*pairABins
 	pairWords  = (pairCells + 63) / 64 // 608 words, 4864 bytes
+	pairWordsA = pairCells0 / 64       // the first grid's 256 words
 )
 
 type pairCode [pairWords]uint64
@@ -124,6 +125,15 @@ func neighbours(f float64, circular bool, n int) [2]int {
 func (c *pairCode) set(base, d, a, b int) {
 	k := base + (d*pairABins+a)*pairABins + b
 	c[k/64] |= 1 << (k % 64)
+}
+
+// countWords is the number of cells set in the first words words.
+func (c *pairCode) countWords(words int) int {
+	n := 0
+	for _, w := range c[:words] {
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
 
 func (c *pairCode) count() int {
