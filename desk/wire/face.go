@@ -1,6 +1,6 @@
-// Package wire builds the desk window's device backends that need cgo (biometric/face over
-// gocv and go-face). It lives apart from desk/app so that desk/app keeps testing with
-// CGO_ENABLED=0; main.go and the bridge pass these values in app.Options.
+// Package wire builds the desk window's face backend (biometric/face over gocv and go-face,
+// biometric/facenet). It lives apart from desk/app so that desk/app's tests do not load the face
+// models (hundreds of MB); main.go and the bridge pass these values in app.Options.
 package wire
 
 import (
