@@ -34,6 +34,10 @@ const (
 	segStrong    = 0.3  // block contrast (of the 90th percentile) that is foreground by itself
 	segWeak      = 0.05 // ... that is foreground where the ridge flow is coherent
 	segCoherence = 0.3
+	// borderDist: minutiae this close to the background are dropped. With the coherence-aware mask
+	// 6 px beat 9 px on DB1_B, DB4_B and the generated set alike (EER 1.43 → 1.07 %, 2.50 → 2.45 %,
+	// 0.54 → 0.41 %).
+	borderDist = 6.0
 )
 
 // ErrNoFinger is returned when the image holds too little fingerprint area to extract anything.
@@ -751,19 +755,17 @@ func (e *extractor) minutiae() []Minutia {
 			cs[ci].alive, cs[p].alive = false, false
 		}
 	}
-	// border: minutiae within ~12 px of the background are mostly artefacts of the cut ridges.
+	// border: minutiae within borderDist of the background are mostly artefacts of the cut ridges.
 	for ci := range cs {
 		m := &cs[ci]
 		if !m.alive {
 			continue
 		}
-		for _, r := range [2]float64{5, 9} {
-			for k := range 12 {
-				a := float64(k) * math.Pi / 6
-				x, y := m.x+int(r*math.Cos(a)), m.y+int(r*math.Sin(a))
-				if x < 0 || y < 0 || x >= e.w || y >= e.h || !e.mask[(y/blk)*e.bw+x/blk] {
-					m.alive = false
-				}
+		for k := range 12 {
+			a := float64(k) * math.Pi / 6
+			x, y := m.x+int(borderDist*math.Cos(a)), m.y+int(borderDist*math.Sin(a))
+			if x < 0 || y < 0 || x >= e.w || y >= e.h || !e.mask[(y/blk)*e.bw+x/blk] {
+				m.alive = false
 			}
 		}
 	}
