@@ -70,9 +70,9 @@ func TestIndexDedupFindsAnEnrolledPersonAgain(t *testing.T) {
 	db.Close()
 
 	// The galleries live in the desk store: a restarted desk finds person A again from other
-	// impressions of the same fingers (101_3 scores 61.5 against 101_1, strong; 102_3 33.8, weak),
-	// and not someone else. Without a face, one strong and one weak finger go to a supervisor's
-	// review (index.Dedup's rule); desk/wire's test adds the face and gets "duplicate".
+	// impressions of the same fingers, and not someone else. Both fingers clear the calibrated
+	// strong threshold (index.DefaultPolicy), which is "duplicate" even without a face
+	// (index.Dedup's rule).
 	db, err = store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestIndexDedupFindsAnEnrolledPersonAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Decision != "review" || len(got.Candidates) != 1 || got.Candidates[0] != "rec-1" || got.GallerySize != 2 {
+	if got.Decision != "duplicate" || len(got.Candidates) != 1 || got.Candidates[0] != "rec-1" || got.GallerySize != 2 {
 		t.Fatalf("second enrollment of the same person: %+v", got)
 	}
 	other := []enroll.Finger{fvcFinger(t, "103_1.tif", 2), fvcFinger(t, "104_1.tif", 7)}
