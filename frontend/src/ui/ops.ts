@@ -305,7 +305,7 @@ function reviewPanel(ctx: Ctx, locked: boolean): HTMLElement {
         { class: 'card', id: 'review-record', 'data-item': id },
         h('h3', {}, ctx.tr('ops.review.detail', { id: d.citizenId })),
         d.portrait ? h('img', { src: d.portrait, alt: ctx.tr('ops.review.detail', { id: d.citizenId }), class: 'portrait' }) : null,
-        h('p', {}, ctx.tr('ops.review.face', { decision: d.face.decision })),
+        h('p', {}, ctx.tr('ops.review.face', { decision: tk(ctx, `ops.review.faceDecision.${d.face.decision || 'none'}`) })),
         d.exceptions.length === 0
           ? h('p', { class: 'muted' }, ctx.tr('ops.review.noException'))
           : h(
