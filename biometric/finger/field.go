@@ -1,6 +1,10 @@
 package finger
 
-import "math"
+import (
+	"errors"
+	"fmt"
+	"math"
+)
 
 // The orientation field is the second feature a template carries besides its minutiae: the ridge
 // orientation on a coarse grid of FieldCell×FieldCell pixel cells, with the fingerprint's foreground.
@@ -136,4 +140,48 @@ func fieldWeight(p, q *Probe, al align) float64 {
 	_, a := p.field.agreement(q.field, al)
 	g := math.Max(0, math.Min(1, (a-fieldFloor)/(1-fieldFloor)))
 	return g * g
+}
+
+// appendField appends f as width u8 | height u8 | cells at 4 bits each, high nibble first, a final
+// unused nibble zero (the form both the compact template and the ISO/ANSI extended data use).
+func appendField(b []byte, f *Field) ([]byte, error) {
+	if f.W <= 0 || f.H <= 0 || f.W > 255 || f.H > 255 || len(f.Cells) != f.W*f.H {
+		return nil, fmt.Errorf("orientation field %dx%d with %d cells", f.W, f.H, len(f.Cells))
+	}
+	b = append(b, uint8(f.W), uint8(f.H))
+	for i := 0; i < len(f.Cells); i += 2 {
+		hi, lo := f.Cells[i], uint8(0)
+		if i+1 < len(f.Cells) {
+			lo = f.Cells[i+1]
+		}
+		if hi > FieldLevels || lo > FieldLevels {
+			return nil, fmt.Errorf("orientation field cell %d out of range", i)
+		}
+		b = append(b, hi<<4|lo)
+	}
+	return b, nil
+}
+
+// parseField decodes exactly the bytes appendField writes.
+func parseField(b []byte) (*Field, error) {
+	if len(b) < 2 {
+		return nil, errors.New("orientation field: truncated")
+	}
+	w, h := int(b[0]), int(b[1])
+	cells := w * h
+	if w == 0 || h == 0 || len(b) != 2+(cells+1)/2 {
+		return nil, fmt.Errorf("orientation field: %d bytes for %dx%d cells", len(b), w, h)
+	}
+	f := &Field{W: w, H: h, Cells: make([]uint8, cells)}
+	for i := range f.Cells {
+		v := b[2+i/2]
+		if i%2 == 0 {
+			v >>= 4
+		}
+		f.Cells[i] = v & 0x0F
+	}
+	if cells%2 == 1 && b[len(b)-1]&0x0F != 0 {
+		return nil, errors.New("orientation field: padding not zero")
+	}
+	return f, nil
 }

@@ -231,8 +231,47 @@ func NewRecord(t *Template, f Format, pos uint8) (*Record, error) {
 		v.Minutiae = append(v.Minutiae, RecordMinutia{Type: uint8(m.Type & 3), X: uint16(m.X), Y: uint16(m.Y),
 			Angle: uint8(a), Quality: m.Quality})
 	}
+	if t.Field != nil {
+		// One vendor-defined extended data area (ISO/IEC 19794-2:2005 §7.5: type code u16, length u16
+		// counting its 4-byte header, data) holding the orientation field, so that the desk's stored
+		// records keep what the matcher weighs scores by. Other readers skip unknown type codes.
+		area, err := appendField([]byte{0, 0, 0, 0}, t.Field)
+		if err != nil {
+			return nil, fmt.Errorf("finger record: %w", err)
+		}
+		if len(area) > 0xFFFF {
+			return nil, fmt.Errorf("finger record: orientation field of %d bytes", len(area))
+		}
+		binary.BigEndian.PutUint16(area[0:], extFieldType)
+		binary.BigEndian.PutUint16(area[2:], uint16(len(area)))
+		v.Extended = area
+	}
 	r.Views = []View{v}
 	return r, nil
+}
+
+// extFieldType is the extended data area type code of the orientation field; 0x0100–0xFFFF are
+// vendor-defined in ISO/IEC 19794-2:2005 and ANSI/INCITS 378-2004 (0x0001 ridge counts, 0x0002 cores
+// and deltas).
+const extFieldType = 0x4F46 // "OF"
+
+// extField finds the orientation field among the extended data areas of a view; areas of other types
+// and a malformed block are ignored (the minutiae are still usable).
+func extField(ext []byte) *Field {
+	for len(ext) >= 4 {
+		typ, n := binary.BigEndian.Uint16(ext), int(binary.BigEndian.Uint16(ext[2:]))
+		if n < 4 || n > len(ext) {
+			return nil
+		}
+		if typ == extFieldType {
+			if f, err := parseField(ext[4:n]); err == nil {
+				return f
+			}
+			return nil
+		}
+		ext = ext[n:]
+	}
+	return nil
 }
 
 // Template converts view i of the record to the project's template.
@@ -242,7 +281,8 @@ func (r *Record) Template(i int) (*Template, error) {
 	}
 	v := r.Views[i]
 	dpi := int(math.Round(float64(r.XRes) * 2.54))
-	t := &Template{Width: int(r.Width), Height: int(r.Height), DPI: dpi, Quality: clampInt(int(v.Quality), 0, 100)}
+	t := &Template{Width: int(r.Width), Height: int(r.Height), DPI: dpi, Quality: clampInt(int(v.Quality), 0, 100),
+		Field: extField(v.Extended)}
 	u := r.Format.angleUnits()
 	for _, m := range v.Minutiae {
 		t.Minutiae = append(t.Minutiae, Minutia{X: int(m.X), Y: int(m.Y), Type: MinutiaType(m.Type),

@@ -16,7 +16,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := 8 + map[Format]int{ISO19794: 4, ANSI378: 2 + 4}[f] + 12 + 4 + 6*len(tp.Minutiae) + 2; len(raw) != want {
+		fieldArea := 4 + 2 + (len(tp.Field.Cells)+1)/2 // the orientation field's extended data area
+		if want := 8 + map[Format]int{ISO19794: 4, ANSI378: 2 + 4}[f] + 12 + 4 + 6*len(tp.Minutiae) + 2 + fieldArea; len(raw) != want {
 			t.Fatalf("%v: %d bytes, want %d", f, len(raw), want)
 		}
 		back, err := ParseRecord(raw, f)
@@ -33,6 +34,9 @@ func TestRecordRoundTrip(t *testing.T) {
 		t2, err := back.Template(0)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if t2.Field == nil || string(t2.Field.Cells) != string(tp.Field.Cells) {
+			t.Fatalf("%v: orientation field lost through the record", f)
 		}
 		// A template through a record still matches its source almost perfectly.
 		if s, self := NewProbe(tp).Match(t2), NewProbe(tp).Match(tp); s < 0.8*self {
@@ -76,6 +80,10 @@ func FuzzParseRecord(f *testing.F) {
 		r, _ := NewRecord(&Template{Width: 388, Height: 374, DPI: 500, Quality: 50, Minutiae: []Minutia{
 			{X: 1, Y: 2, Angle: 1, Type: TypeEnding, Quality: 9}}}, fm, 2)
 		raw, _ := r.Marshal()
+		f.Add(raw, uint8(fm))
+		r, _ = NewRecord(&Template{Width: 388, Height: 374, DPI: 500, Quality: 50, Minutiae: []Minutia{
+			{X: 1, Y: 2, Angle: 1, Type: TypeEnding, Quality: 9}}, Field: &Field{W: 3, H: 1, Cells: []uint8{1, 0, 15}}}, fm, 2)
+		raw, _ = r.Marshal()
 		f.Add(raw, uint8(fm))
 	}
 	f.Fuzz(func(t *testing.T, b []byte, fm uint8) {

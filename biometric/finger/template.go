@@ -45,9 +45,9 @@ type Template struct {
 	DPI           int // 500 for FVC and R30x sensors
 	Quality       int // 0..100
 	Minutiae      []Minutia
-	// Field is the coarse orientation field (field.go); nil when unknown (ISO/ANSI imports, version 1
-	// compact templates). Without it on both sides the matcher skips the orientation check, and
-	// impostor scores run higher than the ScoreForFMR calibration assumes.
+	// Field is the coarse orientation field (field.go); nil when unknown (records from other
+	// vendors, version 1 compact templates). Without it on both sides the matcher skips the
+	// orientation check, and impostor scores run higher than the ScoreForFMR calibration assumes.
 	Field *Field
 	prep  *Probe // prepared form of exactly Minutiae, or nil
 }
@@ -106,21 +106,11 @@ func (t *Template) MarshalBinary() ([]byte, error) {
 		r[6] = m.Quality
 		b = append(b, r[:]...)
 	}
-	if f := t.Field; f != nil {
-		if f.W <= 0 || f.H <= 0 || f.W > 255 || f.H > 255 || len(f.Cells) != f.W*f.H {
-			return nil, fmt.Errorf("finger template: orientation field %dx%d with %d cells", f.W, f.H, len(f.Cells))
-		}
+	if t.Field != nil {
 		b[2] = compactMagicV2[2]
-		b = append(b, uint8(f.W), uint8(f.H))
-		for i := 0; i < len(f.Cells); i += 2 {
-			hi, lo := f.Cells[i], uint8(0)
-			if i+1 < len(f.Cells) {
-				lo = f.Cells[i+1]
-			}
-			if hi > FieldLevels || lo > FieldLevels {
-				return nil, fmt.Errorf("finger template: orientation field cell %d out of range", i)
-			}
-			b = append(b, hi<<4|lo)
+		var err error
+		if b, err = appendField(b, t.Field); err != nil {
+			return nil, fmt.Errorf("finger template: %w", err)
 		}
 	}
 	return b, nil
@@ -138,25 +128,14 @@ func (t *Template) UnmarshalBinary(b []byte) error {
 	case b[2] == compactMagic[2] && len(b) != end:
 		return fmt.Errorf("finger template: %d bytes for %d minutiae", len(b), n)
 	case b[2] == compactMagicV2[2]:
-		if len(b) < end+2 {
-			return fmt.Errorf("finger template: %d bytes for %d minutiae and a field", len(b), n)
+		if len(b) < end {
+			return fmt.Errorf("finger template: %d bytes for %d minutiae", len(b), n)
 		}
-		w, h := int(b[end]), int(b[end+1])
-		cells := w * h
-		if w == 0 || h == 0 || len(b) != end+2+(cells+1)/2 {
-			return fmt.Errorf("finger template: %d bytes for %d minutiae and a %dx%d field", len(b), n, w, h)
+		f, err := parseField(b[end:])
+		if err != nil {
+			return fmt.Errorf("finger template: %w", err)
 		}
-		field = &Field{W: w, H: h, Cells: make([]uint8, cells)}
-		for i := range field.Cells {
-			v := b[end+2+i/2]
-			if i%2 == 0 {
-				v >>= 4
-			}
-			field.Cells[i] = v & 0x0F
-		}
-		if cells%2 == 1 && b[len(b)-1]&0x0F != 0 {
-			return errors.New("finger template: orientation field padding not zero")
-		}
+		field = f
 	}
 	q := int(b[9])
 	if q > 100 {
