@@ -12,8 +12,20 @@ import (
 // the stream ends or the challenge's time is up. Frames are closed as they are consumed. Frames
 // without a face are skipped (and counted in the result's Frames only when a face was seen).
 func (e *Engine) CheckLiveness(ctx context.Context, frames <-chan Frame, c liveness.Challenge) (liveness.Result, error) {
+	return e.CheckLivenessPrompting(ctx, frames, c, nil)
+}
+
+// CheckLivenessPrompting is CheckLiveness that also tells awaiting(i) which step of the challenge
+// it waits for, so a screen can prompt the citizen: 0 at the start, then i as soon as the i steps
+// before it are done (it only moves forward: the smoothed track may revise a step's end by a
+// frame). awaiting may be nil; it is called on the calling goroutine and must not block.
+func (e *Engine) CheckLivenessPrompting(ctx context.Context, frames <-chan Frame, c liveness.Challenge, awaiting func(step int)) (liveness.Result, error) {
 	var track []liveness.Observation
 	limit := c.StepTimeout * time.Duration(len(c.Steps)+1)
+	told := 0
+	if awaiting != nil {
+		awaiting(0)
+	}
 	var first *Frame
 	for {
 		var f Frame
@@ -37,9 +49,14 @@ func (e *Engine) CheckLiveness(ctx context.Context, frames <-chan Frame, c liven
 		}
 		if s, ok := follow(a, track); ok {
 			track = append(track, liveness.Observation{At: pos, Face: s.Face})
-			if r := liveness.Evaluate(c, track); r.Live {
+			r := liveness.Evaluate(c, track)
+			if r.Live {
 				drain(frames)
 				return r, nil
+			}
+			if done := doneSteps(r); awaiting != nil && done > told && done < len(c.Steps) {
+				told = done
+				awaiting(done)
 			}
 		}
 		if pos > limit {
@@ -51,6 +68,18 @@ func (e *Engine) CheckLiveness(ctx context.Context, frames <-chan Frame, c liven
 			return r, nil
 		}
 	}
+}
+
+// doneSteps counts the challenge's steps done in order.
+func doneSteps(r liveness.Result) int {
+	n := 0
+	for _, s := range r.Steps {
+		if !s.Done {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // drain closes frames still queued without waiting for more.

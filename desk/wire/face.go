@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"enrolldesk/biometric/face"
 	"enrolldesk/biometric/face/embedding"
@@ -363,108 +362,9 @@ func (c *CameraFace) liveness(ctx context.Context, eng *face.Engine, ch liveness
 	return r, nil
 }
 
-// checkLiveness is face.Engine.CheckLiveness (the same track, limits and verdict) that also
-// tells awaiting(i) which step of the challenge it waits for: 0 at the start, then i as soon as
-// the i steps before it are done. face.Engine keeps its track to itself, so the loop is here;
-// TestPromptFollowsTheHeadTurn checks that its verdict is CheckLiveness's on the same clip.
+// checkLiveness runs the challenge on eng, telling awaiting which step it waits for.
 func checkLiveness(ctx context.Context, eng *face.Engine, frames <-chan face.Frame, ch liveness.Challenge, awaiting func(step int)) (liveness.Result, error) {
-	var track []liveness.Observation
-	limit := ch.StepTimeout * time.Duration(len(ch.Steps)+1)
-	told := 0
-	awaiting(0)
-	var first *time.Duration
-	for {
-		var f face.Frame
-		var ok bool
-		select {
-		case f, ok = <-frames:
-		case <-ctx.Done():
-			return liveness.Evaluate(ch, track), ctx.Err()
-		}
-		if !ok {
-			return liveness.Evaluate(ch, track), nil
-		}
-		if first == nil {
-			p := f.Pos
-			first = &p
-		}
-		a, err := eng.AnalyzeFrame(ctx, f.Mat)
-		pos := f.Pos - *first
-		f.Close()
-		if err != nil {
-			return liveness.Result{}, err
-		}
-		if s, ok := follow(a, track); ok {
-			track = append(track, liveness.Observation{At: pos, Face: s.Face})
-			r := liveness.Evaluate(ch, track)
-			if r.Live {
-				drain(frames)
-				return r, nil
-			}
-			// The smoothed track may revise a step's end by a frame; the prompt only moves on.
-			if done := doneSteps(r); done > told && done < len(ch.Steps) {
-				told = done
-				awaiting(done)
-			}
-		}
-		if pos > limit {
-			drain(frames)
-			r := liveness.Evaluate(ch, track)
-			if !r.Live && r.Reason == "" {
-				r.Reason = "challenge time is up"
-			}
-			return r, nil
-		}
-	}
-}
-
-// doneSteps counts the challenge's steps done in order.
-func doneSteps(r liveness.Result) int {
-	n := 0
-	for _, s := range r.Steps {
-		if !s.Done {
-			break
-		}
-		n++
-	}
-	return n
-}
-
-// follow picks the face that continues the track, as face.Engine.CheckLiveness does: the largest
-// face on the first frame, then the face nearest the previous one, none when no face is within
-// half a face width of it (a bystander who comes closer must not take over the challenge).
-func follow(a face.Analysis, track []liveness.Observation) (face.Found, bool) {
-	if len(track) == 0 {
-		return a.Subject()
-	}
-	prev := track[len(track)-1].Face.Rect
-	px, py := prev.Min.X+prev.Max.X, prev.Min.Y+prev.Max.Y // doubled centre
-	best, bestD := -1, 0
-	for i, f := range a.Faces {
-		dx, dy := f.Rect.Min.X+f.Rect.Max.X-px, f.Rect.Min.Y+f.Rect.Max.Y-py
-		if d := dx*dx + dy*dy; best < 0 || d < bestD {
-			best, bestD = i, d
-		}
-	}
-	if best < 0 || bestD > prev.Dx()*prev.Dx() { // doubled: within half a width
-		return face.Found{}, false
-	}
-	return a.Faces[best], true
-}
-
-// drain closes frames still queued without waiting for more.
-func drain(frames <-chan face.Frame) {
-	for {
-		select {
-		case f, ok := <-frames:
-			if !ok {
-				return
-			}
-			f.Close()
-		default:
-			return
-		}
-	}
+	return eng.CheckLivenessPrompting(ctx, frames, ch, awaiting)
 }
 
 // outcome maps the calibrated decision onto the enrollment's words.
