@@ -4,14 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	hqsync "enrolldesk/sync"
-	"enrolldesk/sync/record"
 	"enrolldesk/sync/registry"
 
 	"enrolldesk/desk/provision"
@@ -67,34 +64,9 @@ func TestUnlockedDeskUploadsToTheRegistry(t *testing.T) {
 	defer svc.Close()
 
 	dir := t.TempDir()
-	d, err := Open(ctx, dir, Options{KDF: fastKDF})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := d.backend.Provision(ctx, supervisor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := provision.Unlock(ctx, d.DB, supervisor.Passphrase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
-	enr, err := hqsync.Provision(ctx, svc.URL, svc.Identity.CAFingerprint(), svc.Identity.ProvisioningToken(id), id, keys.SigningKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := enr.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, RegistryFile), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	id := registeredDesk(t, svc, dir)
 	// No Registry option: the recipient comes from the enrollment file.
-	d, err = Open(ctx, dir, Options{KDF: fastKDF})
+	d, err := Open(ctx, dir, Options{KDF: fastKDF})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +76,7 @@ func TestUnlockedDeskUploadsToTheRegistry(t *testing.T) {
 	if err := d.backend.UnlockDesk(ctx, supervisor.Passphrase); err != nil {
 		t.Fatal(err)
 	}
-	c := record.Content{OfficerID: supervisor.SupervisorID, CitizenID: "001090000001",
-		DG1: []byte{0x61, 0x03, 0x5F, 0x1F, 0x00}, SOD: []byte{0x77, 0x00},
-		Form:  record.Form{Mobile: "0912345678"},
-		Chip:  record.ChipVerdict{Access: "PACE", PA: record.Pass, AA: record.Absent, CA: record.Pass},
-		Face:  record.FaceResult{Score: 0.3, Threshold: 0.38, Decision: "match", Liveness: record.Pass},
-		Dedup: record.Dedup{Decision: "unique"}}
-	blobs := []record.Blob{{Kind: record.KindPortrait, Format: "image/jpeg", Data: []byte{0xFF, 0xD8, 0xFF, 0xD9}}}
+	c, blobs := testRecord("001090000001")
 	if _, err := d.backend.Release(ctx, c, blobs, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -197,13 +163,7 @@ func TestRegisterWhileRunningThenOutageAndRecovery(t *testing.T) {
 	}
 	release := func(citizen string) {
 		t.Helper()
-		c := record.Content{OfficerID: supervisor.SupervisorID, CitizenID: citizen,
-			DG1: []byte{0x61, 0x03, 0x5F, 0x1F, 0x00}, SOD: []byte{0x77, 0x00},
-			Form:  record.Form{Mobile: "0912345678"},
-			Chip:  record.ChipVerdict{Access: "PACE", PA: record.Pass, AA: record.Absent, CA: record.Pass},
-			Face:  record.FaceResult{Score: 0.3, Threshold: 0.38, Decision: "match", Liveness: record.Pass},
-			Dedup: record.Dedup{Decision: "unique"}}
-		blobs := []record.Blob{{Kind: record.KindPortrait, Format: "image/jpeg", Data: []byte{0xFF, 0xD8, 0xFF, 0xD9}}}
+		c, blobs := testRecord(citizen)
 		if _, err := d.backend.Release(ctx, c, blobs, nil); err != nil {
 			t.Fatal(err)
 		}
