@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,7 @@ import (
 	"enrolldesk/desk/review"
 	"enrolldesk/desk/settings"
 	"enrolldesk/reader/pa"
+	"enrolldesk/sync/outbox"
 	"enrolldesk/sync/record"
 )
 
@@ -84,9 +84,7 @@ func newOps(s *Session, d Deps) *Ops {
 	} else {
 		slog.Warn("device timeouts stay at their defaults", "err", err)
 	}
-	if s.unlocker != nil {
-		s.unlocker = &opsUnlocker{Unlocker: s.unlocker, ops: o}
-	}
+	b.onUnlock = o.unlock
 	return o
 }
 
@@ -108,46 +106,20 @@ func applyTimeouts(t settings.Timeouts) {
 	}
 }
 
-// opsUnlocker opens the keyed parts of desk operations after the desk itself is unlocked.
-type opsUnlocker struct {
-	Unlocker
-	ops *Ops
-}
-
-func (u *opsUnlocker) UnlockDesk(ctx context.Context, passphrase string) error {
-	if err := u.Unlocker.UnlockDesk(ctx, passphrase); err != nil {
-		return err
-	}
-	if err := u.ops.unlock(ctx, passphrase); err != nil {
-		// The desk is unlocked for enrollments; review and export say they are locked.
-		slog.Error("desk operations stay locked", "err", err)
-	}
-	return nil
-}
-
-// unlock derives the desk keys once more (one argon2id derivation, ~0.2 s) for the review queue,
-// the export and the audit shipper; the backend does not hand its keys out.
-func (o *Ops) unlock(ctx context.Context, passphrase string) error {
-	keys, err := provision.Unlock(ctx, o.b.db, passphrase)
-	if err != nil {
-		return fmt.Errorf("ops unlock: %w", err)
-	}
-	o.b.mu.Lock()
-	out := o.b.out
-	o.b.mu.Unlock()
-	if out == nil {
-		return errors.New("ops unlock: the outbox is not open")
-	}
+// unlock opens the review queue, the export and the audit shipper with the keys the desk was
+// just unlocked with (backend.UnlockDesk calls it once its outbox is open). A failure leaves the
+// desk unlocked for enrollments; review and export then say they are locked.
+func (o *Ops) unlock(ctx context.Context, keys *provision.Keys, out *outbox.Outbox) {
 	if err := o.svc.Unlock(ctx, keys, out, o.b.registry); err != nil {
-		return err
+		slog.Error("desk operations stay locked", "err", err)
+		return
 	}
-	o.startShipper(keys.SigningKey)
-	return nil
+	o.startShipper()
 }
 
 // startShipper ships the audit log to the registry beside the outbox uploader, with the same
 // mutual-TLS client, until the window stops.
-func (o *Ops) startShipper(key ed25519.PrivateKey) {
+func (o *Ops) startShipper() {
 	if o.b.uploads == nil {
 		return
 	}

@@ -135,6 +135,9 @@ type backend struct {
 
 	mu  sync.Mutex
 	out *outbox.Outbox // set once the desk is unlocked with its passphrase
+
+	// onUnlock opens the keyed desk operations (Ops) with the keys just unlocked; nil without them.
+	onUnlock func(ctx context.Context, keys *provision.Keys, out *outbox.Outbox)
 }
 
 // UnlockDesk opens the desk keys with the passphrase and opens the outbox that signs with them.
@@ -166,6 +169,9 @@ func (b *backend) UnlockDesk(ctx context.Context, passphrase string) error {
 	b.mu.Unlock()
 	if _, err := b.log.Append(ctx, audit.Entry{Actor: "desk", Action: "desk.unlock"}); err != nil {
 		return fmt.Errorf("unlock desk: audit: %w", err)
+	}
+	if b.onUnlock != nil {
+		b.onUnlock(ctx, keys, out)
 	}
 	return nil
 }
