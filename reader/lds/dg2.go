@@ -70,25 +70,38 @@ func (f *Face) Decode() (image.Image, error) {
 	return img, nil
 }
 
-// ParseDG2 decodes DG2 and returns its faces (usually one).
-func ParseDG2(b []byte) ([]Face, error) {
-	v, err := tlv.Unwrap(b, 0x75)
+// biometricTemplates unwraps a biometric data group (DG2, DG3: ICAO 9303-10 §4.7.2) down to its
+// biometric information templates (7F60) inside the group template (7F61).
+func biometricTemplates(b []byte, dgTag uint32, dg string) ([]tlv.Object, error) {
+	v, err := tlv.Unwrap(b, dgTag)
 	if err != nil {
-		return nil, fmt.Errorf("DG2: %w", err)
+		return nil, fmt.Errorf("%s: %w", dg, err)
 	}
 	group, err := tlv.Unwrap(v, 0x7F61) // biometric information group template
 	if err != nil {
-		return nil, fmt.Errorf("DG2: %w", err)
+		return nil, fmt.Errorf("%s: %w", dg, err)
 	}
 	objs, err := tlv.ParseAll(group)
 	if err != nil {
-		return nil, fmt.Errorf("DG2: %w", err)
+		return nil, fmt.Errorf("%s: %w", dg, err)
+	}
+	var bits []tlv.Object
+	for _, o := range objs {
+		if o.Tag == 0x7F60 {
+			bits = append(bits, o)
+		}
+	}
+	return bits, nil
+}
+
+// ParseDG2 decodes DG2 and returns its faces (usually one).
+func ParseDG2(b []byte) ([]Face, error) {
+	objs, err := biometricTemplates(b, 0x75, "DG2")
+	if err != nil {
+		return nil, err
 	}
 	var faces []Face
 	for _, o := range objs {
-		if o.Tag != 0x7F60 {
-			continue
-		}
 		bit, err := tlv.ParseAll(o.Value)
 		if err != nil {
 			return nil, fmt.Errorf("DG2: biometric information template: %w", err)

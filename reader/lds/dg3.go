@@ -55,23 +55,12 @@ func (f *Finger) Decode() (image.Image, error) {
 
 // ParseDG3 decodes DG3: 63 { 7F61 { 02 n, 7F60 { A1 header, 5F2E 19794-4 record } … } }.
 func ParseDG3(b []byte) ([]Finger, error) {
-	v, err := tlv.Unwrap(b, 0x63)
+	objs, err := biometricTemplates(b, 0x63, "DG3")
 	if err != nil {
-		return nil, fmt.Errorf("DG3: %w", err)
-	}
-	group, err := tlv.Unwrap(v, 0x7F61)
-	if err != nil {
-		return nil, fmt.Errorf("DG3: %w", err)
-	}
-	objs, err := tlv.ParseAll(group)
-	if err != nil {
-		return nil, fmt.Errorf("DG3: %w", err)
+		return nil, err
 	}
 	var out []Finger
 	for _, o := range objs {
-		if o.Tag != 0x7F60 {
-			continue
-		}
 		rec, ok, err := tlv.Find(o.Value, 0x5F2E)
 		if err != nil || !ok {
 			return nil, fmt.Errorf("DG3: biometric data block missing: %v", err)
