@@ -28,15 +28,15 @@ const RegistryFile = config.RegistryFile
 // uploads runs the outbox uploader once the desk is unlocked, when the desk has a registry
 // enrollment, and turns its progress into queue events for the window.
 type uploads struct {
-	path       string // RegistryFile in the data directory, rewritten by certificate renewal
-	enrollment []byte // the file's bytes; nil: no registry
-	emit       func(QueueStatus)
+	path string // RegistryFile in the data directory, rewritten by certificate renewal
+	emit func(QueueStatus)
 
-	mu     sync.Mutex
-	up     *outbox.Uploader
-	ren    *hqsync.Renewer // keeps the short-lived desk certificate current while unlocked
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu         sync.Mutex
+	registered bool // RegistryFile holds the desk's enrollment
+	up         *outbox.Uploader
+	ren        *hqsync.Renewer // keeps the short-lived desk certificate current while unlocked
+	cancel     context.CancelFunc
+	done       chan struct{}
 }
 
 func readEnrollment(path string) ([]byte, error) {
@@ -56,9 +56,9 @@ func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
 		return nil
 	}
 	u.mu.Lock()
-	raw := u.enrollment
+	registered := u.registered
 	u.mu.Unlock()
-	if raw == nil {
+	if !registered {
 		return nil
 	}
 	// The Renewer reads the file itself: it rewrites it on every renewal, and the clients it
@@ -148,27 +148,23 @@ func (d *Desk) UseRegistry(ctx context.Context, enrollment []byte) error {
 	if b.Unlocked() {
 		return coded(CodeConflict, errors.New("the desk is already unlocked: restart it to use the new registry enrollment"), nil)
 	}
-	r, err := registryRecipient(ctx, b.db, enrollment)
+	enr, err := storedEnrollment(ctx, b.db, enrollment)
 	if err != nil {
 		return err
 	}
-	if b.registry == nil || fmt.Sprint(b.registry) != fmt.Sprint(r) {
-		return coded(CodeConflict, errors.New("registry enrollment: it seals to another key than the one this desk was started with"), nil)
-	}
-	d2, err := provision.Load(ctx, b.db)
+	r, err := enr.Recipient()
 	if err != nil {
 		return fmt.Errorf("registry enrollment: %w", err)
 	}
-	enr, err := hqsync.ParseStoredEnrollment(enrollment, d2.PublicKey)
-	if err != nil {
-		return coded(CodeInvalid, fmt.Errorf("registry enrollment: %w", err), nil)
+	if b.registry == nil || fmt.Sprint(b.registry) != fmt.Sprint(r) {
+		return coded(CodeConflict, errors.New("registry enrollment: it seals to another key than the one this desk was started with"), nil)
 	}
 	// The uploader's Renewer reads and rewrites the file: make it hold this enrollment.
 	if err := hqsync.SaveEnrollment(b.uploads.path, enr); err != nil {
 		return err
 	}
 	b.uploads.mu.Lock()
-	b.uploads.enrollment = enrollment
+	b.uploads.registered = true
 	b.uploads.mu.Unlock()
 	return nil
 }
@@ -220,8 +216,8 @@ func (u *uploads) stop() {
 	}
 }
 
-// registryRecipient is the age recipient of the desk's registry enrollment.
-func registryRecipient(ctx context.Context, db *store.DB, enrollment []byte) (age.Recipient, error) {
+// storedEnrollment checks a registry enrollment against this desk's key.
+func storedEnrollment(ctx context.Context, db *store.DB, enrollment []byte) (*hqsync.Enrollment, error) {
 	d, err := provision.Load(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("registry enrollment: %w", err)
@@ -229,6 +225,15 @@ func registryRecipient(ctx context.Context, db *store.DB, enrollment []byte) (ag
 	enr, err := hqsync.ParseStoredEnrollment(enrollment, d.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("registry enrollment: %w", err)
+	}
+	return enr, nil
+}
+
+// registryRecipient is the age recipient of the desk's registry enrollment.
+func registryRecipient(ctx context.Context, db *store.DB, enrollment []byte) (age.Recipient, error) {
+	enr, err := storedEnrollment(ctx, db, enrollment)
+	if err != nil {
+		return nil, err
 	}
 	r, err := enr.Recipient()
 	if err != nil {

@@ -85,7 +85,7 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 		db.Close()
 		return nil, err
 	}
-	b.uploads = &uploads{path: filepath.Join(dataDir, RegistryFile), enrollment: enr}
+	b.uploads = &uploads{path: filepath.Join(dataDir, RegistryFile), registered: enr != nil}
 	if b.registry == nil && enr != nil {
 		// A desk provisioned with the registry seals its blobs to the key the registry gave it.
 		if b.registry, err = registryRecipient(ctx, db, enr); err != nil {
