@@ -164,8 +164,10 @@ func TestDeskWithAnExpiredCertificateStillOpensAndQueues(t *testing.T) {
 	if _, err := d.backend.Release(ctx, c, blobs, nil); err != nil {
 		t.Fatal(err)
 	}
-	st := ev.wait(t, func(s QueueStatus) bool { return s.LastError != "" })
-	if st.Queued != 1 || st.Acked != 0 {
+	// The uploader may already have failed once before the record was queued (it starts at
+	// unlock), so wait for a status that shows both the queued record and a failure.
+	st := ev.wait(t, func(s QueueStatus) bool { return s.LastError != "" && s.Queued+s.Sent+s.Acked > 0 })
+	if st.Queued != 1 || st.Acked != 0 || st.Problem != "tls" {
 		t.Fatalf("queue after a refused upload: %+v", st)
 	}
 	if h, err := svc.Store.Head(ctx, id); err == nil && h.Seq != 0 {
