@@ -1,0 +1,69 @@
+// Step 3: fingerprints. Each required finger is captured from the sensor or declared as an
+// exception with a reason; the prompt line follows the sensor's enroll:finger events.
+import { h } from '../../dom';
+import { type EnrollmentView, REQUIRED_FINGERS } from '../../wizard';
+import type { Key } from '../../i18n';
+import type { Ctx } from '../ctx';
+import { busy, type StepIO } from './io';
+
+/** onFingerPrompt takes an enroll:finger event: which finger to place, which attempt. */
+export function onFingerPrompt(host: HTMLElement | null, ctx: Ctx | null, p: { position: number; attempt: number; reason?: string }): void {
+  const el = host?.querySelector<HTMLElement>('#finger-prompt');
+  if (!el || !ctx) return;
+  const which = ctx.tr(`fingerlc.${p.position}` as Key);
+  el.textContent = `${ctx.tr('fingers.place', { finger: which, attempt: String(p.attempt) })}${p.reason ? ` ${ctx.tr('fingers.again')}` : ''}`;
+}
+
+export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElement {
+  const rows = REQUIRED_FINGERS.map((pos) => {
+    const got = v.fingers.find((x) => x.position === pos);
+    const status = got?.exception
+      ? `${ctx.tr('fingers.exception')}: ${ctx.tr(`fingers.reason.${got.exception}` as Key)}`
+      : got?.quality !== undefined
+        ? ctx.tr('fingers.quality', { quality: String(got.quality) })
+        : ctx.tr('review.none');
+    const reason = h(
+      'select',
+      { id: `reason-${pos}`, 'aria-label': ctx.tr('fingers.exception') },
+      ...(['missing', 'bandaged', 'unreadable'] as const).map((r) => h('option', { value: r }, ctx.tr(`fingers.reason.${r}`))),
+    );
+    return h(
+      'tr',
+      { 'data-finger': String(pos) },
+      h('th', {}, ctx.tr(`finger.${pos}` as Key)),
+      h('td', { class: 'finger-status' }, status),
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            onclick: (e: Event) => {
+              busy(io, ctx, e.target as HTMLButtonElement, 'fingers.place', { finger: ctx.tr(`fingerlc.${pos}` as Key), attempt: '1' });
+              void io.act('CaptureFinger', pos);
+            },
+          },
+          ctx.tr('fingers.capture'),
+        ),
+      ),
+      h(
+        'td',
+        {},
+        h('label', { class: 'inline' }, ctx.tr('fingers.exception'), reason),
+        h('button', { type: 'button', onclick: () => void io.act('DeclareFingerException', pos, reason.value) }, ctx.tr('fingers.declare')),
+      ),
+    );
+  });
+  return h(
+    'div',
+    { id: 'fingers-step' },
+    h('h2', {}, ctx.tr('fingers.heading')),
+    h('p', { class: 'muted' }, ctx.tr('fingers.intro')),
+    h('p', { class: 'notice', id: 'finger-prompt', 'aria-live': 'polite', hidden: true }),
+    h('table', { class: 'data fingers' }, ...rows),
+    h('div', { class: 'actions' }, h('button', { type: 'button', id: 'fingers-done', onclick: () => void io.act('FingersDone') }, ctx.tr('fingers.done'))),
+  );
+}
+
