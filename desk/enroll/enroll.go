@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"enrolldesk/desk/audit"
+	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/officer"
 	"enrolldesk/sync/outbox"
 	"enrolldesk/sync/record"
@@ -55,6 +56,12 @@ type Face struct {
 	Descriptor []float32
 	// OfficerReviewed is set when the officer looked at a Review outcome and accepted it.
 	OfficerReviewed bool
+	// Engine and ModelSet name the face engine (embedding.Embedder.Name()) and the verified
+	// model set (modelset.Verified.ID) that computed Descriptor and decided: the operator check
+	// compares only descriptors of the same engine and model set, and the calibration that set
+	// Threshold is looked up by the pair (biometric/face/match.Table).
+	Engine   string
+	ModelSet string
 }
 
 // Finger is one captured finger.
@@ -72,6 +79,9 @@ type Finger struct {
 type FingerException struct {
 	Position int
 	Reason   string // "missing", "bandaged", "unreadable"
+	// Photo is the evidence photo of the hand (JPEG), taken with the desk camera when the
+	// exception is declared; it travels in the signed record (exceptions.Declare).
+	Photo []byte
 }
 
 // FingerPolicy decides whether the captured fingers and declared exceptions are enough.
@@ -186,7 +196,8 @@ func (s *Session) SetFace(f Face) error {
 	if len(f.Portrait) == 0 {
 		return errors.New("face: no portrait captured")
 	}
-	s.face = &f
+	// The de-duplication search ran with the earlier face: it must run again with this one.
+	s.face, s.dedup = &f, nil
 	return nil
 }
 
@@ -231,7 +242,8 @@ func (s *Session) SetFingers(fingers []Finger, exceptions []FingerException) err
 		}
 		seen[e.Position] = true
 	}
-	s.fingers, s.exceptions = slices.Clone(fingers), slices.Clone(exceptions)
+	// The de-duplication search ran with the earlier fingers: it must run again with these.
+	s.fingers, s.exceptions, s.dedup = slices.Clone(fingers), slices.Clone(exceptions), nil
 	return nil
 }
 
@@ -324,6 +336,11 @@ func (s *Session) Problems(policy FingerPolicy) []Problem {
 	if err := policy.Check(s.fingers, s.exceptions); err != nil {
 		add("fingers", "fingers.policy", err.Error())
 	}
+	for _, e := range s.exceptions {
+		if len(e.Photo) == 0 {
+			add("fingers", "exception.evidence", fmt.Sprintf("take the evidence photo of %s", exceptions.FingerName(e.Position)))
+		}
+	}
 	switch {
 	case s.dedup == nil:
 		add("dedup", "dedup.missing", "the de-duplication search has not run")
@@ -336,8 +353,9 @@ func (s *Session) Problems(policy FingerPolicy) []Problem {
 	return ps
 }
 
-// content assembles the record content and its biometric blobs. Caller holds s.mu.
-func (s *Session) content(officerKey ed25519.PublicKey) (record.Content, []record.Blob) {
+// content assembles the record content, its biometric blobs (with each exception's evidence
+// photo) and the declared exceptions. Caller holds s.mu.
+func (s *Session) content(officerKey ed25519.PublicKey) (record.Content, []record.Blob, []exceptions.Exception) {
 	c := record.Content{
 		OfficerID:  s.officer.ID,
 		OfficerKey: officerKey,
@@ -362,13 +380,61 @@ func (s *Session) content(officerKey ed25519.PublicKey) (record.Content, []recor
 			blobs = append(blobs, record.Blob{Kind: record.KindFingerImage, Format: "image/png", Position: f.Position, Data: f.Image})
 		}
 	}
-	return c, blobs
+	var excs []exceptions.Exception
+	for _, e := range s.exceptions {
+		x, b := exceptions.Declare(e.Position, exceptions.Reason(e.Reason), e.Photo)
+		excs, blobs = append(excs, x), append(blobs, b)
+	}
+	return c, blobs, excs
 }
 
 // Releaser takes an approved record: the outbox directly, or the supervisor's review queue when
 // the desk's policy asks for end-of-day approval.
 type Releaser interface {
 	Release(ctx context.Context, c record.Content, blobs []record.Blob, officerKey ed25519.PrivateKey) (*outbox.Appended, error)
+}
+
+// Submission is an approved enrollment as the workflow hands it on: the record content, its
+// blobs (portrait, fingers, exception evidence photos), the officer's unlocked key and the
+// declared exceptions (each referencing its photo among the blobs).
+type Submission struct {
+	Content    record.Content
+	Blobs      []record.Blob
+	OfficerKey ed25519.PrivateKey
+	Exceptions []exceptions.Exception
+}
+
+// Approval is where an approved enrollment went: released to the outbox (RecordID, Seq) or
+// waiting for a supervisor (Pending, with the reasons in Why).
+type Approval struct {
+	ItemID   string // the review item, when the record went through the review queue
+	RecordID string
+	Seq      uint64
+	Pending  bool
+	Why      []string
+}
+
+// Submitter takes an approved enrollment: the desk's review queue (desk/ops.Ops.Submit), which
+// releases it at once or keeps it for the supervisor as the desk's policy says.
+type Submitter interface {
+	Submit(ctx context.Context, s Submission) (Approval, error)
+}
+
+// SubmitFunc adapts a function to Submitter.
+type SubmitFunc func(ctx context.Context, s Submission) (Approval, error)
+
+// Submit implements Submitter.
+func (f SubmitFunc) Submit(ctx context.Context, s Submission) (Approval, error) { return f(ctx, s) }
+
+// releaser submits straight to a Releaser (the outbox): nothing waits.
+type releaser struct{ Releaser }
+
+func (r releaser) Submit(ctx context.Context, s Submission) (Approval, error) {
+	a, err := r.Release(ctx, s.Content, s.Blobs, s.OfficerKey)
+	if err != nil {
+		return Approval{}, err
+	}
+	return Approval{RecordID: a.ID, Seq: a.Seq}, nil
 }
 
 // Workflow starts sessions and closes them by approval or rejection.
@@ -392,36 +458,55 @@ func (w *Workflow) Start(o officer.Officer) *Session {
 	return &Session{officer: o, started: w.now()}
 }
 
-// Approve signs and releases the enrollment. The officer's PIN is asked again here: it unlocks
-// the officer's own key, which countersigns the record, so an approval cannot be made from an
-// unattended logged-in screen.
+// Approve signs and releases the enrollment through w.Out. The officer's PIN is asked again
+// here: it unlocks the officer's own key, which countersigns the record, so an approval cannot
+// be made from an unattended logged-in screen.
 func (w *Workflow) Approve(ctx context.Context, s *Session, pin string) (*outbox.Appended, error) {
+	if w.Out == nil {
+		return nil, errors.New("approve: no releaser configured")
+	}
+	a, err := w.ApproveTo(ctx, s, pin, releaser{w.Out})
+	if err != nil {
+		return nil, err
+	}
+	return &outbox.Appended{ID: a.RecordID, Seq: a.Seq}, nil
+}
+
+// ApproveTo signs the enrollment with the officer's key (the PIN is asked again) and hands it,
+// with its exceptions, to sub: the review queue releases it or keeps it for the supervisor.
+// The session closes once sub has taken it; the audit entry record.approve names the record
+// (released) or the review item (pending).
+func (w *Workflow) ApproveTo(ctx context.Context, s *Session, pin string, sub Submitter) (Approval, error) {
 	if ps := s.Problems(w.Policy); len(ps) > 0 {
 		texts := make([]string, len(ps))
 		for i, p := range ps {
 			texts[i] = p.Text
 		}
-		return nil, fmt.Errorf("cannot approve yet: %s", strings.Join(texts, "; "))
+		return Approval{}, fmt.Errorf("cannot approve yet: %s", strings.Join(texts, "; "))
 	}
 	key, err := w.Officers.UnlockSigningKey(ctx, s.officer.ID, pin)
 	if err != nil {
-		return nil, fmt.Errorf("approve: %w", err)
+		return Approval{}, fmt.Errorf("approve: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrClosed
+		return Approval{}, ErrClosed
 	}
-	c, blobs := s.content(key.Public().(ed25519.PublicKey))
-	appended, err := w.Out.Release(ctx, c, blobs, key)
+	c, blobs, excs := s.content(key.Public().(ed25519.PublicKey))
+	a, err := sub.Submit(ctx, Submission{Content: c, Blobs: blobs, OfficerKey: key, Exceptions: excs})
 	if err != nil {
-		return nil, fmt.Errorf("approve: release: %w", err)
+		return Approval{}, fmt.Errorf("approve: release: %w", err)
 	}
 	s.closed = true
-	if _, err := w.Audit.Append(ctx, audit.Entry{Actor: s.officer.ID, Action: "record.approve", Subject: appended.ID}); err != nil {
-		return appended, fmt.Errorf("approve: record released as %s, but the audit entry failed: %w", appended.ID, err)
+	entry := audit.Entry{Actor: s.officer.ID, Action: "record.approve", Subject: a.RecordID}
+	if a.Pending {
+		entry.Subject, entry.Detail = a.ItemID, "pending review: "+strings.Join(a.Why, ",")
 	}
-	return appended, nil
+	if _, err := w.Audit.Append(ctx, entry); err != nil {
+		return a, fmt.Errorf("approve: record handed on as %s, but the audit entry failed: %w", entry.Subject, err)
+	}
+	return a, nil
 }
 
 // Rejection reasons: codes, not free text, so the audit log holds no personal data.

@@ -11,6 +11,7 @@ import (
 	"filippo.io/age"
 
 	"enrolldesk/desk/audit"
+	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/officer"
 	"enrolldesk/desk/seal"
 	"enrolldesk/desk/store/storetest"
@@ -233,5 +234,81 @@ func TestProblemsExplainWhatBlocksApproval(t *testing.T) {
 		if p.Code == "fingers.policy" || p.Code == "face.review" {
 			t.Fatalf("policy still unmet: %s", p.Text)
 		}
+	}
+}
+
+// A declared exception carries its evidence photo into the submission: the blob and the
+// exception that references it, consistent (exceptions.CheckAgainstBlobs); an exception without
+// its photo blocks approval.
+func TestExceptionEvidenceTravelsWithTheSubmission(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	s := completeSession(t, f)
+	must(t, s.SetFingers([]Finger{{Position: 2, Quality: 71, Decision: Captured, Template: []byte("tpl-2"), TemplateFormat: "iso19794-2"}},
+		[]FingerException{{Position: 7, Reason: "bandaged"}}))
+	must(t, s.SetDedup(record.Dedup{Decision: "unique"}))
+	ps := s.Problems(f.wf.Policy)
+	if len(ps) != 1 || ps[0].Code != "exception.evidence" || !strings.Contains(ps[0].Text, "left index finger") {
+		t.Fatalf("exception without photo: %+v", ps)
+	}
+	photo := []byte("\xff\xd8\xff\xe0 hand photo")
+	must(t, s.SetFingers([]Finger{{Position: 2, Quality: 71, Decision: Captured, Template: []byte("tpl-2"), TemplateFormat: "iso19794-2"}},
+		[]FingerException{{Position: 7, Reason: "bandaged", Photo: photo}}))
+	must(t, s.SetDedup(record.Dedup{Decision: "unique"}))
+	if ps := s.Problems(f.wf.Policy); len(ps) != 0 {
+		t.Fatalf("problems %+v", ps)
+	}
+	var got Submission
+	a, err := f.wf.ApproveTo(ctx, s, "271828", SubmitFunc(func(_ context.Context, sub Submission) (Approval, error) {
+		got = sub
+		return Approval{ItemID: "item-1", Pending: true, Why: []string{"exceptions"}}, nil
+	}))
+	if err != nil || !a.Pending || a.ItemID != "item-1" {
+		t.Fatalf("approve to a queue: %+v %v", a, err)
+	}
+	if len(got.Exceptions) != 1 || got.Exceptions[0].Position != 7 || got.Exceptions[0].Reason != "bandaged" {
+		t.Fatalf("exceptions %+v", got.Exceptions)
+	}
+	if err := exceptions.CheckAgainstBlobs(got.Exceptions, got.Blobs); err != nil {
+		t.Fatal(err)
+	}
+	if !ed25519.PublicKey(got.Content.OfficerKey).Equal(got.OfficerKey.Public()) {
+		t.Fatal("the submission's key is not the content's officer key")
+	}
+	entries, _ := f.log.Since(ctx, 0, 100)
+	if last := entries[len(entries)-1]; last.Action != "record.approve" || last.Subject != "item-1" || !strings.Contains(last.Detail, "pending") {
+		t.Fatalf("last audit entry %+v", last)
+	}
+	if _, err := f.wf.ApproveTo(ctx, s, "271828", SubmitFunc(func(context.Context, Submission) (Approval, error) {
+		return Approval{}, errors.New("called")
+	})); err == nil || !strings.Contains(err.Error(), ErrClosed.Error()) {
+		t.Fatalf("second approval: %v", err)
+	}
+}
+
+// A new face or finger capture clears the earlier de-duplication result: the search must run
+// again with what will be signed.
+func TestNewCaptureClearsTheDedupResult(t *testing.T) {
+	f := newFixture(t)
+	s := completeSession(t, f)
+	hasDedupProblem := func() bool {
+		for _, p := range s.Problems(f.wf.Policy) {
+			if p.Code == "dedup.missing" {
+				return true
+			}
+		}
+		return false
+	}
+	if hasDedupProblem() {
+		t.Fatal("complete session lacks the dedup result")
+	}
+	must(t, s.SetFace(Face{Score: 0.2, Threshold: 0.45, Decision: Match, Liveness: record.Pass, Portrait: []byte("again")}))
+	if !hasDedupProblem() {
+		t.Fatal("a new face kept the old dedup result")
+	}
+	must(t, s.SetDedup(record.Dedup{Decision: "unique"}))
+	must(t, s.SetFingers([]Finger{{Position: 2, Quality: 71}, {Position: 7, Quality: 70}}, nil))
+	if !hasDedupProblem() {
+		t.Fatal("new fingers kept the old dedup result")
 	}
 }
