@@ -280,42 +280,58 @@ func randomExp(g group, rnd io.Reader) (*big.Int, error) {
 	return nil, errors.New("pace: could not draw a private key")
 }
 
-// Constants of the integrated mapping's pseudo-random function for l = 128 (ICAO Doc 9303 part 11
-// §4.4.3.3.2).
+// Constants of the integrated mapping's pseudo-random function (ICAO Doc 9303 part 11
+// §4.4.3.3.2): c0, c1 of l = 128 bits for AES-128, of l = 256 bits for AES-192 and AES-256.
 var (
 	imC0 = []byte{0xa6, 0x68, 0x89, 0x2a, 0x7c, 0x41, 0xe3, 0xca, 0x73, 0x9f, 0x40, 0xb0, 0x57, 0xd8, 0x59, 0x04}
 	imC1 = []byte{0xa4, 0xe1, 0x36, 0xac, 0x72, 0x5f, 0x73, 0x8b, 0x01, 0xc1, 0xf6, 0x02, 0x17, 0xc1, 0x88, 0xad}
+
+	imC0L256 = []byte{0xd4, 0x63, 0xd6, 0x52, 0x34, 0x12, 0x4e, 0xf7, 0x89, 0x70, 0x54, 0x98, 0x6d, 0xca, 0x0a, 0x17,
+		0x4e, 0x28, 0xdf, 0x75, 0x8c, 0xba, 0xa0, 0x3f, 0x24, 0x06, 0x16, 0x41, 0x4d, 0x5a, 0x16, 0x76}
+	imC1L256 = []byte{0x54, 0xbd, 0x72, 0x55, 0xf0, 0xaa, 0xf8, 0x31, 0xbe, 0xc3, 0x42, 0x3f, 0xcf, 0x39, 0xd6, 0x9b,
+		0x6c, 0xbf, 0x06, 0x66, 0x77, 0xd0, 0xfa, 0xae, 0x5a, 0xad, 0xd9, 0x9d, 0xf8, 0xe5, 0x35, 0x17}
 )
 
-// prfR is R(s, t) of the integrated mapping (part 11 §4.4.3.3.2) with AES-128 (l = k = 128): key
-// k0 = E(t, s); then n = ⌈(log2 p + 64)/l⌉ rounds of x_i = E(k_i, c1), k_{i+1} = E(k_i, c0);
-// the output is x_0‖…‖x_{n−1}. E is CBC with a zero IV.
-func prfR(s, t []byte, pBits int) ([]byte, error) {
-	if len(s) != 16 || len(t) != 16 {
-		return nil, fmt.Errorf("pace: integrated mapping nonces of %d and %d bytes, want 16", len(s), len(t))
+// prfR is R_p(s, t) of the integrated mapping (part 11 §4.4.3.3.2, figure 2) with AES of key size
+// k (128, 192 or 256 bits): s has l bits (l = 128 for AES-128, 256 otherwise: the smallest
+// multiple of the block size not below k), t has k bits. k0 = E(t, s); then n = ⌈(log2 p + 64)/l⌉
+// rounds of x_i = E(k_i, c1), k_{i+1} = E(k_i, c0), each k_i truncated to its first k bits (only
+// AES-192 truncates); the output is x_1‖…‖x_n. E is CBC with a zero IV (ISO/IEC 10116).
+func prfR(alg sm.Alg, s, t []byte, pBits int) ([]byte, error) {
+	if alg == sm.TDES {
+		return nil, errors.New("pace: integrated mapping with 3DES not supported")
+	}
+	k := alg.KeyLen()
+	l := nonceLen(alg, true)
+	c0, c1 := imC0, imC1
+	if l == 32 {
+		c0, c1 = imC0L256, imC1L256
+	}
+	if len(s) != l || len(t) != k {
+		return nil, fmt.Errorf("pace: integrated mapping nonces of %d and %d bytes, want %d and %d", len(s), len(t), l, k)
 	}
 	enc := func(key, in []byte) ([]byte, error) {
-		b, err := block(sm.AES128, key)
+		b, err := block(alg, key[:k])
 		if err != nil {
 			return nil, err
 		}
 		out := make([]byte, len(in))
-		cipher.NewCBCEncrypter(b, make([]byte, 16)).CryptBlocks(out, in)
+		cipher.NewCBCEncrypter(b, make([]byte, b.BlockSize())).CryptBlocks(out, in)
 		return out, nil
 	}
-	k, err := enc(t, s)
+	ki, err := enc(t, s)
 	if err != nil {
 		return nil, err
 	}
-	n := (pBits + 64 + 127) / 128
-	var out []byte
+	n := (pBits + 64 + 8*l - 1) / (8 * l)
+	out := make([]byte, 0, n*l)
 	for i := 0; i < n; i++ {
-		x, err := enc(k, imC1)
+		x, err := enc(ki, c1)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, x...)
-		if k, err = enc(k, imC0); err != nil {
+		if ki, err = enc(ki, c0); err != nil {
 			return nil, err
 		}
 	}

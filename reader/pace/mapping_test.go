@@ -205,14 +205,14 @@ func TestWorkedExampleECDHIntegratedMapping(t *testing.T) {
 	if s, err := sm.CBCDecrypt(b, make([]byte, 16), imEcZ); err != nil || !bytes.Equal(s, imEcS) {
 		t.Fatalf("s %X %v", s, err)
 	}
-	r, err := prfR(imEcS, imEcT, BrainpoolP256r1.P.BitLen())
+	r, err := prfR(sm.AES128, imEcS, imEcT, BrainpoolP256r1.P.BitLen())
 	if err != nil || !bytes.Equal(r, imEcR) {
 		t.Fatalf("R(s,t) %X %v", r, err)
 	}
 	if rp := new(big.Int).Mod(new(big.Int).SetBytes(r), BrainpoolP256r1.P); !bytes.Equal(rp.FillBytes(make([]byte, 32)), imEcRp) {
 		t.Fatalf("R mod p %X", rp)
 	}
-	gHat, err := integratedMap(g, imEcS, imEcT)
+	gHat, err := integratedMap(sm.AES128, g, imEcS, imEcT)
 	if err != nil || !bytes.Equal(g.encode(gHat), imEcGHat) {
 		t.Fatalf("Ĝ %X %v", g.encode(gHat), err)
 	}
@@ -279,14 +279,14 @@ func TestWorkedExampleDHIntegratedMapping(t *testing.T) {
 	if s, err := sm.CBCDecrypt(b, make([]byte, 16), imDhZ); err != nil || !bytes.Equal(s, imDhS) {
 		t.Fatalf("s %X %v", s, err)
 	}
-	r, err := prfR(imDhS, imDhT, DH1024_160.P.BitLen())
+	r, err := prfR(sm.AES128, imDhS, imDhT, DH1024_160.P.BitLen())
 	if err != nil || !bytes.Equal(r, imDhR) {
 		t.Fatalf("R(s,t) %X %v", r, err)
 	}
 	if rp := new(big.Int).Mod(new(big.Int).SetBytes(r), DH1024_160.P); !bytes.Equal(rp.FillBytes(make([]byte, 128)), imDhRp) {
 		t.Fatalf("R mod p %X", rp)
 	}
-	gHat, err := integratedMap(g, imDhS, imDhT)
+	gHat, err := integratedMap(sm.AES128, g, imDhS, imDhT)
 	if err != nil || !bytes.Equal(g.encode(gHat), imDhG) {
 		t.Fatalf("Ĝ %X %v", g.encode(gHat), err)
 	}
@@ -328,9 +328,15 @@ func TestRoundTripMappings(t *testing.T) {
 			}
 		}
 	}
-	// Integrated mapping is implemented with AES-128 only; the card access parser skips others.
-	if _, _, err := (Info{Protocol: Protocol(MappingECDHIM, 4), ParamID: 13}).setup(); err == nil {
-		t.Fatal("ECDH-IM with AES-256 accepted")
+	// The integrated and chip authentication mappings are implemented with AES only (part 11
+	// Table 3 has no 3DES CAM; 3DES IM is not implemented); the card access parser skips them.
+	for _, m := range []int{MappingECDHIM, MappingDHIM, MappingECDHCAM} {
+		if _, _, err := (Info{Protocol: Protocol(m, 1), ParamID: 13}).setup(); err == nil {
+			t.Fatalf("mapping %d with 3DES accepted", m)
+		}
+	}
+	if _, _, err := (Info{Protocol: Protocol(MappingECDHCAM, 2), ParamID: 0}).setup(); err == nil {
+		t.Fatal("CAM on a DH group accepted")
 	}
 }
 

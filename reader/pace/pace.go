@@ -73,7 +73,7 @@ func ParseCardAccess(b []byte) ([]Info, error) {
 		out = append(out, i)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("EF.CardAccess: no supported PACE (generic mapping on DH groups 0–2, P-256 or brainpoolP256r1; integrated mapping with AES-128)")
+		return nil, errors.New("EF.CardAccess: no supported PACE (generic mapping on DH groups 0–2, P-256 or brainpoolP256r1; integrated mapping with AES; chip authentication mapping)")
 	}
 	return out, nil
 }
@@ -112,6 +112,10 @@ const (
 	MappingECDHGM = 2 // elliptic curve Diffie–Hellman, generic mapping
 	MappingDHIM   = 3 // Diffie–Hellman, integrated mapping
 	MappingECDHIM = 4 // elliptic curve Diffie–Hellman, integrated mapping
+	// MappingECDHCAM is the chip authentication mapping (PACE-CAM, ICAO Doc 9303 part 11
+	// §4.4.3.3.3 and §4.4.3.5; BSI TR-03110 part 2 §3.4.2): the generic mapping on ECDH, AES only,
+	// and the chip's encrypted chip authentication data in the mutual authentication answer.
+	MappingECDHCAM = 6
 )
 
 // Protocol returns the PACE protocol OID for a mapping (MappingDHGM…) and a secure messaging
@@ -129,20 +133,21 @@ func (i Info) Mapping() int {
 }
 
 // setup returns the group of the protocol's domain parameters and whether the mapping is the
-// integrated one. The integrated mapping is implemented with AES-128 (l = k = 128 in R(s,t)),
-// which is what the worked example anchors.
+// integrated one. The integrated mapping is implemented with AES-128, -192 and -256 (the
+// pseudo-random function R(s,t) of part 11 §4.4.3.3.2); the chip authentication mapping on ECDH
+// with AES (Table 3 of part 11 §4.4.3.2 lists no 3DES or DH variant).
 func (i Info) setup() (group, bool, error) {
 	alg, err := i.Alg()
 	if err != nil {
 		return nil, false, err
 	}
 	m := i.Mapping()
-	if m < MappingDHGM || m > MappingECDHIM {
+	if (m < MappingDHGM || m > MappingECDHIM) && m != MappingECDHCAM {
 		return nil, false, fmt.Errorf("pace: mapping %d of %v not supported", m, i.Protocol)
 	}
 	im := m == MappingDHIM || m == MappingECDHIM
-	if im && alg != sm.AES128 {
-		return nil, false, fmt.Errorf("pace: integrated mapping with %v not supported (AES-128 only)", i.Protocol)
+	if (im || m == MappingECDHCAM) && alg == sm.TDES {
+		return nil, false, fmt.Errorf("pace: %v with 3DES not supported (AES only)", i.Protocol)
 	}
 	g, err := groupByParamID(i.ParamID, m == MappingDHGM || m == MappingDHIM)
 	if err != nil {
@@ -151,11 +156,27 @@ func (i Info) setup() (group, bool, error) {
 	return g, im, nil
 }
 
+// CAM reports whether the protocol is PACE with the chip authentication mapping.
+func (i Info) CAM() bool { return i.Mapping() == MappingECDHCAM }
+
+// nonceLen is the length in bytes of the chip's nonce s: one cipher block, except for the
+// integrated mapping, where l is the smallest multiple of the block size not below the key size
+// k (part 11 §4.4.3.3): 256 bits for AES-192 and AES-256.
+func nonceLen(alg sm.Alg, im bool) int {
+	switch {
+	case alg == sm.TDES:
+		return 16 // two 3DES blocks, as the appendix G examples of 3DES PACE use
+	case im && alg.KeyLen() > 16:
+		return 32
+	}
+	return 16
+}
+
 // Describe names the mapping and the domain, e.g. "ECDH generic mapping on brainpoolP256r1".
 func (i Info) Describe() string {
-	name := [...]string{"", "DH generic mapping", "ECDH generic mapping", "DH integrated mapping", "ECDH integrated mapping"}
+	name := [...]string{"", "DH generic mapping", "ECDH generic mapping", "DH integrated mapping", "ECDH integrated mapping", "", "ECDH chip authentication mapping"}
 	m := i.Mapping()
-	if m < MappingDHGM || m > MappingECDHIM {
+	if (m < MappingDHGM || m > MappingECDHIM) && m != MappingECDHCAM {
 		return fmt.Sprintf("PACE %v", i.Protocol)
 	}
 	g, err := groupByParamID(i.ParamID, m == MappingDHGM || m == MappingDHIM)
@@ -210,8 +231,8 @@ func genericMap(g group, s []byte, sk *big.Int, peer elem) (elem, error) {
 }
 
 // integratedMap is the integrated mapping: Ĝ = f_G(R(s,t) mod p) (part 11 §4.4.3.3.2).
-func integratedMap(g group, s, t []byte) (elem, error) {
-	r, err := prfR(s, t, g.pBits())
+func integratedMap(alg sm.Alg, g group, s, t []byte) (elem, error) {
+	r, err := prfR(alg, s, t, g.pBits())
 	if err != nil {
 		return elem{}, err
 	}
@@ -256,20 +277,24 @@ func token(alg sm.Alg, kmac []byte, oid asn1.ObjectIdentifier, keyTag uint32, pk
 	return m[:8], nil
 }
 
-func sessionKeys(alg sm.Alg, k []byte) (*sm.Session, []byte, error) {
-	kenc, kmac := sm.KDF(alg, k, sm.KDFEnc), sm.KDF(alg, k, sm.KDFMac)
+// sessionKeys derives KSEnc and KSMac from the shared secret and opens the secure messaging
+// session; it returns both keys too (the token uses KSMac, PACE-CAM's chip data KSEnc).
+func sessionKeys(alg sm.Alg, k []byte) (sess *sm.Session, kenc, kmac []byte, err error) {
+	kenc, kmac = sm.KDF(alg, k, sm.KDFEnc), sm.KDF(alg, k, sm.KDFMac)
 	ssc := make([]byte, 16)
 	if alg == sm.TDES {
 		ssc = make([]byte, 8)
 	}
-	s, err := sm.NewSession(alg, kenc, kmac, ssc)
-	return s, kmac, err
+	sess, err = sm.NewSession(alg, kenc, kmac, ssc)
+	return sess, kenc, kmac, err
 }
 
 // ErrAuth means PACE failed: a wrong password, or a chip that is not genuine.
 var ErrAuth = errors.New("pace: authentication failed (wrong MRZ data or CAN?)")
 
-func ga(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data []byte, want uint32) ([]byte, error) {
+// gaRaw sends one GENERAL AUTHENTICATE step and returns the content of the answer's dynamic
+// authentication data (7C).
+func gaRaw(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data []byte) ([]byte, error) {
 	cla := byte(0x10) // command chaining for all but the last GENERAL AUTHENTICATE
 	if last {
 		cla = 0
@@ -289,6 +314,14 @@ func ga(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data 
 	if err != nil {
 		return nil, fmt.Errorf("pace: dynamic authentication data: %w", err)
 	}
+	return v, nil
+}
+
+func ga(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data []byte, want uint32) ([]byte, error) {
+	v, err := gaRaw(ctx, t, last, tag, data)
+	if err != nil {
+		return nil, err
+	}
 	if want == 0 {
 		return nil, nil // integrated mapping: no mapping data comes back (empty or absent 82)
 	}
@@ -299,120 +332,190 @@ func ga(ctx context.Context, t iso7816.Transmitter, last bool, tag uint32, data 
 	return out, nil
 }
 
-// Authenticate runs PACE over t (plain APDUs) with the protocol of info: generic mapping (DH or
-// ECDH) or integrated mapping (DH or ECDH), and returns the secure messaging session and
-// Comp(PK~PICC), the compressed ephemeral key of the chip (ID_PICC of terminal authentication, BSI
-// TR-03110 part 3 §B.11.1). rnd supplies, in order, the mapping's private key (generic) or the
-// nonce t (integrated), then the key agreement's private key.
+// Result is the outcome of a PACE run.
+type Result struct {
+	Session *sm.Session
+	// IDPICC is Comp(PK~PICC), the compressed ephemeral key of the chip (ID_PICC of terminal
+	// authentication, BSI TR-03110 part 3 §B.11.1).
+	IDPICC []byte
+	// CAM is the chip's decrypted chip authentication data with PACE-CAM, nil otherwise. It proves
+	// nothing until CAM.Verify accepts the chip's static key from a passively authenticated DG14.
+	CAM *CAMData
+}
+
+// Authenticate is Run without the chip authentication data (which a PACE-CAM run still checks
+// for form); it returns the session and Comp(PK~PICC).
 func Authenticate(ctx context.Context, t iso7816.Transmitter, info Info, pwRef byte, password []byte, rnd io.Reader) (*sm.Session, []byte, error) {
+	r, err := Run(ctx, t, info, pwRef, password, rnd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.Session, r.IDPICC, nil
+}
+
+// Run runs PACE over t (plain APDUs) with the protocol of info: generic mapping (DH or ECDH),
+// integrated mapping (DH or ECDH) or chip authentication mapping (ECDH). rnd supplies, in order,
+// the mapping's private key (generic, CAM) or the nonce t (integrated), then the key agreement's
+// private key.
+func Run(ctx context.Context, t iso7816.Transmitter, info Info, pwRef byte, password []byte, rnd io.Reader) (*Result, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
 	g, im, err := info.setup()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	alg, err := info.Alg()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	oidDER, err := asn1.Marshal(info.Protocol)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// MSE:Set AT (part 11 §4.4.4.1): 80 protocol OID, 83 password reference, 84 domain parameters.
 	mse := tlv.Concat(tlv.Encode(0x80, oidDER[2:]), tlv.Encode(0x83, []byte{pwRef}), tlv.Encode(0x84, []byte{byte(info.ParamID)}))
 	if _, err := iso7816.Do(ctx, t, iso7816.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse}); err != nil {
-		return nil, nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
+		return nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
 	}
 	// 1. Encrypted nonce, decrypted with Kπ = KDF(password, 3), CBC with a zero IV.
 	z, err := ga(ctx, t, false, 0, nil, 0x80)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	kpi := sm.KDF(alg, password, sm.KDFPI)
 	b, err := block(alg, kpi)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s, err := sm.CBCDecrypt(b, make([]byte, b.BlockSize()), z)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pace: nonce: %w", err)
+		return nil, fmt.Errorf("pace: nonce: %w", err)
+	}
+	if im && len(s) != nonceLen(alg, true) {
+		return nil, fmt.Errorf("pace: encrypted nonce of %d bytes, the integrated mapping with %v needs %d", len(s), alg, nonceLen(alg, true))
 	}
 	// 2. Mapping.
-	var gHat elem
+	var gHat, chipMap elem
 	if im {
-		// Integrated: the terminal's nonce t goes to the chip in clear; the chip answers with
-		// empty mapping data.
-		tn := make([]byte, 16)
+		// Integrated: the terminal's nonce t (k bits, the cipher's key size) goes to the chip in
+		// clear; the chip answers with empty mapping data.
+		tn := make([]byte, alg.KeyLen())
 		if _, err := io.ReadFull(rnd, tn); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if _, err := ga(ctx, t, false, 0x81, tn, 0); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if gHat, err = integratedMap(g, s, tn); err != nil {
-			return nil, nil, err
+		if gHat, err = integratedMap(alg, g, s, tn); err != nil {
+			return nil, err
 		}
 	} else {
 		skMap, err := randomExp(g, rnd)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		rMap, err := ga(ctx, t, false, 0x81, g.encode(g.exp(skMap, g.base())), 0x82)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		chipMap, err := g.decode(rMap)
-		if err != nil {
-			return nil, nil, err
+		if chipMap, err = g.decode(rMap); err != nil {
+			return nil, err
 		}
 		if gHat, err = genericMap(g, s, skMap, chipMap); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	// 3. Key agreement on Ĝ.
 	sk, err := randomExp(g, rnd)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	pk := g.encode(g.exp(sk, gHat))
 	rPK, err := ga(ctx, t, false, 0x83, pk, 0x84)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	chipPK, err := g.decode(rPK)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if bytes.Equal(rPK, pk) {
-		return nil, nil, fmt.Errorf("%w: chip echoed the terminal's key", ErrAuth)
+		return nil, fmt.Errorf("%w: chip echoed the terminal's key", ErrAuth)
 	}
 	kx, err := g.secret(g.exp(sk, chipPK))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sess, kmac, err := sessionKeys(alg, kx)
+	sess, kenc, kmac, err := sessionKeys(alg, kx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// 4. Mutual authentication with tokens over the other side's key.
 	tPCD, err := token(alg, kmac, info.Protocol, g.keyTag(), rPK)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	tPICC, err := ga(ctx, t, true, 0x85, tPCD, 0x86)
+	v, err := gaRaw(ctx, t, true, 0x85, tPCD)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	tPICC, aIC, err := ParseMutualAuth(v)
+	if err != nil {
+		return nil, err
 	}
 	want, err := token(alg, kmac, info.Protocol, g.keyTag(), pk)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if subtle.ConstantTimeCompare(tPICC, want) != 1 {
-		return nil, nil, fmt.Errorf("%w: chip token does not verify", ErrAuth)
+		return nil, fmt.Errorf("%w: chip token does not verify", ErrAuth)
 	}
-	return sess, g.comp(rPK), nil
+	r := &Result{Session: sess, IDPICC: g.comp(rPK)}
+	if info.CAM() {
+		// Part 11 §4.4.5: the encrypted chip authentication data MUST be present with CAM.
+		if aIC == nil {
+			return nil, errors.New("pace: PACE-CAM chip sent no encrypted chip authentication data (8A)")
+		}
+		eg := g.(ecGroup)
+		if r.CAM, err = DecryptCAMData(eg.c, kenc, aIC); err != nil {
+			return nil, err
+		}
+		r.CAM.MapPK = chipMap.pt
+	} else if aIC != nil {
+		return nil, errors.New("pace: chip authentication data (8A) without the chip authentication mapping")
+	}
+	return r, nil
+}
+
+// ParseMutualAuth splits the content of the mutual authentication answer's 7C (part 11 §4.4.5,
+// table 4): the chip's token 86, optional certification authority references 87 and 88, and the
+// encrypted chip authentication data 8A of PACE-CAM (nil when absent). Each object at most once.
+func ParseMutualAuth(v []byte) (tok, camData []byte, err error) {
+	objs, err := tlv.ParseAll(v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pace: mutual authentication data: %w", err)
+	}
+	seen := map[uint32]bool{}
+	for _, o := range objs {
+		if seen[o.Tag] {
+			return nil, nil, fmt.Errorf("pace: mutual authentication data: tag %X twice", o.Tag)
+		}
+		seen[o.Tag] = true
+		switch o.Tag {
+		case 0x86:
+			tok = o.Value
+		case 0x8A:
+			camData = append([]byte{}, o.Value...)
+		case 0x87, 0x88:
+		default:
+			return nil, nil, fmt.Errorf("pace: mutual authentication data: unexpected tag %X", o.Tag)
+		}
+	}
+	if tok == nil {
+		return nil, nil, errors.New("pace: mutual authentication data: no chip token (86)")
+	}
+	return tok, camData, nil
 }
 
 // Chip is the card's side of PACE, used by the virtual card. Its methods follow the four
@@ -421,6 +524,12 @@ type Chip struct {
 	Info     Info
 	Password []byte
 	Rand     io.Reader
+	// CAMKey is the chip's static chip authentication private key SK_IC (the key of DG14), on the
+	// PACE domain; required with PACE-CAM.
+	CAMKey *big.Int
+	// CAMLie, for hostile test cards, makes the chip authentication data that of another static
+	// key than CAMKey, as a clone without the DG14 private key would have to.
+	CAMLie bool
 
 	g      group
 	im     bool
@@ -431,7 +540,9 @@ type Chip struct {
 	pk     []byte
 	termPK []byte
 	sess   *sm.Session
+	kenc   []byte
 	kmac   []byte
+	skMap  *big.Int
 }
 
 // Nonce draws s and returns z = E(Kπ, s).
@@ -446,14 +557,14 @@ func (ch *Chip) Nonce() ([]byte, error) {
 	if ch.alg, err = ch.Info.Alg(); err != nil {
 		return nil, err
 	}
+	if ch.Info.CAM() && ch.CAMKey == nil {
+		return nil, errors.New("pace: PACE-CAM chip without its static chip authentication key")
+	}
 	b, err := block(ch.alg, sm.KDF(ch.alg, ch.Password, sm.KDFPI))
 	if err != nil {
 		return nil, err
 	}
-	ch.s = make([]byte, b.BlockSize())
-	if ch.alg == sm.TDES {
-		ch.s = make([]byte, 16)
-	}
+	ch.s = make([]byte, nonceLen(ch.alg, ch.im))
 	if _, err := io.ReadFull(ch.Rand, ch.s); err != nil {
 		return nil, err
 	}
@@ -468,7 +579,7 @@ func (ch *Chip) Map(termMap []byte) ([]byte, error) {
 		return nil, errors.New("pace: mapping before nonce")
 	}
 	if ch.im {
-		gHat, err := integratedMap(ch.g, ch.s, termMap)
+		gHat, err := integratedMap(ch.alg, ch.g, ch.s, termMap)
 		if err != nil {
 			return nil, err
 		}
@@ -486,7 +597,7 @@ func (ch *Chip) Map(termMap []byte) ([]byte, error) {
 	if ch.gHat, err = genericMap(ch.g, ch.s, skMap, p); err != nil {
 		return nil, err
 	}
-	ch.mapped = true
+	ch.mapped, ch.skMap = true, skMap
 	return ch.g.encode(ch.g.exp(skMap, ch.g.base())), nil
 }
 
@@ -512,7 +623,7 @@ func (ch *Chip) Agree(termPK []byte) ([]byte, error) {
 		return nil, err
 	}
 	ch.termPK = termPK
-	if ch.sess, ch.kmac, err = sessionKeys(ch.alg, kx); err != nil {
+	if ch.sess, ch.kenc, ch.kmac, err = sessionKeys(ch.alg, kx); err != nil {
 		return nil, err
 	}
 	return ch.pk, nil

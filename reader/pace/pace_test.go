@@ -14,6 +14,7 @@ import (
 	"enrolldesk/reader/bac"
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/sm"
+	"enrolldesk/reader/tlv"
 )
 
 func h(s string) []byte {
@@ -234,7 +235,13 @@ func chipTransmitter(t *testing.T, chip *Chip) iso7816.Transmitter {
 			out, err = chip.Agree(in.Value)
 		case in.Tag == 0x85:
 			tag = 0x86
-			out, _, err = chip.Mutual(in.Value)
+			if out, _, err = chip.Mutual(in.Value); err == nil && chip.Info.CAM() {
+				a, err := chip.CAMData()
+				if err != nil {
+					return nil, err
+				}
+				return append(tlv.Encode(0x7C, tlv.Concat(tlv.Encode(0x86, out), tlv.Encode(0x8A, a))), 0x90, 0x00), nil
+			}
 		}
 		if err != nil {
 			return h("6300"), nil
