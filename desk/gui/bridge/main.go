@@ -55,6 +55,7 @@ func run() error {
 	camera := flag.String("camera", "", "camera: device index or /dev/videoN, a video file or an image folder (the simulated camera)")
 	models := flag.String("models", "models", "face model directory")
 	cameraClip := flag.String("camera-clip", "", "simulated camera: build a clip in the data directory from real photos, \"photo:frames,...\" (overrides -camera)")
+	cameraCard := flag.Bool("camera-card", false, "with -camera-clip and -vcard-face: the clip starts with the virtual card's front, whose QR code the card step scans")
 	vcardTrust := flag.String("vcard-trust", "", "with -vcard-face: also write the virtual card's CSCA trust store to this directory (for a second desk that reads the same card)")
 	embedded := flag.Bool("registry", false, "run the registry service (sync/registry) on loopback with its data in the desk's data directory; its key seals the biometric blobs")
 	hooks := flag.Bool("test-hooks", false, "mount /api/test/* for the end-to-end suite (register the desk with the embedded registry, stop and start its listener); never on a real desk")
@@ -109,7 +110,20 @@ func run() error {
 		}
 		*camera = filepath.Join(dir, "camera.avi")
 		sim := &wire.CameraFace{Models: *models}
-		err = sim.WriteClip(ctx, *camera, seq, 10)
+		if *cameraCard {
+			if *virtualCard == "" {
+				sim.Close()
+				return errors.New("-camera-card needs -vcard-face (the card whose front it shows)")
+			}
+			c, cerr := e2eCitizen(*virtualCard)
+			if cerr != nil {
+				sim.Close()
+				return cerr
+			}
+			err = sim.WriteClipWithCard(ctx, *camera, wire.CardFront{QR: wire.CCCDQRText(c.VN), Photo: *virtualCard}, seq, 10)
+		} else {
+			err = sim.WriteClip(ctx, *camera, seq, 10)
+		}
 		sim.Close()
 		if err != nil {
 			return err
