@@ -65,6 +65,31 @@ func ParseECKey(der []byte) (*pace.Curve, pace.Point, error) {
 	return c, p, nil
 }
 
+// MarshalECKey encodes a public point on one of this build's named curves (P-256,
+// brainpoolP256r1) as a SubjectPublicKeyInfo (RFC 5480 §2; the curve by name, RFC 5639 §4.1 for
+// brainpool), the inverse of ParseECKey; crypto/x509 cannot write brainpool keys.
+func MarshalECKey(c *pace.Curve, p pace.Point) ([]byte, error) {
+	var named asn1.ObjectIdentifier
+	switch c {
+	case pace.P256:
+		named = oidP256
+	case pace.BrainpoolP256r1:
+		named = oidBrainpoolP256r1
+	default:
+		return nil, fmt.Errorf("chip authentication key: curve %s not supported", c.Name)
+	}
+	params, err := asn1.Marshal(named)
+	if err != nil {
+		return nil, err
+	}
+	pt := c.Marshal(p)
+	var k spki
+	k.Algorithm.Algorithm = oidECPublicKey
+	k.Algorithm.Parameters = asn1.RawValue{FullBytes: params}
+	k.PublicKey = asn1.BitString{Bytes: pt, BitLength: 8 * len(pt)}
+	return asn1.Marshal(k)
+}
+
 // Alg maps a ChipAuthenticationInfo protocol to its cipher (last arc as for PACE).
 func Alg(protocol asn1.ObjectIdentifier) (sm.Alg, error) {
 	if len(protocol) != 11 {

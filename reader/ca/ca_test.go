@@ -83,3 +83,24 @@ func FuzzParseECKey(f *testing.F) {
 	f.Add(der)
 	f.Fuzz(func(t *testing.T, b []byte) { _, _, _ = ParseECKey(b) })
 }
+
+// TestMarshalECKey: the SPKI written for both curves is what ParseECKey and, for P-256,
+// crypto/x509 read back.
+func TestMarshalECKey(t *testing.T) {
+	for _, c := range []*pace.Curve{pace.P256, pace.BrainpoolP256r1} {
+		p := c.ScalarMult(big.NewInt(0x1234567), c.G())
+		der, err := MarshalECKey(c, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, q, err := ParseECKey(der)
+		if err != nil || got != c || !q.Equal(p) {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if c == pace.P256 {
+			if _, err := x509.ParsePKIXPublicKey(der); err != nil {
+				t.Fatalf("crypto/x509 refuses our P-256 SPKI: %v", err)
+			}
+		}
+	}
+}
