@@ -182,6 +182,8 @@ type session struct {
 	idPICC  []byte
 	compEph []byte
 	caKind  string // "ECDH" or "DH": the DG14 key chip authentication used
+	// cam is the chip authentication data of PACE-CAM, checked against DG14 once it is read.
+	cam *pace.CAMData
 }
 
 func (s *session) step(name string, start time.Time) {
@@ -275,7 +277,12 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 			s.verdict.Add(pa.CheckChipAuth, pa.Passed, s.caKind+" with the DG14 key; later files read under the chip-authenticated keys")
 		}
 		d.Files[n] = b
-		if n == 14 && !s.o.SkipChipAuth {
+		switch {
+		case n == 14 && s.cam != nil && !s.o.SkipChipAuth:
+			if err := s.camCheck(d.SOD, b); err != nil {
+				return nil, err
+			}
+		case n == 14 && !s.o.SkipChipAuth:
 			if caPending, err = s.chipAuth(ctx, d.SOD, b); err != nil {
 				return nil, err
 			}
@@ -366,12 +373,12 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 		if err != nil {
 			return fmt.Errorf("access control: %w", err)
 		}
-		sess, idPICC, err := pace.Authenticate(ctx, s.ch, info, ref, pw, s.o.Rand)
+		r, err := pace.Run(ctx, s.ch, info, ref, pw, s.o.Rand)
 		if err != nil {
 			return fmt.Errorf("access control: %w", err)
 		}
-		s.sm, s.idPICC = &sm.Channel{T: s.ch, S: sess}, idPICC
-		s.verdict.Addf(pa.CheckAccessControl, pa.Passed, "PACE-%s, %s, %v secure messaging", label, info.Describe(), sess.Alg())
+		s.sm, s.idPICC, s.cam = &sm.Channel{T: s.ch, S: r.Session}, r.IDPICC, r.CAM
+		s.verdict.Addf(pa.CheckAccessControl, pa.Passed, "PACE-%s, %s, %v secure messaging", label, info.Describe(), r.Session.Alg())
 		// Select the eMRTD application under secure messaging (ICAO Doc 9303 part 10 §3.1.2).
 		if _, err := iso7816.Do(ctx, s.sm, iso7816.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: lds.AID}); err != nil {
 			return fmt.Errorf("select eMRTD application: %w", err)
@@ -404,6 +411,10 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 // terminalAuth runs EAC terminal authentication before DG3. It reports whether DG3 may be read; a
 // refusal by the chip is a failed check, not an error.
 func (s *session) terminalAuth(ctx context.Context, afterCA bool) (bool, error) {
+	if s.cam != nil {
+		s.verdict.Add(pa.CheckTerminalAuth, pa.Unavailable, "terminal authentication after PACE-CAM is not implemented")
+		return false, nil
+	}
 	if !afterCA || s.compEph == nil {
 		s.verdict.Add(pa.CheckTerminalAuth, pa.Unavailable, "needs chip authentication first")
 		return false, nil
@@ -589,6 +600,46 @@ var errAAFailed = errors.New("active authentication failed")
 // hold the private key of its DG14 (a clone), or the exchange was tampered with.
 var ErrChipAuth = errors.New("chip authentication failed: the chip does not hold its DG14 key (clone?)")
 
+// camCheck finishes PACE-CAM (ICAO Doc 9303 part 11 §4.4.3.5.2): when DG14 is authentic (its hash
+// matches the SOD; the SOD's signature is passive authentication's), the chip authentication data
+// the chip sent during PACE must match DG14's static key on the PACE curve. A mismatch is a
+// clone: an error with no data, as a failed chip authentication is.
+func (s *session) camCheck(sod *lds.SecurityObject, raw []byte) error {
+	want, ok := sod.DGHashes[14]
+	h := sod.HashAlg.New()
+	h.Write(raw)
+	if !ok || !bytes.Equal(h.Sum(nil), want) {
+		s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "PACE-CAM ran, but DG14 does not match the SOD, so its key is not trusted")
+		return nil
+	}
+	dg14, err := lds.ParseDG14(raw)
+	if err != nil {
+		return err
+	}
+	var tried []string
+	for _, k := range dg14.CAKeys {
+		if !k.Protocol.Equal(lds.OIDPKECDH) {
+			continue
+		}
+		c, pk, err := ca.ParseECKey(k.SPKI)
+		if err != nil {
+			tried = append(tried, err.Error())
+			continue
+		}
+		if c != s.cam.Curve {
+			tried = append(tried, "a key on "+c.Name)
+			continue
+		}
+		if err := s.cam.Verify(c, pk); err != nil {
+			return fmt.Errorf("%w: %w", ErrChipAuth, err)
+		}
+		s.verdict.ChipAuthMethod = pa.ChipAuthPACECAM
+		s.verdict.Addf(pa.CheckChipAuth, pa.Passed, "PACE-CAM: the chip's authentication data matches the DG14 key on %s (no separate chip authentication)", c.Name)
+		return nil
+	}
+	return fmt.Errorf("%w: PACE-CAM ran on %s, but DG14 holds no key on that curve %v", ErrChipAuth, s.cam.Curve.Name, tried)
+}
+
 // chipAuth runs chip authentication when DG14 is authentic (its hash matches the SOD). It returns
 // whether the new session still awaits its first answer.
 func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []byte) (bool, error) {
@@ -623,6 +674,7 @@ func (s *session) chipAuth(ctx context.Context, sod *lds.SecurityObject, raw []b
 		return false, err
 	}
 	s.sm, s.compEph = &sm.Channel{T: s.ch, S: sess}, compEph
+	s.verdict.ChipAuthMethod = pa.ChipAuthSeparate
 	return true, nil
 }
 

@@ -45,7 +45,9 @@ func run() error {
 	fullName := flag.String("name", "", "full name in Vietnamese (DG13)")
 	can := flag.String("can", "", "6-digit card access number")
 	paceID := flag.Int("pace", 13, "PACE domain parameter: 13 brainpoolP256r1, 12 P-256 (ECDH); 0-2 RFC 5114 groups with a DH -pace-mapping; 0 with ecdh-gm means BAC only")
-	paceMapping := flag.String("pace-mapping", "ecdh-gm", "PACE mapping: ecdh-gm, dh-gm, ecdh-im, dh-im (AES-128 secure messaging)")
+	paceMapping := flag.String("pace-mapping", "ecdh-gm", "PACE mapping: ecdh-gm, dh-gm, ecdh-im, dh-im, ecdh-cam (chip authentication mapping: DG14's key proven during PACE)")
+	paceCipher := flag.Int("pace-cipher", 128, "PACE secure messaging cipher: AES-128, 192 or 256")
+	camLie := flag.Bool("cam-lie", false, "hostile: with -pace-mapping ecdh-cam, chip authentication data from another key than DG14's")
 	short := flag.Bool("short-only", false, "no extended-length APDUs")
 	forge := flag.Int("forge", 0, "hostile: 1 DG1, 2 DG2, 3 DG13 altered, 4 SOD signature, 5 message digest, 6 unknown CSCA, 7 DG13 hash missing")
 	badMAC := flag.Int("bad-mac-after", 0, "hostile: the N-th protected response carries a wrong MAC")
@@ -98,18 +100,24 @@ func run() error {
 			return fmt.Errorf("-face-jp2: %w", err)
 		}
 	}
-	mappings := map[string]int{"dh-gm": pace.MappingDHGM, "ecdh-gm": pace.MappingECDHGM, "dh-im": pace.MappingDHIM, "ecdh-im": pace.MappingECDHIM}
+	mappings := map[string]int{"dh-gm": pace.MappingDHGM, "ecdh-gm": pace.MappingECDHGM, "dh-im": pace.MappingDHIM, "ecdh-im": pace.MappingECDHIM, "ecdh-cam": pace.MappingECDHCAM}
 	mapping, ok := mappings[*paceMapping]
 	if !ok {
-		return fmt.Errorf("-pace-mapping %q: want one of dh-gm, ecdh-gm, dh-im, ecdh-im", *paceMapping)
+		return fmt.Errorf("-pace-mapping %q: want one of dh-gm, ecdh-gm, dh-im, ecdh-im, ecdh-cam", *paceMapping)
+	}
+	// Cipher arcs of the PACE OIDs (ICAO Doc 9303 part 11 §9.2.1): 2 AES-128, 3 AES-192, 4 AES-256.
+	ciphers := map[int]int{128: 2, 192: 3, 256: 4}
+	cipherArc, ok := ciphers[*paceCipher]
+	if !ok {
+		return fmt.Errorf("-pace-cipher %d: want 128, 192 or 256", *paceCipher)
 	}
 	var paceProto asn1.ObjectIdentifier
-	if mapping != pace.MappingECDHGM {
-		paceProto = pace.Protocol(mapping, 2)
+	if mapping != pace.MappingECDHGM || cipherArc != 2 {
+		paceProto = pace.Protocol(mapping, cipherArc)
 	}
 	opts := vcard.Options{
 		ShortOnly: *short, Forge: vcard.Forgery(*forge), BadMACAfter: *badMAC, Truncate: *truncate,
-		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID, PACEProtocol: paceProto, CADH: *caDH, CloneChip: *clone, AARSA: *aaRSA,
+		AbsurdLength: *absurd, PullAfter: *pull, PACEParamID: *paceID, PACEProtocol: paceProto, CAMLie: *camLie, CADH: *caDH, CloneChip: *clone, AARSA: *aaRSA,
 	}
 	if *fingers != "" {
 		for i, path := range strings.Split(*fingers, ",") {

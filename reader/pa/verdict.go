@@ -31,7 +31,20 @@ type Verdict struct {
 	// DocumentSigner and CSCA identify the certificates used (subject and serial), when found.
 	DocumentSigner string `json:"document_signer,omitempty"`
 	CSCA           string `json:"csca,omitempty"`
+	// ChipAuthMethod says how chip authentication ran when it did: ChipAuthSeparate or
+	// ChipAuthPACECAM.
+	ChipAuthMethod string `json:"chip_auth_method,omitempty"`
 }
+
+// Chip authentication methods (Verdict.ChipAuthMethod).
+const (
+	// ChipAuthSeparate is chip authentication as its own protocol after access control (ICAO Doc
+	// 9303 part 11 §6.2): new secure messaging keys only the chip holding the DG14 key can use.
+	ChipAuthSeparate = "chip_authentication"
+	// ChipAuthPACECAM is PACE with the chip authentication mapping (part 11 §4.4.3.5): the chip's
+	// authentication data sent during PACE matched the DG14 key.
+	ChipAuthPACECAM = "pace_cam"
+)
 
 // Add records a check.
 func (v *Verdict) Add(name string, s Status, reason string) {

@@ -114,6 +114,9 @@ type Options struct {
 	// cipher)); nil means ECDH generic mapping with AES-128. Set it to use DH or the integrated
 	// mapping (PACEParamID 0 is then DH group 0).
 	PACEProtocol asn1.ObjectIdentifier
+	// CAMLie makes a PACE-CAM chip send chip authentication data of another key than its DG14
+	// key (hostile: a clone that copied DG14 but not the private key).
+	CAMLie bool
 	// CADH gives the chip a DH chip authentication key (DG14 dhpublicnumber on the RFC 5114
 	// 2048-bit group with 224-bit subgroup, id-CA-DH-AES-CBC-CMAC-128) instead of ECDH on P-256.
 	CADH bool
@@ -141,6 +144,9 @@ type Card struct {
 	CAKey    *ecdh.PrivateKey
 	// CAKeyDH is the DH chip authentication private exponent (Options.CADH) on pace.DH2048_224.
 	CAKeyDH *big.Int
+	// With PACE-CAM the DG14 key is CAMKey on the PACE curve CAMCurve (CAKey is then unused).
+	CAMKey   *big.Int
+	CAMCurve *pace.Curve
 
 	// session state, reset on power-up
 	appSelected bool
@@ -193,6 +199,20 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 	caSPKI, err := x509.MarshalPKIXPublicKey(card.CAKey.PublicKey())
 	if err != nil {
 		return nil, err
+	}
+	if card.pace != nil && card.pace.CAM() {
+		// PACE-CAM proves the DG14 key during PACE, so that key lives on the PACE curve (part 11
+		// §4.4.3.5: CA_IC is computed in the group of the mapping).
+		if card.CAMCurve, err = pace.CurveByParamID(card.pace.ParamID); err != nil {
+			return nil, fmt.Errorf("vcard: PACE-CAM: %w", err)
+		}
+		if card.CAMKey, err = rand.Int(rand.Reader, new(big.Int).Sub(card.CAMCurve.N, big.NewInt(1))); err != nil {
+			return nil, err
+		}
+		card.CAMKey.Add(card.CAMKey, big.NewInt(1))
+		if caSPKI, err = ca.MarshalECKey(card.CAMCurve, card.CAMCurve.ScalarMult(card.CAMKey, card.CAMCurve.G())); err != nil {
+			return nil, err
+		}
 	}
 	dg14, err := lds.DG14Bytes(caSPKI, lds.OIDCAECDHAES128)
 	if err != nil {
@@ -582,7 +602,7 @@ func (c *Card) mseSetAT(cmd iso7816.Command) iso7816.Response {
 	if err != nil {
 		return st(iso7816.SWConditionsNotSatisfied)
 	}
-	c.chip = &pace.Chip{Info: *c.pace, Password: pw}
+	c.chip = &pace.Chip{Info: *c.pace, Password: pw, CAMKey: c.CAMKey, CAMLie: c.opts.CAMLie}
 	c.sess, c.appSelected = nil, false
 	return st(iso7816.SWOK)
 }
@@ -641,11 +661,14 @@ func (c *Card) chipAuthenticate(cmd iso7816.Command) iso7816.Response {
 		}
 		c.nextSess, c.compEph = s, comp
 	} else {
-		static := new(big.Int).SetBytes(c.CAKey.Bytes())
+		curve, static := pace.P256, new(big.Int).SetBytes(c.CAKey.Bytes())
+		if c.CAMKey != nil {
+			curve, static = c.CAMCurve, new(big.Int).Set(c.CAMKey)
+		}
 		if c.opts.CloneChip {
 			static.Add(static, big.NewInt(1))
 		}
-		s, err := ca.ChipRespond(pace.P256, static, alg, in.Value)
+		s, err := ca.ChipRespond(curve, static, alg, in.Value)
 		if err != nil || len(in.Value) < 33 {
 			return iso7816.Response{SW: 0x6A80}
 		}
@@ -689,9 +712,18 @@ func (c *Card) generalAuthenticate(cmd iso7816.Command) iso7816.Response {
 		if err != nil {
 			return fail()
 		}
+		data := tlv.Encode(0x86, out)
+		if c.pace.CAM() {
+			// PACE-CAM: the encrypted chip authentication data follows the token (part 11 §4.4.5).
+			a, err := c.chip.CAMData()
+			if err != nil {
+				return fail()
+			}
+			data = append(data, tlv.Encode(0x8A, a)...)
+		}
 		c.idPICC = c.chip.EphemeralX()
 		c.chip, c.sess, c.protected = nil, s, 0
-		return iso7816.Response{Data: pace.DynAuth(0x86, out), SW: iso7816.SWOK}
+		return iso7816.Response{Data: tlv.Encode(0x7C, data), SW: iso7816.SWOK}
 	default:
 		return fail()
 	}
