@@ -20,6 +20,12 @@ func (e *Engine) CheckLiveness(ctx context.Context, frames <-chan Frame, c liven
 // before it are done (it only moves forward: the smoothed track may revise a step's end by a
 // frame). awaiting may be nil; it is called on the calling goroutine and must not block.
 func (e *Engine) CheckLivenessPrompting(ctx context.Context, frames <-chan Frame, c liveness.Challenge, awaiting func(step int)) (liveness.Result, error) {
+	return e.CheckLivenessObserving(ctx, frames, c, awaiting, nil)
+}
+
+// CheckLivenessObserving is CheckLivenessPrompting that also shows observe (may be nil) every
+// analysed frame before it is closed, with no quality report (see Observer).
+func (e *Engine) CheckLivenessObserving(ctx context.Context, frames <-chan Frame, c liveness.Challenge, awaiting func(step int), observe Observer) (liveness.Result, error) {
 	var track []liveness.Observation
 	limit := c.StepTimeout * time.Duration(len(c.Steps)+1)
 	told := 0
@@ -42,6 +48,9 @@ func (e *Engine) CheckLivenessPrompting(ctx context.Context, frames <-chan Frame
 			first = &Frame{Pos: f.Pos}
 		}
 		a, err := e.AnalyzeFrame(ctx, f.Mat)
+		if err == nil && observe != nil {
+			observe(f, a, nil)
+		}
 		pos := f.Pos - first.Pos
 		f.Close()
 		if err != nil {

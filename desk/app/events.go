@@ -22,6 +22,8 @@ const (
 	EventQueue   = "queue:changed"   // data: QueueStatus
 	EventFinger  = "enroll:finger"   // data: FingerPrompt
 	EventFace    = "enroll:face"     // data: FacePrompt
+	// EventFacePreview is the camera's live preview during a face capture (preview.go).
+	EventFacePreview = "enroll:face-preview" // data: FacePreview
 )
 
 // Hub fans events out to every attached emitter (the window, bridge clients). The zero value is

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"enrolldesk/biometric/face"
 	"enrolldesk/biometric/face/embedding"
@@ -58,6 +59,15 @@ type CameraFace struct {
 	// are done, and step = len(steps) when the photo burst starts. In the window it is
 	// app.FacePrompter(desk.Events). It is called on the capturing goroutine and must not block.
 	Prompt func(steps []string, step int)
+	// Preview, when set, receives the live preview (app.FacePreview: a small JPEG, the face box,
+	// the quality checks) at most app.MaxPreviewFPS a second during the liveness challenge and
+	// the photo burst. In the window it is app.FacePreviewer(desk.Events); app.New sets it
+	// (app.FaceTuner). Called on the capturing goroutine.
+	Preview func(app.FacePreview)
+	// MinQuality reads thresholds.face_min_quality (0..1) at every capture: a burst frame counts
+	// only when its quality score reaches that share of the best score (see minScore). Nil or
+	// 0: the ICAO gate alone. app.New sets it from the desk's settings (app.FaceTuner).
+	MinQuality func(ctx context.Context) (float64, error)
 
 	mu   sync.Mutex
 	eng  *face.Engine
@@ -270,15 +280,35 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 		return enroll.Face{}, fmt.Errorf("chip photo: %w", err)
 	}
 
+	send, readMin := c.tuning()
+	th := quality.Default()
+	opts := face.BurstOptions{}
+	if readMin != nil {
+		q, err := readMin(ctx)
+		if err != nil {
+			return enroll.Face{}, fmt.Errorf("face_min_quality setting: %w", err)
+		}
+		opts.MinScore = minScore(q, th)
+	}
+	rate := &app.PreviewRate{}
+	pv := func(phase string) face.Observer {
+		if send == nil {
+			return nil
+		}
+		p := &previewer{send: send, phase: phase, th: th, rate: rate, now: time.Now}
+		return p.observe
+	}
+
 	// Liveness first, on its own stream: a file source is then replayed from its start for
 	// the capture, a device simply goes on.
 	ch := c.challenge()
 	names := stepNames(ch)
-	alive, err := c.liveness(ctx, eng, ch, names)
+	alive, err := c.liveness(ctx, eng, ch, names, pv(app.PreviewLiveness))
 	if err != nil {
 		return enroll.Face{}, err
 	}
 	c.prompt(names, len(names))
+	opts.Observe = pv(app.PreviewCapture)
 
 	burst := c.Burst
 	if burst <= 0 {
@@ -287,7 +317,7 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 	camCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	cam := face.NewCamera(c.Source)
-	capt, err := eng.CaptureBest(ctx, cam.Stream(camCtx), quality.Default(), burst)
+	capt, err := eng.CaptureBestWith(ctx, cam.Stream(camCtx), th, burst, opts)
 	if err != nil {
 		var nc face.ErrNoCapture
 		switch {
@@ -348,11 +378,11 @@ func (c *CameraFace) prompt(steps []string, step int) {
 	}
 }
 
-func (c *CameraFace) liveness(ctx context.Context, eng *face.Engine, ch liveness.Challenge, names []string) (liveness.Result, error) {
+func (c *CameraFace) liveness(ctx context.Context, eng *face.Engine, ch liveness.Challenge, names []string, observe face.Observer) (liveness.Result, error) {
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
 	cam := face.NewCamera(c.Source)
-	r, err := checkLiveness(lctx, eng, cam.Stream(lctx), ch, func(step int) { c.prompt(names, step) })
+	r, err := eng.CheckLivenessObserving(lctx, cam.Stream(lctx), ch, func(step int) { c.prompt(names, step) }, observe)
 	if err != nil {
 		if cam.Err() != nil && ctx.Err() == nil {
 			return r, missing(fmt.Errorf("camera %s: %w", c.Source.Name, cam.Err()))
