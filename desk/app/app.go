@@ -57,7 +57,7 @@ func New(d Deps) (*App, error) {
 	}
 	hub := &Hub{}
 	s := newSession(d, hub)
-	return &App{
+	a := &App{
 		Events:  hub,
 		Session: s,
 		Enrollment: &Enrollment{session: s, officers: d.Officers, wf: d.Workflow, card: d.Card, face: d.Face,
@@ -67,7 +67,9 @@ func New(d Deps) (*App, error) {
 		Officers: &Officers{session: s, officers: d.Officers},
 		History:  &History{session: s, db: d.DB},
 		Ops:      newOps(s, d),
-	}, nil
+	}
+	tuneFace(d.Face, hub, faceMinQuality(a.Ops)) // preview.go: the live preview and face_min_quality
+	return a, nil
 }
 
 // Bound lists the structs whose exported methods the window may call: the Bind list of Wails'
