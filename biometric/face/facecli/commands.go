@@ -74,8 +74,9 @@ func sliceReport(name string, s match.Scores, target float64, cal *match.Calibra
 func runEval(ctx context.Context, env *cli.Env, args []string) error {
 	fs := env.NewFlagSet("face eval")
 	models := fs.String("models", "models", "model directory")
-	mirror := fs.Bool("mirror", face.Shipped.Mirror, "average the descriptor with the mirrored face's")
-	l2 := fs.Bool("l2", face.Shipped.Normalize, "normalise descriptors to unit length")
+	engine := fs.String("engine", DefaultEngine(), "face engine: dlib or facenet (the desk policy's default: "+DefaultEngine()+")")
+	mirror := fs.Bool("mirror", face.Shipped.Mirror, "dlib: average the descriptor with the mirrored face's")
+	l2 := fs.Bool("l2", face.Shipped.Normalize, "dlib: normalise descriptors to unit length")
 	target := fs.Float64("fmr", 0.001, "target false-match rate for the reported threshold")
 	reviewFMR := fs.Float64("review-fmr", 0.01, "false-match rate bounding the officer-review band (with -write-calibration)")
 	sliceFile := fs.String("slices", "", "file of population slices (\"name: identity ...\" per line); faces/lfw gets the East/Southeast Asian slice by default")
@@ -113,17 +114,21 @@ func runEval(ctx context.Context, env *cli.Env, args []string) error {
 			}
 		}
 	}
-	eng, err := face.NewEngine(*models, face.Options{Recognizers: *workers, Mirror: *mirror, Normalize: *l2})
+	eng, err := NewDescriber(*models, *engine, face.Options{Recognizers: *workers, Mirror: *mirror, Normalize: *l2})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 	start := time.Now()
-	ds, err := DescribeAll(ctx, eng, samples, *workers)
+	ds, err := DescribeAllWith(ctx, eng, samples, *workers)
 	if err != nil {
 		return err
 	}
-	rep := EvalReport{Dir: dir, Engine: eng.Name(), ModelSet: eng.Models().Set, ModelSetID: eng.Models().ID,
+	set := eng.Pipeline.Models().Set
+	if eng.Net != nil {
+		set = "facenet/" + eng.Net.Spec().Name
+	}
+	rep := EvalReport{Dir: dir, Engine: eng.Name(), ModelSet: set, ModelSetID: eng.ModelSetID(),
 		Images: len(ds), Identities: len(identities(ds))}
 	for _, d := range ds {
 		if d.Descriptor == nil {

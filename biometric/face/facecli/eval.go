@@ -36,6 +36,11 @@ type Described struct {
 
 // DescribeAll describes every sample with the engine's pool, in parallel.
 func DescribeAll(ctx context.Context, e *face.Engine, samples []Sample, workers int) ([]Described, error) {
+	return DescribeAllWith(ctx, &Describer{Pipeline: e}, samples, workers)
+}
+
+// DescribeAllWith describes every sample with the selected engine, in parallel.
+func DescribeAllWith(ctx context.Context, e *Describer, samples []Sample, workers int) ([]Described, error) {
 	out := make([]Described, len(samples))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -47,9 +52,7 @@ func DescribeAll(ctx context.Context, e *face.Engine, samples []Sample, workers 
 				out[i].Sample = samples[i]
 				b, err := os.ReadFile(samples[i].Path)
 				if err == nil {
-					var f face.Found
-					f, err = e.DescribePhoto(ctx, b)
-					out[i].Descriptor = f.Descriptor
+					out[i].Descriptor, err = e.Photo(ctx, b)
 				}
 				out[i].Err = err
 			}

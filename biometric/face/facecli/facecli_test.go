@@ -57,24 +57,43 @@ func TestEvalCountsFailuresAsNonMatches(t *testing.T) {
 	blank := gocv.NewMatWithSize(200, 200, gocv.MatTypeCV8UC3)
 	gocv.IMWrite(filepath.Join(dir, "Hu_Jintao", "blank.jpg"), blank)
 	blank.Close()
-	out, errs, code := run(t, "face", "eval", "-models", models(), "-json", dir)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
 	var rep EvalReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
-	}
-	// 3+1+3 genuine pairs... Hans 3, Bill 1, Hu 3 (with blank) = 7; impostor: all cross pairs.
-	if rep.Images != 8 || rep.NoFace != 1 || rep.Pooled.Genuine != 7 || rep.Pooled.Impostor != 8*7/2-7 {
-		t.Fatalf("report %+v", rep)
-	}
-	// The two pairs with the blank picture are never accepted, at any threshold.
-	if rep.Pooled.AtFMR.FNMR < 2.0/7-1e-9 {
-		t.Fatalf("failures not counted: %+v", rep.Pooled.AtFMR)
-	}
-	if len(rep.Slices) != 1 || rep.Slices[0].Name != "east_southeast_asian" || rep.Slices[0].Genuine != 3 {
-		t.Fatalf("slices %+v", rep.Slices)
+	// The default engine is the desk policy's (facenet); -engine dlib selects dlib. Each is
+	// judged against its own shipped calibration.
+	for _, tc := range []struct{ flag, engine string }{
+		{"", "facenet-frfeature-p2+mirror"},
+		{"dlib", "dlib-resnet-v1+mirror+l2"},
+	} {
+		args := []string{"face", "eval", "-models", models(), "-json"}
+		if tc.flag != "" {
+			args = append(args, "-engine", tc.flag)
+		}
+		out, errs, code := run(t, append(args, dir)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.engine, code, errs)
+		}
+		rep = EvalReport{}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Engine != tc.engine || rep.Pooled.Shipped == nil {
+			t.Fatalf("engine %q (want %q), at shipped threshold %+v", rep.Engine, tc.engine, rep.Pooled.Shipped)
+		}
+		// 3+1+3 genuine pairs... Hans 3, Bill 1, Hu 3 (with blank) = 7; impostor: all cross pairs.
+		if rep.Images != 8 || rep.NoFace != 1 || rep.Pooled.Genuine != 7 || rep.Pooled.Impostor != 8*7/2-7 {
+			t.Fatalf("%s: report %+v", tc.engine, rep)
+		}
+		// The two pairs with the blank picture are never accepted, at any threshold; the other
+		// five genuine pairs are, at the shipped threshold, and no impostor pair is.
+		if rep.Pooled.AtFMR.FNMR < 2.0/7-1e-9 {
+			t.Fatalf("%s: failures not counted: %+v", tc.engine, rep.Pooled.AtFMR)
+		}
+		if rep.Pooled.Shipped.FMR != 0 {
+			t.Fatalf("%s: impostors accepted at the shipped threshold: %+v", tc.engine, rep.Pooled.Shipped)
+		}
+		if len(rep.Slices) != 1 || rep.Slices[0].Name != "east_southeast_asian" || rep.Slices[0].Genuine != 3 {
+			t.Fatalf("%s: slices %+v", tc.engine, rep.Slices)
+		}
 	}
 	// The text report names the threshold and both rates.
 	var text bytes.Buffer
@@ -90,6 +109,11 @@ func TestEvalUsage(t *testing.T) {
 	}
 	if _, errs, code := run(t, "face", "eval", t.TempDir()); code != 1 || !strings.Contains(errs, "no identity folders") {
 		t.Fatalf("empty folder: exit %d %s", code, errs)
+	}
+	dir := t.TempDir()
+	link(t, shared("deepface", "img1.jpg"), filepath.Join(dir, "a", "img1.jpg"))
+	if _, errs, code := run(t, "face", "eval", "-engine", "arcface", "-models", models(), dir); code != 1 || !strings.Contains(errs, `face engine "arcface": unknown`) {
+		t.Fatalf("unknown engine: exit %d %s", code, errs)
 	}
 }
 
@@ -136,29 +160,44 @@ func TestVerifyAgainstVideo(t *testing.T) {
 	}
 	// deepface identity id00: img2.jpg before the camera, img1.jpg as the chip photo.
 	cam := videoOf(t, shared("deepface", "img2.jpg"))
-	q := []string{"-models", models(), "-camera", cam, "-burst", "2", "-json"}
-	out, errs, code := run(t, append([]string{"face", "verify", "-chip", shared("deepface", "img1.jpg")}, q...)...)
-	if code != 0 {
-		t.Fatalf("same person: exit %d %s %s", code, errs, out)
-	}
-	var rep VerifyReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("same person: distance %.3f", rep.Distance)
-	if s, _ := rep.Quality.Get("sharpness"); s.Status != "pass" {
-		t.Fatalf("sharpness %+v", s)
-	}
-	if rep.Decision == nil || rep.Decision.Outcome != match.Match {
-		t.Fatalf("same person: %+v", rep.Decision)
-	}
-	out, _, code = run(t, append([]string{"face", "verify", "-chip", shared("deepface", "img20.jpg")}, q...)...)
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
-		t.Fatalf("different person: exit %d %v", code, err)
-	}
-	t.Logf("different person: distance %.3f", rep.Distance)
-	if rep.Decision == nil || rep.Decision.Outcome != match.NoMatch {
-		t.Fatalf("different person: %+v", rep.Decision)
+	for _, tc := range []struct{ flag, engine string }{
+		{"", "facenet-frfeature-p2+mirror"}, // the desk policy's default
+		{"dlib", "dlib-resnet-v1+mirror+l2"},
+	} {
+		q := []string{"-models", models(), "-camera", cam, "-burst", "2", "-json"}
+		if tc.flag != "" {
+			q = append(q, "-engine", tc.flag)
+		}
+		out, errs, code := run(t, append([]string{"face", "verify", "-chip", shared("deepface", "img1.jpg")}, q...)...)
+		if code != 0 {
+			t.Fatalf("%s same person: exit %d %s %s", tc.engine, code, errs, out)
+		}
+		var rep VerifyReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s same person: distance %.3f", rep.Engine, rep.Distance)
+		if rep.Engine != tc.engine {
+			t.Fatalf("engine %q, want %q", rep.Engine, tc.engine)
+		}
+		if s, _ := rep.Quality.Get("sharpness"); s.Status != "pass" {
+			t.Fatalf("sharpness %+v", s)
+		}
+		if rep.Decision == nil || rep.Decision.Outcome != match.Match {
+			t.Fatalf("%s same person: %+v", tc.engine, rep.Decision)
+		}
+		cal, err := table.Lookup(rep.ModelSet, rep.Engine)
+		if err != nil || rep.Decision.MatchThreshold != cal.MatchThreshold {
+			t.Fatalf("%s: decided at %v, shipped calibration %+v %v", tc.engine, rep.Decision.MatchThreshold, cal, err)
+		}
+		out, _, code = run(t, append([]string{"face", "verify", "-chip", shared("deepface", "img20.jpg")}, q...)...)
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+			t.Fatalf("%s different person: exit %d %v", tc.engine, code, err)
+		}
+		t.Logf("%s different person: distance %.3f", rep.Engine, rep.Distance)
+		if rep.Decision == nil || rep.Decision.Outcome != match.NoMatch {
+			t.Fatalf("%s different person: %+v", tc.engine, rep.Decision)
+		}
 	}
 }
 

@@ -34,6 +34,7 @@ func runVerify(ctx context.Context, env *cli.Env, args []string) error {
 	chip := fs.String("chip", "", "the chip photo (DG2 image: JPEG, JPEG 2000 or PNG)")
 	camera := fs.String("camera", "0", "camera: device index or /dev/videoN, a video file, or an image folder")
 	models := fs.String("models", "models", "model directory")
+	engine := fs.String("engine", DefaultEngine(), "face engine of the 1:1 decision: dlib or facenet (the desk policy's default: "+DefaultEngine()+")")
 	fps := fs.Float64("fps", 0, "frame rate: requested from a device; paces a file or folder (0: a file plays at 25 fps)")
 	width := fs.Int("width", 1280, "requested camera width")
 	height := fs.Int("height", 720, "requested camera height")
@@ -52,15 +53,16 @@ func runVerify(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("chip photo: %w", err)
 	}
-	eng, err := face.NewEngine(*models, face.Shipped)
+	desc, err := NewDescriber(*models, *engine, face.Shipped)
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
+	defer desc.Close()
+	eng := desc.Pipeline
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	ref, err := eng.DescribePhoto(ctx, chipBytes)
+	ref, err := desc.Photo(ctx, chipBytes)
 	if err != nil {
 		return fmt.Errorf("chip photo: %w", err)
 	}
@@ -80,8 +82,12 @@ func runVerify(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		return err
 	}
-	rep := VerifyReport{Quality: capt.Result.Quality, Frame: capt.Seq, Engine: eng.Name(), ModelSet: eng.Models().ID}
-	if rep.Distance, err = embedding.Distance(ref.Descriptor, capt.Subject.Descriptor); err != nil {
+	rep := VerifyReport{Quality: capt.Result.Quality, Frame: capt.Seq, Engine: desc.Name(), ModelSet: desc.ModelSetID()}
+	cur, err := desc.Live(ctx, capt.Region, capt.Subject)
+	if err != nil {
+		return fmt.Errorf("live face: %w", err)
+	}
+	if rep.Distance, err = embedding.Distance(ref, cur); err != nil {
 		return err
 	}
 	if *live {
