@@ -59,6 +59,7 @@ func run() error {
 	clone := flag.Bool("clone", false, "hostile: answer chip authentication without the DG14 private key")
 	aaRSA := flag.Bool("aa-rsa", false, "RSA-1024 active authentication key (ISO/IEC 9796-2) instead of ECDSA")
 	once := flag.Bool("once", false, "exit when the card is pulled instead of re-inserting it")
+	lockHeld := flag.Bool("lock-held", false, "the parent process holds the machine-wide vpcd lock for this one (tests); do not take it")
 	fingers := flag.String("fingers", "", "comma-separated 8-bit TIFF fingers for DG3 (e.g. FVC images), EAC-protected; writes -pki/terminal for desks")
 	flag.Parse()
 
@@ -149,7 +150,11 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for {
-		err := card.Serve(ctx, *addr)
+		serve := card.Serve
+		if *lockHeld {
+			serve = card.ServeHeld
+		}
+		err := serve(ctx, *addr)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if vcardBinDir != "" {
+		_ = os.RemoveAll(vcardBinDir)
+	}
 	stop()
 	release()
 	os.Exit(code)

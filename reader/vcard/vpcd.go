@@ -36,6 +36,12 @@ func (c *Card) Serve(ctx context.Context, addr string) error {
 		}
 		defer release()
 	}
+	return c.ServeHeld(ctx, addr)
+}
+
+// ServeHeld is Serve for a process whose parent holds the machine-wide vpcd lock on its behalf
+// (a test that runs cmd/vcard as a child process to kill it mid-read): it does not take the lock.
+func (c *Card) ServeHeld(ctx context.Context, addr string) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
