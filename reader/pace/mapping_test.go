@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"enrolldesk/reader/iso7816"
 	"enrolldesk/reader/sm"
+	"enrolldesk/reader/tlv"
 )
 
 // TestDHGroups: the standardized DH domain parameters 0–2 are what RFC 5114 §2.1–2.3 say they are,
@@ -394,11 +396,16 @@ func BenchmarkPACE(b *testing.B) {
 	}{
 		{"ECDH-GM-brainpoolP256r1", MappingECDHGM, 13}, {"ECDH-IM-brainpoolP256r1", MappingECDHIM, 13},
 		{"DH-GM-1024", MappingDHGM, 0}, {"DH-GM-2048-256", MappingDHGM, 2}, {"DH-IM-2048-224", MappingDHIM, 1},
+		{"ECDH-IM-AES256-brainpoolP256r1", MappingECDHIM, 13}, {"ECDH-CAM-brainpoolP256r1", MappingECDHCAM, 13},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			info := Info{Protocol: Protocol(c.mapping, 2), Version: 2, ParamID: c.id}
+			cipher := 2
+			if strings.Contains(c.name, "AES256") {
+				cipher = 4
+			}
+			info := Info{Protocol: Protocol(c.mapping, cipher), Version: 2, ParamID: c.id}
 			for i := 0; i < b.N; i++ {
-				chip := &Chip{Info: info, Password: []byte("123456")}
+				chip := &Chip{Info: info, Password: []byte("123456"), CAMKey: big.NewInt(0x5A5A5A5A)}
 				if _, _, err := Authenticate(context.Background(), chipTransmitterB(chip), info, PasswordCAN, []byte("123456"), nil); err != nil {
 					b.Fatal(err)
 				}
@@ -429,6 +436,13 @@ func chipTransmitterB(chip *Chip) iso7816.Transmitter {
 		case 0x85:
 			tag = 0x86
 			out, _, err = chip.Mutual(in.Value)
+			if err == nil && chip.Info.CAM() {
+				a, err := chip.CAMData()
+				if err != nil {
+					return []byte{0x63, 0x00}, nil
+				}
+				return append(tlv.Encode(0x7C, tlv.Concat(tlv.Encode(0x86, out), tlv.Encode(0x8A, a))), 0x90, 0x00), nil
+			}
 		}
 		if err != nil || out == nil {
 			return []byte{0x63, 0x00}, nil

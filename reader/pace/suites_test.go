@@ -238,3 +238,28 @@ func FuzzParseMutualAuth(f *testing.F) {
 		_ = a
 	})
 }
+
+// FuzzChipMapIM feeds arbitrary nonces t to the chip side of the integrated mapping with AES-128,
+// -192 and -256 on ECDH and DH: a t that is not k bits long is refused, nothing panics.
+func FuzzChipMapIM(f *testing.F) {
+	f.Add(byte(0), make([]byte, 16))
+	f.Add(byte(1), make([]byte, 24))
+	f.Add(byte(2), make([]byte, 32))
+	f.Add(byte(5), make([]byte, 31))
+	f.Fuzz(func(t *testing.T, sel byte, b []byte) {
+		cipher := int(sel%3) + 2 // 2, 3 or 4
+		m, id := MappingECDHIM, 13
+		if sel&4 != 0 {
+			m, id = MappingDHIM, 0
+		}
+		info := Info{Protocol: Protocol(m, cipher), Version: 2, ParamID: id}
+		alg, _ := info.Alg()
+		chip := &Chip{Info: info, Password: []byte("123456")}
+		if _, err := chip.Nonce(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chip.Map(b); err == nil && len(b) != alg.KeyLen() {
+			t.Fatalf("%v: t of %d bytes accepted", alg, len(b))
+		}
+	})
+}
