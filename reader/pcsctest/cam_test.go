@@ -62,3 +62,27 @@ func TestPACECAMMismatchThroughPCSC(t *testing.T) {
 	}
 	t.Logf("refused: %v", err)
 }
+
+// BenchmarkChipReadPACECAM is BenchmarkChipReadPACE with PACE-CAM (brainpoolP256r1, AES-128):
+// chip authentication rides on PACE, so the separate MSE:Set AT and GENERAL AUTHENTICATE of chip
+// authentication are gone.
+func BenchmarkChipReadPACECAM(b *testing.B) {
+	pki, citizen, store := fixture(b)
+	card, err := vcard.Personalise(citizen, pki, vcard.Options{PACEParamID: 13, PACEProtocol: pace.Protocol(pace.MappingECDHCAM, 2)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := insert(b, card)
+	var apdus int
+	for i := 0; i < b.N; i++ {
+		if err := in.Conn.Reset(); err != nil {
+			b.Fatal(err)
+		}
+		data, v, err := reader.Read(context.Background(), in.Conn, reader.CANKey(citizen.CAN), reader.Options{Mode: reader.Extended, DataGroups: benchDGs, TrustStore: store})
+		if err != nil || !v.PassiveOK() || v.ChipAuthMethod != pa.ChipAuthPACECAM {
+			b.Fatal(err)
+		}
+		apdus = data.APDUs
+	}
+	b.ReportMetric(float64(apdus), "APDUs/op")
+}
