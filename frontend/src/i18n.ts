@@ -494,6 +494,19 @@ const vi = {
   'devices.sensor.port': 'Cổng máy quét vân tay (ví dụ /dev/ttyUSB0)',
   'devices.sensor.baud': 'Tốc độ cổng (baud)',
   'devices.reader.name': 'Đầu đọc thẻ ưu tiên (một phần tên)',
+  // The card step: the reader's presence and the QR code on the card's front (issue 3).
+  'card.wait.place': 'Đặt thẻ căn cước lên đầu đọc.',
+  'card.wait.present': 'Đã có thẻ trên đầu đọc.',
+  'card.wait.noReader': 'Chưa có đầu đọc thẻ: cắm đầu đọc vào máy.',
+  'card.wait.service': 'Dịch vụ đầu đọc thẻ (pcscd) không chạy hoặc đang khởi động lại; bàn sẽ tự kết nối lại.',
+  'card.qr.scan': 'Quét mã QR trên thẻ',
+  'card.qr.rescan': 'Quét lại',
+  'card.qr.scanning': 'Đưa mặt trước của thẻ (có mã QR) vào trước camera và giữ yên…',
+  'card.qr.confirm': 'Đối chiếu thông tin đọc từ mã QR với thẻ và với công dân, rồi đọc chip:',
+  'card.qr.expiryDerived': 'Có giá trị đến (suy ra từ ngày sinh và ngày cấp)',
+  'card.qr.read': 'Đúng, đọc chip',
+  'error.qr_none': 'Không đọc được mã QR. Đưa mặt trước thẻ lại gần camera, giữ yên, tránh lóa sáng rồi bấm Quét lại; hoặc nhập số trên thẻ.',
+  'error.qr_not_cccd': 'Mã QR này không phải mã in trên mặt trước thẻ căn cước. Quét mã QR trên thẻ của công dân.',
 } as const;
 
 export type Key = keyof typeof vi;
@@ -983,6 +996,19 @@ const en: Record<Key, string> = {
   'devices.sensor.port': 'Fingerprint sensor port (e.g. /dev/ttyUSB0)',
   'devices.sensor.baud': 'Port speed (baud)',
   'devices.reader.name': 'Preferred card reader (part of its name)',
+  // The card step: the reader's presence and the QR code on the card's front (issue 3).
+  'card.wait.place': 'Place the ID card on the reader.',
+  'card.wait.present': 'Card present on the reader.',
+  'card.wait.noReader': 'No card reader: plug the reader in.',
+  'card.wait.service': 'The card reader service (pcscd) is not running or is restarting; the desk reconnects by itself.',
+  'card.qr.scan': 'Scan the QR code on the card',
+  'card.qr.rescan': 'Scan again',
+  'card.qr.scanning': 'Hold the front of the card (with the QR code) under the camera and keep it still…',
+  'card.qr.confirm': 'Check the data read from the QR code against the card and the citizen, then read the chip:',
+  'card.qr.expiryDerived': 'Valid until (derived from the birth and issue dates)',
+  'card.qr.read': 'Correct: read the chip',
+  'error.qr_none': 'No QR code could be read. Hold the card\'s front closer to the camera, keep it still and away from glare, then press Scan again; or type the numbers from the card.',
+  'error.qr_not_cccd': 'This QR code is not the one printed on the front of a citizen ID card. Scan the QR code on the citizen\'s card.',
 };
 
 export const TABLES: Record<Lang, Record<Key, string>> = { vi, en };
