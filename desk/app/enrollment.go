@@ -18,6 +18,7 @@ import (
 	"enrolldesk/reader/faceimg"
 	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
+	"enrolldesk/sync/outbox"
 	"enrolldesk/sync/record"
 )
 
@@ -169,6 +170,12 @@ type EnrollmentView struct {
 	RecordID string        `json:"recordId,omitempty"`
 	Seq      uint64        `json:"seq,omitempty"`
 	Rejected string        `json:"rejected,omitempty"`
+	// Pending: the approved record waits for the supervisor's review (desk/review) before it
+	// is released to the outbox; ItemID names it in the review queue, PendingWhy says why
+	// ("policy", "exceptions", "flag:<check>").
+	Pending    bool     `json:"pending,omitempty"`
+	ItemID     string   `json:"itemId,omitempty"`
+	PendingWhy []string `json:"pendingWhy,omitempty"`
 }
 
 // DedupView is the outcome of the 1:N de-duplication search against the desk's galleries: the
@@ -200,6 +207,9 @@ type Enrollment struct {
 	dedup    Deduper
 	events   Emitter
 	now      func() time.Time
+	// ops routes approvals through the review queue and checks the freeze rules before a new
+	// enrollment (set by Open); nil in a build without desk operations.
+	ops *Ops
 
 	mu         sync.Mutex
 	cur        *enroll.Session
@@ -273,6 +283,13 @@ func (e *Enrollment) Start() Response {
 	defer e.mu.Unlock()
 	if e.cur != nil && e.view.Chip != nil && e.view.Step != StepDone {
 		return fail("Enrollment.Start", coded(CodeConflict, errors.New("finish or reject the enrollment in progress first"), nil))
+	}
+	if e.ops.wired() {
+		// The registry's freeze rules (desk/freeze): too many records waiting, no sync for too
+		// long, an old trust store or build stop new enrollments until what lifts them is done.
+		if err := e.ops.svc.AllowEnrollment(ctx, o.ID); err != nil {
+			return fail("Enrollment.Start", frozenFault(err))
+		}
 	}
 	e.cur = e.wf.Start(o)
 	e.view = EnrollmentView{Active: true, Step: StepCard}
@@ -468,6 +485,7 @@ func (e *Enrollment) CaptureFace() Response {
 		return fail("Enrollment.CaptureFace", coded(CodeConflict, err, nil))
 	}
 	e.faceRes = &f
+	e.view.Dedup = nil // the workflow dropped the search's result: it runs again after the fingers
 	e.view.Face = &FaceView{Score: f.Score, Threshold: f.Threshold, Decision: f.Decision, Liveness: f.Liveness}
 	if len(f.Portrait) > 0 {
 		// The token portrait (ISO/IEC 19794-5, JPEG) beside the chip photo, for the officer's eye.
@@ -579,7 +597,7 @@ func (e *Enrollment) setFingers(fingers []enroll.Finger, exc []enroll.FingerExce
 		return fail("Enrollment.setFingers", coded(CodeConflict, err, nil))
 	}
 	e.fingers, e.exceptions = fingers, exc
-	e.view.Fingers = nil
+	e.view.Fingers, e.view.Dedup = nil, nil
 	for _, f := range fingers {
 		e.view.Fingers = append(e.view.Fingers, FingerView{Position: f.Position, Quality: f.Quality, Decision: f.Decision})
 	}
@@ -690,14 +708,26 @@ func (e *Enrollment) SubmitForm(f FormInput) Response {
 	return ok(e.snapshot())
 }
 
-// Approve signs the record with the officer's key (the PIN is asked again) and releases it.
+// Approve signs the record with the officer's key (the PIN is asked again) and hands it on:
+// through the review queue when desk operations are wired (released at once, or kept for the
+// supervisor when the desk's policy, an exception or the operator check asks for it), else
+// straight to the outbox.
 func (e *Enrollment) Approve(pin string) Response {
 	ctx := e.ctx()
-	if _, err := e.require(ctx); err != nil {
+	o, err := e.require(ctx)
+	if err != nil {
 		return fail("Enrollment.Approve", err)
 	}
 	e.mu.Lock()
 	s, err := e.active()
+	var c candidate
+	if err == nil && e.view.Chip != nil {
+		c.CitizenID = e.view.Chip.IDNumber
+		if e.faceRes != nil {
+			c.Face = *e.faceRes
+		}
+		c.Fingers = slices.Clone(e.fingers)
+	}
 	e.mu.Unlock()
 	if err != nil {
 		return fail("Enrollment.Approve", err)
@@ -705,10 +735,24 @@ func (e *Enrollment) Approve(pin string) Response {
 	if ps := s.Problems(e.wf.Policy); len(ps) > 0 {
 		return fail("Enrollment.Approve", coded(CodeConflict, fmt.Errorf("%d problems block approval", len(ps)), nil))
 	}
-	if e.wf.Out == nil {
-		return fail("Enrollment.Approve", coded(CodeDeskLocked, errors.New("the desk keys are locked"), nil))
+	var a enroll.Approval
+	if e.ops.wired() {
+		// Checked before the PIN: a locked desk must not count as a failed PIN attempt.
+		if err := e.ops.queueReady(); err != nil {
+			return fail("Enrollment.Approve", err)
+		}
+		a, err = e.wf.ApproveTo(ctx, s, pin, enroll.SubmitFunc(func(ctx context.Context, sub enroll.Submission) (enroll.Approval, error) {
+			return e.ops.submit(ctx, o.ID, sub, c)
+		}))
+	} else {
+		if e.wf.Out == nil {
+			return fail("Enrollment.Approve", coded(CodeDeskLocked, errors.New("the desk keys are locked"), nil))
+		}
+		var app *outbox.Appended
+		if app, err = e.wf.Approve(ctx, s, pin); err == nil {
+			a = enroll.Approval{RecordID: app.ID, Seq: app.Seq}
+		}
 	}
-	appended, err := e.wf.Approve(ctx, s, pin)
 	var locked *officer.LockedError
 	switch {
 	case errors.As(err, &locked):
@@ -718,21 +762,23 @@ func (e *Enrollment) Approve(pin string) Response {
 	case err != nil:
 		return fail("Enrollment.Approve", err)
 	}
-	slog.Info("record approved", "record", appended.ID, "seq", appended.Seq)
+	if a.Pending {
+		slog.Info("record approved, waiting for review", "item", a.ItemID, "why", strings.Join(a.Why, ","))
+	} else {
+		slog.Info("record approved", "record", a.RecordID, "seq", a.Seq)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if g, ok := e.dedup.(gallery); ok && e.view.Chip != nil {
-		var face enroll.Face
-		if e.faceRes != nil {
-			face = *e.faceRes
-		}
-		// The record is signed and queued whatever happens here; a gallery that missed it only
-		// weakens later searches, so the failure is logged, not returned.
-		if err := g.Enrolled(ctx, appended.ID, e.view.Chip.IDNumber, face, e.fingers); err != nil {
-			slog.Warn("approved enrollment not added to the de-duplication galleries", "record", appended.ID, "err", err)
+	if g, ok := e.dedup.(gallery); ok && !e.ops.wired() && e.view.Chip != nil {
+		// Without the review queue the record is released now (with it, Ops.submit adds released
+		// records and keeps pending ones until the supervisor decides). The record is signed and
+		// queued whatever happens here; a gallery that missed it only weakens later searches.
+		if err := g.Enrolled(ctx, a.RecordID, c.CitizenID, c.Face, c.Fingers); err != nil {
+			slog.Warn("approved enrollment not added to the de-duplication galleries", "record", a.RecordID, "err", err)
 		}
 	}
-	e.view.Step, e.view.RecordID, e.view.Seq = StepDone, appended.ID, appended.Seq
+	e.view.Step, e.view.RecordID, e.view.Seq = StepDone, a.RecordID, a.Seq
+	e.view.Pending, e.view.ItemID, e.view.PendingWhy = a.Pending, a.ItemID, a.Why
 	e.events.Emit(EventQueue, nil)
 	return ok(e.snapshot())
 }

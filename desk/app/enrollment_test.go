@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"enrolldesk/desk/opstest"
 	"errors"
 	"fmt"
 	"sync"
@@ -29,7 +30,21 @@ func viewOf(t *testing.T, r Response) EnrollmentView {
 	return v
 }
 
+// loggedIn provisions the desk with the wizard tests' policy (relaxed) and logs the supervisor in.
 func loggedIn(t *testing.T, d *Desk) {
+	t.Helper()
+	if r := d.Session.Provision(supervisor); !r.OK {
+		t.Fatal(r.Error)
+	}
+	relaxed(t, d)
+	if r := d.Session.Login(supervisor.SupervisorID, supervisor.SupervisorPIN); !r.OK {
+		t.Fatal(r.Error)
+	}
+}
+
+// loggedInWithDefaults provisions the desk keeping the default settings (supervisor review,
+// operator check, freeze limits) and logs the supervisor in.
+func loggedInWithDefaults(t *testing.T, d *Desk) {
 	t.Helper()
 	if r := d.Session.Provision(supervisor); !r.OK {
 		t.Fatal(r.Error)
@@ -330,5 +345,19 @@ func TestFacePrompterEmitsTheStepAsked(t *testing.T) {
 	FacePrompter(h)([]string{"left", "right"}, 1)
 	if len(ev.got) != 1 || ev.got[0].Phase != FacePhaseLiveness || ev.got[0].Step != 1 || len(ev.got[0].Steps) != 2 {
 		t.Fatalf("events %+v", ev.got)
+	}
+}
+
+// relaxed gives the desk the wizard tests' policy through a signed settings document
+// (opstest.Relaxed: released at once, no operator check, no trust-store freeze).
+func relaxed(t *testing.T, d *Desk) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := d.backend.DeskID(ctx)
+	if err != nil || id == "" {
+		t.Fatalf("desk id %q: %v", id, err)
+	}
+	if err := opstest.Configure(ctx, d.DB, d.Audit, id, nil, opstest.Relaxed); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -46,12 +46,12 @@ func TestApprovedRecordReachesQueueAndHistory(t *testing.T) {
 		DateOfBirth: time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC), DG1: []byte{0x61, 0x00},
 		Verdict: record.ChipVerdict{Access: "PACE", PA: record.Pass, AA: record.Absent, CA: record.Pass}}))
 	must(s.SetFace(enroll.Face{Score: 0.3, Threshold: 0.45, Decision: enroll.Match, Liveness: record.Pass, Portrait: []byte("portrait")}))
-	must(s.SetDedup(record.Dedup{Decision: "unique", GallerySize: 0}))
 	e.mu.Lock()
-	r := e.setFingers([]enroll.Finger{{Position: 2, Quality: 70, Decision: enroll.Captured, Template: []byte("t2"), TemplateFormat: "iso19794-2:2005"}}, nil)
+	r := e.setFingers([]enroll.Finger{{Position: 2, Quality: 70, Decision: enroll.Captured, Template: []byte("t2"), TemplateFormat: "iso19794-2:2005"},
+		{Position: 7, Quality: 65, Decision: enroll.Captured, Template: []byte("t7"), TemplateFormat: "iso19794-2:2005"}}, nil)
 	e.mu.Unlock()
 	viewOf(t, r)
-	viewOf(t, e.DeclareFingerException(7, "bandaged"))
+	must(s.SetDedup(record.Dedup{Decision: "unique", GallerySize: 0}))
 	v := viewOf(t, e.SubmitForm(FormInput{Mobile: "0912 345 678", Consent: true}))
 	if v.Step != StepReview || len(v.Problems) != 0 {
 		t.Fatalf("review %+v", v)
@@ -84,7 +84,7 @@ func TestApprovedRecordReachesQueueAndHistory(t *testing.T) {
 	}
 	all := search(HistoryQuery{})
 	if len(all) != 1 || all[0].Seq != 1 || all[0].IDNumber != "001090123456" || all[0].State != "queued" ||
-		all[0].FaceDecision != enroll.Match || all[0].Fingers != 1 || all[0].BiometricsPurged || all[0].OfficerID != supervisor.SupervisorID {
+		all[0].FaceDecision != enroll.Match || all[0].Fingers != 2 || all[0].BiometricsPurged || all[0].OfficerID != supervisor.SupervisorID {
 		t.Fatalf("history %+v", all)
 	}
 	if got := search(HistoryQuery{IDNumber: "001090123456", Date: now.Format("02/01/2006")}); len(got) != 1 {

@@ -14,14 +14,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
+	"enrolldesk/biometric/face/match"
 	"enrolldesk/desk/audit"
+	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/export"
 	"enrolldesk/desk/freeze"
 	"enrolldesk/desk/officer"
+	"enrolldesk/desk/opcheck"
 	"enrolldesk/desk/ops"
 	"enrolldesk/desk/provision"
 	"enrolldesk/desk/review"
+	"enrolldesk/desk/seal"
 	"enrolldesk/desk/settings"
 	"enrolldesk/reader/pa"
 	"enrolldesk/sync/outbox"
@@ -36,7 +42,28 @@ const (
 	CodeNothingExport = "export_nothing" // every record is acknowledged already
 	CodeBadReceipt    = "export_receipt" // the receipt is not the registry's, not this desk's, or inconsistent
 	CodeNoDrive       = "export_drive"   // the export folder does not exist or is not writable
+	// CodeFrozen refuses a new enrollment on a frozen desk (desk/freeze): Params["reasons"] lists
+	// the reason codes (comma-separated, e.g. "pending-limit,sync-overdue"), and for each code
+	// Params["<code>.value"] and Params["<code>.limit"] the figures the window shows beside what
+	// lifts it.
+	CodeFrozen = "frozen"
 )
+
+// frozenFault maps a *freeze.FrozenError to CodeFrozen with its reasons; other errors stay.
+func frozenFault(err error) error {
+	var fe *freeze.FrozenError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	p := map[string]string{}
+	codes := make([]string, 0, len(fe.State.Reasons))
+	for _, r := range fe.State.Reasons {
+		codes = append(codes, r.Code)
+		p[r.Code+".value"], p[r.Code+".limit"] = r.Value, r.Limit
+	}
+	p["reasons"] = strings.Join(codes, ",")
+	return coded(CodeFrozen, err, p)
+}
 
 // Ops is the bound service of the desk-operations screens: the supervisor's review (pending
 // records per officer per office day, approve or reject with a reason after the PIN is entered
@@ -51,15 +78,22 @@ type Ops struct {
 	svc     *ops.Ops // nil with b
 	now     func() time.Time
 
+	face    FaceCapturer // the calibration of the face engine, for the operator check
+	gallery gallery      // the de-duplication galleries released records join; nil without
+
 	mu      sync.Mutex
 	shipper *audit.Shipper
 	ship    audit.ShipState
+	dataKey []byte // the desk data key once unlocked: seals the pending gallery entries
 }
 
 // newOps builds the service over the desk's backend (Deps.Queue is the *backend in Open). It
 // hooks the session's unlock so that the desk keys also open the review queue and the export.
 func newOps(s *Session, d Deps) *Ops {
-	o := &Ops{session: s, now: d.Now}
+	o := &Ops{session: s, now: d.Now, face: d.Face}
+	if g, ok := d.Dedup.(gallery); ok {
+		o.gallery = g
+	}
 	b, isBackend := d.Queue.(*backend)
 	if !isBackend || b == nil || d.Officers == nil {
 		return o
@@ -113,6 +147,13 @@ func (o *Ops) unlock(ctx context.Context, keys *provision.Keys, out *outbox.Outb
 	if err := o.svc.Unlock(ctx, keys, out, o.b.registry); err != nil {
 		slog.Error("desk operations stay locked", "err", err)
 		return
+	}
+	o.mu.Lock()
+	o.dataKey = keys.DataKey
+	o.mu.Unlock()
+	// Records a supervisor released (or rejected) while the galleries were sealed.
+	if err := o.settleGalleries(ctx); err != nil {
+		slog.Warn("pending gallery entries not settled", "err", err)
 	}
 	o.startShipper()
 }
@@ -189,7 +230,7 @@ func opsFault(err error) error {
 	case errors.Is(err, export.ErrNothing):
 		return coded(CodeNothingExport, err, nil)
 	case errors.As(err, &frozen):
-		return coded(CodeConflict, err, nil)
+		return frozenFault(err)
 	}
 	return err
 }
@@ -465,6 +506,9 @@ func (o *Ops) ReviewApprove(pin string, itemIDs []string) Response {
 		}
 	}
 	if released {
+		if err := o.settleGalleries(o.ctx()); err != nil {
+			slog.Warn("released records not added to the de-duplication galleries", "err", err)
+		}
 		o.b.uploads.kick()
 		o.session.events.Emit(EventQueue, nil)
 	}
@@ -480,6 +524,9 @@ func (o *Ops) ReviewReject(pin, itemID, code, note string) Response {
 	}
 	if err := o.svc.ReviewReject(o.ctx(), me.ID, pin, itemID, code, note); err != nil {
 		return fail("Ops.ReviewReject", opsFault(err))
+	}
+	if err := o.settleGalleries(o.ctx()); err != nil {
+		slog.Warn("rejected record's gallery entry not dropped", "err", err)
 	}
 	return ok(nil)
 }
@@ -546,4 +593,222 @@ func (o *Ops) ApplyReceipt(path string) Response {
 	}
 	o.session.events.Emit(EventQueue, nil)
 	return ok(info)
+}
+
+// --- The wizard's approvals -------------------------------------------------------------------
+
+// wired reports whether approvals go through the review queue: desk operations are wired
+// and unlocked. Without them (a build without ops) the wizard releases to the outbox directly.
+func (o *Ops) wired() bool { return o != nil && o.svc != nil }
+
+// queueReady answers desk_locked until the review queue is open.
+func (o *Ops) queueReady() error {
+	if _, err := o.svc.Queue(); err != nil {
+		return coded(CodeDeskLocked, err, nil)
+	}
+	return nil
+}
+
+// candidate is what an approved enrollment adds to the de-duplication galleries.
+type candidate struct {
+	CitizenID string          `json:"citizen"`
+	Face      enroll.Face     `json:"-"`
+	Fingers   []enroll.Finger `json:"-"`
+	// The sealed form keeps only what the galleries need.
+	Descriptor []float32     `json:"descriptor,omitempty"`
+	Templates  []galleryTmpl `json:"templates,omitempty"`
+}
+
+type galleryTmpl struct {
+	Position int    `json:"position"`
+	Template []byte `json:"template"`
+}
+
+// submit hands an approval from the wizard to the review queue: the operator check runs first
+// (the officer's own enrolled face and fingers against the citizen's) and its flags travel with
+// the submission; review.Queue.Submit then releases the record at once or keeps it for the
+// supervisor as the desk's policy says. A released record joins the galleries under its record
+// id; a pending one's gallery entry waits, sealed, for the supervisor's decision.
+func (o *Ops) submit(ctx context.Context, officerID string, sub enroll.Submission, c candidate) (enroll.Approval, error) {
+	flags, err := o.operatorFlags(ctx, officerID, c)
+	if err != nil {
+		return enroll.Approval{}, err
+	}
+	out, err := o.svc.Submit(ctx, sub.Content, sub.Blobs, sub.OfficerKey, sub.Exceptions, flags)
+	if err != nil {
+		return enroll.Approval{}, opsFault(err)
+	}
+	a := enroll.Approval{ItemID: out.ItemID, RecordID: out.RecordID, Seq: out.Seq, Pending: out.State != review.StateReleased, Why: out.Why}
+	if !a.Pending {
+		o.enrolled(ctx, out.RecordID, c)
+		o.b.uploads.kick()
+		return a, nil
+	}
+	if err := o.holdGallery(ctx, out.ItemID, c); err != nil {
+		// The record waits safely for the supervisor; only its gallery entry is missing.
+		slog.Warn("pending record's gallery entry not kept", "item", out.ItemID, "err", err)
+	}
+	return a, nil
+}
+
+// operatorFlags runs the operator check (desk/opcheck) when the policy asks for it. The face is
+// compared when the face engine's calibration is known (its match FMR bounds the false flags);
+// otherwise only the fingers are, and the check says so with its flag.
+func (o *Ops) operatorFlags(ctx context.Context, officerID string, c candidate) ([]string, error) {
+	st, err := o.svc.Settings.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("operator check: %w", err)
+	}
+	if !st.Policy.OperatorCheck {
+		return nil, nil
+	}
+	cit := opcheck.Citizen{Face: c.Face.Descriptor, Engine: c.Face.Engine, ModelSet: c.Face.ModelSet}
+	for _, f := range c.Fingers {
+		if len(f.Template) > 0 {
+			cit.Fingers = append(cit.Fingers, opcheck.Finger{Position: f.Position, Template: f.Template})
+		}
+	}
+	var cal match.Calibration
+	var extra []string
+	if len(cit.Face) > 0 {
+		if t, ok := o.face.(interface {
+			GalleryCalibration() (match.Calibration, error)
+		}); ok {
+			if k, err := t.GalleryCalibration(); err == nil {
+				cal = k
+			}
+		}
+		if cit.Engine == "" {
+			cit.Engine, cit.ModelSet = cal.Engine, cal.ModelSetID
+		}
+		if _, err := opcheck.FaceThreshold(cal, 0); err != nil || cal.Engine != cit.Engine || cal.ModelSetID != cit.ModelSet {
+			cit.Face, extra = nil, []string{FlagOperatorFaceUnchecked}
+		}
+	}
+	res, err := o.svc.OperatorCheck(ctx, officerID, cit, cal)
+	if err != nil {
+		return nil, fmt.Errorf("operator check: %w", err)
+	}
+	return append(res.Flags, extra...), nil
+}
+
+// FlagOperatorFaceUnchecked: the operator check could not compare the face (no calibration of
+// the engine that described it), so a supervisor looks at the record.
+const FlagOperatorFaceUnchecked = "operator-face-unchecked"
+
+// enrolled adds a released record to the galleries. The record is signed and queued whatever
+// happens here; a gallery that missed it only weakens later searches, so a failure is logged.
+func (o *Ops) enrolled(ctx context.Context, recordID string, c candidate) {
+	if o.gallery == nil {
+		return
+	}
+	if err := o.gallery.Enrolled(ctx, recordID, c.CitizenID, c.Face, c.Fingers); err != nil {
+		slog.Warn("released enrollment not added to the de-duplication galleries", "record", recordID, "err", err)
+	}
+}
+
+func galleryAD(itemID string) []byte { return []byte("review-gallery|" + itemID) }
+
+// holdGallery keeps a pending item's gallery entry, sealed under the desk data key, until the
+// supervisor decides (settleGalleries).
+func (o *Ops) holdGallery(ctx context.Context, itemID string, c candidate) error {
+	if o.gallery == nil {
+		return nil
+	}
+	o.mu.Lock()
+	key := o.dataKey
+	o.mu.Unlock()
+	if key == nil {
+		return coded(CodeDeskLocked, errors.New("the desk keys are locked"), nil)
+	}
+	c.Descriptor = c.Face.Descriptor
+	for _, f := range c.Fingers {
+		if len(f.Template) > 0 {
+			c.Templates = append(c.Templates, galleryTmpl{Position: f.Position, Template: f.Template})
+		}
+	}
+	plain, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("gallery entry: %w", err)
+	}
+	sealed, err := seal.Seal(key, plain, galleryAD(itemID))
+	if err != nil {
+		return fmt.Errorf("gallery entry: %w", err)
+	}
+	if _, err := o.b.db.ExecContext(ctx, `INSERT INTO review_gallery(item_id, sealed) VALUES (?, ?)`, itemID, sealed); err != nil {
+		return fmt.Errorf("gallery entry: %w", err)
+	}
+	return nil
+}
+
+// settleGalleries adds the records a supervisor released to the galleries (under their record
+// ids) and drops the entries of rejected ones. It runs after each review decision and when the
+// desk is unlocked, so a decision taken while the galleries were sealed (or a crash right after
+// it) is caught up.
+func (o *Ops) settleGalleries(ctx context.Context) error {
+	if o.gallery == nil || o.b == nil {
+		return nil
+	}
+	o.mu.Lock()
+	key := o.dataKey
+	o.mu.Unlock()
+	if key == nil {
+		return nil
+	}
+	rows, err := o.b.db.QueryContext(ctx, `SELECT g.item_id, g.sealed, r.state, coalesce(o.record_id, x'')
+		FROM review_gallery g JOIN review_items r ON r.item_id = g.item_id
+		LEFT JOIN outbox o ON o.seq = r.seq
+		WHERE r.state IN ('released', 'rejected')`)
+	if err != nil {
+		return fmt.Errorf("settle galleries: %w", err)
+	}
+	type row struct {
+		item, state string
+		sealed, rec []byte
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.item, &r.sealed, &r.state, &r.rec); err != nil {
+			rows.Close()
+			return fmt.Errorf("settle galleries: %w", err)
+		}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("settle galleries: %w", err)
+	}
+	var errs []error
+	for _, r := range todo {
+		if r.state == review.StateReleased {
+			id, err := uuid.FromBytes(r.rec)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("item %s: record id: %w", r.item, err))
+				continue
+			}
+			plain, err := seal.Open(key, r.sealed, galleryAD(r.item))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("item %s: %w", r.item, err))
+				continue
+			}
+			var c candidate
+			if err := json.Unmarshal(plain, &c); err != nil {
+				errs = append(errs, fmt.Errorf("item %s: %w", r.item, err))
+				continue
+			}
+			c.Face = enroll.Face{Descriptor: c.Descriptor}
+			for _, t := range c.Templates {
+				c.Fingers = append(c.Fingers, enroll.Finger{Position: t.Position, Template: t.Template})
+			}
+			if err := o.gallery.Enrolled(ctx, id.String(), c.CitizenID, c.Face, c.Fingers); err != nil {
+				errs = append(errs, fmt.Errorf("item %s: %w", r.item, err))
+				continue
+			}
+		}
+		if _, err := o.b.db.ExecContext(ctx, `DELETE FROM review_gallery WHERE item_id = ?`, r.item); err != nil {
+			errs = append(errs, fmt.Errorf("item %s: %w", r.item, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -5,14 +5,22 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
+	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/officer"
+	"enrolldesk/desk/opcheck"
+	"enrolldesk/desk/opstest"
+	"enrolldesk/desk/review"
+	"enrolldesk/desk/settings"
+	"enrolldesk/desk/store"
+	"enrolldesk/sync/outbox"
 	"enrolldesk/sync/record"
 )
 
@@ -48,7 +56,7 @@ func TestOpsReviewAndExportThroughTheBoundService(t *testing.T) {
 	}
 	defer d.Close()
 	d.Start(ctx)
-	loggedIn(t, d)
+	loggedInWithDefaults(t, d)
 
 	// Before the desk is unlocked the review list opens (no keys), decisions do not.
 	rv := dataOf[ReviewView](t, d.Ops.Review(""))
@@ -226,4 +234,159 @@ func TestSupervisorSetsTimeouts(t *testing.T) {
 		t.Fatal(r.Error)
 	}
 	wantFault(t, d.Ops.SetTimeouts(map[string]string{"timeouts.card": "30s"}), CodeUnauthorized)
+}
+
+// readyForApproval fills the open enrollment as the devices would (card, face, two real FVC
+// fingers, the search, the form) and returns the fingers.
+func readyForApproval(t *testing.T, d *Desk, citizen string, fingers []enroll.Finger) {
+	t.Helper()
+	viewOf(t, d.Enrollment.Start())
+	e := d.Enrollment
+	e.mu.Lock()
+	s := e.cur
+	e.view.Chip = &ChipView{IDNumber: citizen}
+	e.mu.Unlock()
+	if err := s.SetChip(enroll.Chip{IDNumber: citizen, FullName: "NGUYEN VAN AN", Sex: "M",
+		DateOfBirth: time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC), DG1: []byte(citizen),
+		Verdict: record.ChipVerdict{Access: "PACE", PA: record.Pass, AA: record.Absent, CA: record.Pass}}); err != nil {
+		t.Fatal(err)
+	}
+	face := enroll.Face{Score: 0.3, Threshold: 0.45, Decision: enroll.Match, Liveness: record.Pass, Portrait: []byte("\xff\xd8portrait")}
+	if err := s.SetFace(face); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	e.faceRes = &face
+	r := e.setFingers(fingers, nil)
+	e.mu.Unlock()
+	viewOf(t, r)
+	if v := viewOf(t, e.FingersDone()); v.Step != StepForm || v.Dedup == nil || v.Dedup.Decision != "unique" {
+		t.Fatalf("after the fingers: %+v", v)
+	}
+	if v := viewOf(t, e.SubmitForm(FormInput{Mobile: "0912 345 678", Consent: true})); len(v.Problems) != 0 {
+		t.Fatalf("problems %+v", v.Problems)
+	}
+}
+
+// With the desk's default policy (supervisor review required, operator check on) the wizard's
+// approval goes to the review queue, not the outbox: the done view says it waits and why (the
+// operator check's flag travels with it), nothing is queued for the registry and the record is
+// not yet in the de-duplication galleries. A crash (the desk closed, the item left half
+// released) loses nothing: at the next unlock the review queue settles it, the supervisor
+// releases it, and then it joins the galleries under its record id.
+func TestWizardApprovalWaitsForTheSupervisor(t *testing.T) {
+	ctx := context.Background()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	opt := Options{KDF: fastKDF, Registry: id.Recipient(), LocalDedup: true}
+	d, err := Open(ctx, dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start(ctx)
+	loggedInWithDefaults(t, d)
+	deskID, _ := d.backend.DeskID(ctx)
+	// Only the trust-store age rule is lifted (no CSCA store in this test); review stays required.
+	if err := opstest.Configure(ctx, d.DB, d.Audit, deskID, nil, func(s *settings.Settings) { s.Freeze.MaxTrustStoreDays = 0 }); err != nil {
+		t.Fatal(err)
+	}
+	if r := d.App.Officers.Create(NewOfficer{ID: "cb.minh", Name: "Trần Văn Minh", Role: "officer", PIN: "135792"}); !r.OK {
+		t.Fatal(r.Error)
+	}
+	stateOf(t, d.Session.UnlockDesk(supervisor.Passphrase))
+	stateOf(t, d.Session.Login("cb.minh", "135792"))
+
+	readyForApproval(t, d, "001090123456", []enroll.Finger{fvcFinger(t, "101_1.tif", 2), fvcFinger(t, "102_1.tif", 7)})
+	wantFault(t, d.Enrollment.Approve("000000"), CodeWrongPIN)
+	v := viewOf(t, d.Enrollment.Approve("135792"))
+	if v.Step != StepDone || !v.Pending || v.ItemID == "" || v.RecordID != "" || v.Seq != 0 ||
+		!slices.Contains(v.PendingWhy, "policy") || !slices.Contains(v.PendingWhy, "flag:"+opcheck.FlagUnenrolled) {
+		t.Fatalf("approval under review policy: %+v", v)
+	}
+	if c, err := outbox.CountStates(ctx, d.DB.DB); err != nil || c.Queued != 0 {
+		t.Fatalf("outbox after a pending approval: %+v %v", c, err)
+	}
+	again := []enroll.Finger{fvcFinger(t, "101_3.tif", 2), fvcFinger(t, "102_3.tif", 7)}
+	if got, err := d.backend.dedup.Search(ctx, enroll.Face{}, again); err != nil || got.Decision != "unique" {
+		t.Fatalf("a pending record is in the galleries already: %+v %v", got, err)
+	}
+	items, err := review.List(ctx, d.DB, review.Filter{State: review.StatePending})
+	if err != nil || len(items) != 1 || items[0].ItemID != v.ItemID || !slices.Contains(items[0].Flags, opcheck.FlagUnenrolled) {
+		t.Fatalf("review queue %+v %v", items, err)
+	}
+
+	// The desk stops with the item caught mid-release (an older build's two-step release).
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := store.Open(ctx, filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `UPDATE review_items SET state = 'releasing' WHERE item_id = ?`, v.ItemID); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	d, err = Open(ctx, dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Start(ctx)
+	stateOf(t, d.Session.Login(supervisor.SupervisorID, supervisor.SupervisorPIN))
+	stateOf(t, d.Session.UnlockDesk(supervisor.Passphrase))
+	rv := dataOf[ReviewView](t, d.Ops.Review(""))
+	if len(rv.Pending) != 1 || rv.Pending[0].ItemID != v.ItemID {
+		t.Fatalf("after the crash the item is not pending again: %+v", rv)
+	}
+	type res struct {
+		ItemID   string `json:"itemId"`
+		Seq      uint64 `json:"seq"`
+		RecordID string `json:"recordId"`
+		Code     string `json:"code"`
+	}
+	out := dataOf[[]res](t, d.Ops.ReviewApprove(supervisor.SupervisorPIN, []string{v.ItemID}))
+	if len(out) != 1 || out[0].Code != "" || out[0].Seq != 1 || out[0].RecordID == "" {
+		t.Fatalf("review approve %+v", out)
+	}
+	got, err := d.backend.dedup.Search(ctx, enroll.Face{}, again)
+	if err != nil || got.Decision == "unique" || len(got.Candidates) != 1 || got.Candidates[0] != out[0].RecordID {
+		t.Fatalf("released record %s not in the galleries: %+v %v", out[0].RecordID, got, err)
+	}
+	var left int
+	if err := d.DB.QueryRowContext(ctx, `SELECT count(*) FROM review_gallery`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("gallery entries left %d %v", left, err)
+	}
+	if c, err := outbox.CountStates(ctx, d.DB.DB); err != nil || c.Queued != 1 {
+		t.Fatalf("outbox after release: %+v %v", c, err)
+	}
+}
+
+// A frozen desk refuses a new enrollment with the reasons (codes and figures) the window
+// translates; lifting the rule lets it start.
+func TestFrozenDeskRefusesANewEnrollment(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openDesk(t)
+	loggedInWithDefaults(t, d)
+	f := wantFault(t, d.Enrollment.Start(), CodeFrozen)
+	if f.Params["reasons"] != "trust-store-missing" || f.Params["trust-store-missing.limit"] == "" {
+		t.Fatalf("frozen fault %+v", f)
+	}
+	if v := viewOf(t, d.Enrollment.Current()); v.Active {
+		t.Fatalf("a refused start opened an enrollment: %+v", v)
+	}
+	deskID, _ := d.backend.DeskID(ctx)
+	if err := opstest.Configure(ctx, d.DB, d.Audit, deskID, nil, func(s *settings.Settings) {
+		s.Freeze.MaxTrustStoreDays = 0
+		s.Freeze.MaxPending = 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v := viewOf(t, d.Enrollment.Start()); !v.Active {
+		t.Fatalf("start after the rule was lifted: %+v", v)
+	}
 }

@@ -109,6 +109,8 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 		return nil, err
 	}
 	b.uploads.emit = func(st QueueStatus) { a.Events.Emit(EventQueue, st) }
+	// Approvals go through the review queue and new enrollments past the freeze rules.
+	a.Enrollment.ops = a.Ops
 	return &Desk{App: a, DB: db, Officers: officers, Audit: log, backend: b}, nil
 }
 
