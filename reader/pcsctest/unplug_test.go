@@ -150,8 +150,9 @@ func TestCardProcessKilledMidReadThenBack(t *testing.T) {
 	cancel()
 	_ = conn.Close() // the card is gone: the handle is dead, whatever Disconnect says
 
-	// The card comes back: same context, a new connection, a whole read.
-	p = startCardProcess(t, pkiDir)
+	// The card comes back: same context, a new connection, a whole read. (It comes back as a
+	// PACE-CAM card with AES-256, so cmd/vcard's flags for those are exercised too.)
+	p = startCardProcess(t, pkiDir, "-pace-mapping", "ecdh-cam", "-pace-cipher", "256")
 	wait(false)
 	if conn, err = c.Connect(name); err != nil {
 		t.Fatal(err)
@@ -159,6 +160,9 @@ func TestCardProcessKilledMidReadThenBack(t *testing.T) {
 	data, v, err = reader.Read(context.Background(), conn, reader.CANKey(citizen.CAN), reader.Options{TrustStore: store})
 	if err != nil || !v.Genuine() || data.VN.IDNumber != citizen.IDNumber {
 		t.Fatalf("read after the card came back: %v", err)
+	}
+	if ac, _ := v.Get(pa.CheckAccessControl); v.ChipAuthMethod != pa.ChipAuthPACECAM || !strings.Contains(ac.Reason, "chip authentication mapping") || !strings.Contains(ac.Reason, "AES-256") {
+		t.Fatalf("cmd/vcard -pace-mapping ecdh-cam -pace-cipher 256: %s, chip authentication via %q", ac.Reason, v.ChipAuthMethod)
 	}
 	if err := conn.Close(); err != nil {
 		t.Fatal(err)
