@@ -55,7 +55,7 @@ func run() error {
 	camera := flag.String("camera", "", "camera: device index or /dev/videoN, a video file or an image folder (the simulated camera)")
 	models := flag.String("models", "models", "face model directory")
 	cameraClip := flag.String("camera-clip", "", "simulated camera: build a clip in the data directory from real photos, \"photo:frames,...\" (overrides -camera)")
-	cameraCard := flag.Bool("camera-card", false, "with -camera-clip and -vcard-face: the clip starts with the virtual card's front, whose QR code the card step scans")
+	cameraCard := flag.String("camera-card", "", "simulated camera: start with the front of the virtual card (the e2e citizen's QR code, this photo printed on it), before the -camera-clip if any")
 	vcardTrust := flag.String("vcard-trust", "", "with -vcard-face: also write the virtual card's CSCA trust store to this directory (for a second desk that reads the same card)")
 	embedded := flag.Bool("registry", false, "run the registry service (sync/registry) on loopback with its data in the desk's data directory; its key seals the biometric blobs")
 	hooks := flag.Bool("test-hooks", false, "mount /api/test/* for the end-to-end suite (register the desk with the embedded registry, stop and start its listener); never on a real desk")
@@ -110,22 +110,29 @@ func run() error {
 		}
 		*camera = filepath.Join(dir, "camera.avi")
 		sim := &wire.CameraFace{Models: *models}
-		if *cameraCard {
-			if *virtualCard == "" {
-				sim.Close()
-				return errors.New("-camera-card needs -vcard-face (the card whose front it shows)")
-			}
-			c, cerr := e2eCitizen(*virtualCard)
+		if *cameraCard != "" {
+			c, cerr := e2eCitizen(*cameraCard)
 			if cerr != nil {
 				sim.Close()
 				return cerr
 			}
-			err = sim.WriteClipWithCard(ctx, *camera, wire.CardFront{QR: wire.CCCDQRText(c.VN), Photo: *virtualCard}, seq, 10)
+			err = sim.WriteClipWithCard(ctx, *camera, wire.CardFront{QR: wire.CCCDQRText(c.VN), Photo: *cameraCard}, seq, 10)
 		} else {
 			err = sim.WriteClip(ctx, *camera, seq, 10)
 		}
 		sim.Close()
 		if err != nil {
+			return err
+		}
+	}
+	if *cameraCard != "" && *cameraClip == "" {
+		// The card front alone (a desk that only does the card step): no face models needed.
+		c, err := e2eCitizen(*cameraCard)
+		if err != nil {
+			return err
+		}
+		*camera = filepath.Join(dir, "camera-card.avi")
+		if err := wire.WriteCardClip(*camera, wire.CardFront{QR: wire.CCCDQRText(c.VN), Photo: *cameraCard}, 10); err != nil {
 			return err
 		}
 	}
