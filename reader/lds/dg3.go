@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
-	"image/png"
 
+	"enrolldesk/reader/fir"
 	"enrolldesk/reader/tlv"
 )
 
@@ -19,38 +18,32 @@ type Finger struct {
 	Quality       byte
 	Width, Height int
 	Resolution    int  // pixels per centimetre (scale units 2) or inch (1), as stated
-	Compression   byte // §8.2.14 table 3: 0 uncompressed, 2 WSQ, 3 JPEG, 4 JPEG 2000, 5 PNG
+	Compression   byte // §8.2.14 table 3: 0 uncompressed, 1 bit-packed, 2 WSQ, 3 JPEG, 4 JPEG 2000, 5 PNG
+	Depth         byte // bits per pixel (0 is read as 8)
 	Image         []byte
 }
 
-// Compression codes of ISO/IEC 19794-4:2005 table 3.
+// Compression codes of ISO/IEC 19794-4:2005 table 3 (see enrolldesk/reader/fir).
 const (
-	FingerRaw    byte = 0
-	FingerWSQ    byte = 2
-	FingerJPEG   byte = 3
-	FingerJPEG2K byte = 4
-	FingerPNG    byte = 5
+	FingerRaw    = fir.Raw
+	FingerWSQ    = fir.WSQ
+	FingerJPEG   = fir.JPEG
+	FingerJPEG2K = fir.JPEG2000
+	FingerPNG    = fir.PNG
 )
 
-// ErrWSQ is returned by Decode for WSQ images, which this build cannot decode.
-var ErrWSQ = errors.New("DG3: WSQ finger image (not decoded by this build)")
-
-// Decode returns the finger image.
-func (f *Finger) Decode() (image.Image, error) {
-	switch f.Compression {
-	case FingerRaw:
-		if f.Width <= 0 || f.Height <= 0 || len(f.Image) != f.Width*f.Height {
-			return nil, errors.New("DG3: raw image size does not match")
-		}
-		return &image.Gray{Pix: f.Image, Stride: f.Width, Rect: image.Rect(0, 0, f.Width, f.Height)}, nil
-	case FingerPNG:
-		return png.Decode(bytes.NewReader(f.Image))
-	case FingerJPEG:
-		return jpeg.Decode(bytes.NewReader(f.Image))
-	case FingerWSQ:
-		return nil, ErrWSQ
+// Decode returns the finger image as 8-bit grey: WSQ (enrolldesk/reader/wsq), JPEG, PNG, raw or
+// bit-packed, and JPEG 2000 when a decoder is registered (enrolldesk/reader/faceimg).
+func (f *Finger) Decode() (*image.Gray, error) {
+	depth := f.Depth
+	if depth == 0 {
+		depth = 8
 	}
-	return nil, fmt.Errorf("DG3: compression %d not decoded by this build", f.Compression)
+	img, err := fir.DecodeImage(f.Compression, depth, f.Width, f.Height, f.Image)
+	if err != nil {
+		return nil, fmt.Errorf("DG3: finger %d: %w", f.Position, err)
+	}
+	return img, nil
 }
 
 // ParseDG3 decodes DG3: 63 { 7F61 { 02 n, 7F60 { A1 header, 5F2E 19794-4 record } … } }.
@@ -65,11 +58,14 @@ func ParseDG3(b []byte) ([]Finger, error) {
 		if err != nil || !ok {
 			return nil, fmt.Errorf("DG3: biometric data block missing: %v", err)
 		}
-		fs, err := parse19794_4(rec)
+		r, err := fir.Parse(rec)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("DG3: %w", err)
 		}
-		out = append(out, fs...)
+		for _, v := range r.Views {
+			out = append(out, Finger{Position: v.Position, Quality: v.Quality, Width: v.Width, Height: v.Height,
+				Resolution: int(r.ImageResX), Compression: r.Compression, Depth: r.PixelDepth, Image: v.Data})
+		}
 	}
 	if len(out) == 0 {
 		return nil, errors.New("DG3: no finger image")
@@ -77,33 +73,17 @@ func ParseDG3(b []byte) ([]Finger, error) {
 	return out, nil
 }
 
-// parse19794_4 decodes an ISO/IEC 19794-4:2005 finger image record: a 32-byte general header
-// (§8.2) and, per finger view, a 14-byte image header (§8.3) followed by the image.
-func parse19794_4(b []byte) ([]Finger, error) {
-	if len(b) < 32 || !bytes.Equal(b[:4], []byte("FIR\x00")) {
-		return nil, errors.New("DG3: not an ISO/IEC 19794-4 record (FIR)")
+// DG3Images parses DG3 and decodes every finger image (in the order of ParseDG3's fingers).
+func DG3Images(b []byte) ([]*image.Gray, error) {
+	fs, err := ParseDG3(b)
+	if err != nil {
+		return nil, err
 	}
-	recLen := uint64(b[8])<<40 | uint64(b[9])<<32 | uint64(binary.BigEndian.Uint32(b[10:14]))
-	if recLen > uint64(len(b)) || recLen < 32 {
-		return nil, fmt.Errorf("DG3: record length %d, have %d", recLen, len(b))
-	}
-	n := int(b[18])
-	res := int(binary.BigEndian.Uint16(b[24:26]))
-	comp := b[29]
-	rest := b[32:recLen]
-	var out []Finger
-	for i := 0; i < n; i++ {
-		if len(rest) < 14 {
-			return nil, errors.New("DG3: finger header truncated")
+	out := make([]*image.Gray, len(fs))
+	for i := range fs {
+		if out[i], err = fs[i].Decode(); err != nil {
+			return nil, err
 		}
-		l := binary.BigEndian.Uint32(rest[0:4])
-		if uint64(l) > uint64(len(rest)) || l < 14 {
-			return nil, fmt.Errorf("DG3: finger block length %d, have %d", l, len(rest))
-		}
-		f := Finger{Position: rest[4], Quality: rest[7], Width: int(binary.BigEndian.Uint16(rest[9:11])),
-			Height: int(binary.BigEndian.Uint16(rest[11:13])), Resolution: res, Compression: comp, Image: rest[14:l]}
-		out = append(out, f)
-		rest = rest[l:]
 	}
 	return out, nil
 }
