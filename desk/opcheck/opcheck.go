@@ -8,6 +8,11 @@
 // always waits for a supervisor's review (desk/review). The face threshold comes from the face
 // engine's calibration at a false-match rate of at most 0.1 %, because each enrollment makes one
 // comparison against one officer: that rate is the share of honest enrollments flagged.
+//
+// The face comparison uses the desk's selected face engine (policy.face_engine: facenet by
+// default): the officer's profile stores which engine and model set made each descriptor, the
+// threshold is that engine's operator-check calibration (Calibration, calibrations.json, set at
+// 0.1 % on the worst population slice), and a profile from another engine is a *ReenrollError.
 package opcheck
 
 import (
@@ -35,7 +40,11 @@ const (
 	FlagUnenrolled = "operator-unenrolled"
 )
 
-// Face is one enrolled face descriptor, tied to the engine and model set that made it.
+// Face is one enrolled face descriptor, tied to the engine and model set that made it
+// (embedding.Embedder's Name, modelset.Verified.ID or facenet.Engine.ModelSetID): only a
+// citizen's descriptor from the same engine and model set is compared with it. An officer may
+// hold faces from several engines (e.g. enrolled under both), so that a change of the desk's
+// policy.face_engine needs no re-enrolment; otherwise Check returns a *ReenrollError.
 type Face struct {
 	Engine     string    `cbor:"engine"`
 	ModelSet   string    `cbor:"models"`
@@ -95,8 +104,8 @@ func (s *Store) Enroll(ctx context.Context, supervisorID, officerID string, p Pr
 		return errors.New("enroll officer biometrics: nothing captured")
 	}
 	for _, f := range p.Faces {
-		if len(f.Descriptor) == 0 || f.Engine == "" {
-			return errors.New("enroll officer biometrics: a face needs its engine and descriptor")
+		if len(f.Descriptor) == 0 || f.Engine == "" || f.ModelSet == "" {
+			return errors.New("enroll officer biometrics: a face needs its engine, model set and descriptor")
 		}
 	}
 	for _, f := range p.Fingers {
@@ -160,6 +169,8 @@ const MaxFalseFlagRate = 0.001
 // FaceThreshold derives the operator check's face distance threshold from the engine's
 // calibration: its match threshold, which must have been set at a false-match rate of at most
 // MaxFalseFlagRate, plus margin (settings.Thresholds.OperatorFaceMargin; negative is stricter).
+// The calibration to pass is the operator check's own for the citizen's engine and model set
+// (Calibration: set on the worst population slice), not the 1:1 chip-photo calibration.
 func FaceThreshold(c match.Calibration, margin float64) (float64, error) {
 	if c.MatchThreshold <= 0 || c.MatchFMR <= 0 {
 		return 0, match.ErrUncalibrated
@@ -219,6 +230,9 @@ func (c *Checker) Check(ctx context.Context, officerID string, cit Citizen) (Res
 		return Result{}, err
 	default:
 		if len(cit.Face) > 0 {
+			if err := comparable(officerID, p.Faces, cit); err != nil {
+				return Result{}, err
+			}
 			for _, f := range p.Faces {
 				if f.Engine != cit.Engine || f.ModelSet != cit.ModelSet {
 					continue
@@ -255,6 +269,54 @@ func (c *Checker) Check(ctx context.Context, officerID string, cit Citizen) (Res
 		}
 	}
 	return res, nil
+}
+
+// ErrReenroll means the officer's enrolled face was described by another face engine or model
+// set than the citizen's (the desk's policy.face_engine changed, or its models were replaced):
+// descriptors of two engines cannot be compared, so a supervisor must enroll the officer's face
+// again with the desk's current engine. Returned wrapped in a *ReenrollError.
+var ErrReenroll = errors.New("officer's face must be enrolled again with the desk's face engine")
+
+// ReenrollError names the engines involved (never the descriptors).
+type ReenrollError struct {
+	OfficerID string
+	Have      []string // "engine (models abcdef012345)" of each enrolled face
+	Want      string   // the citizen's engine and model set
+}
+
+func (e *ReenrollError) Error() string {
+	return fmt.Sprintf("operator check: officer %s's face was enrolled with %v, the desk now describes faces with %s: %v",
+		e.OfficerID, e.Have, e.Want, ErrReenroll)
+}
+
+// Unwrap makes errors.Is(err, ErrReenroll) hold.
+func (e *ReenrollError) Unwrap() error { return ErrReenroll }
+
+func engineLabel(engine, modelSet string) string {
+	if len(modelSet) > 12 {
+		modelSet = modelSet[:12]
+	}
+	return fmt.Sprintf("%s (models %s)", engine, modelSet)
+}
+
+// comparable checks that an officer with enrolled faces has one from the citizen's engine and
+// model set. An officer enrolled with fingers only has nothing to compare the face with: that is
+// no error (the finger comparison still runs).
+func comparable(officerID string, faces []Face, cit Citizen) error {
+	if cit.Engine == "" {
+		return errors.New("operator check: the citizen's face descriptor names no engine")
+	}
+	if len(faces) == 0 {
+		return nil
+	}
+	var have []string
+	for _, f := range faces {
+		if f.Engine == cit.Engine && f.ModelSet == cit.ModelSet {
+			return nil
+		}
+		have = append(have, engineLabel(f.Engine, f.ModelSet))
+	}
+	return &ReenrollError{OfficerID: officerID, Have: have, Want: engineLabel(cit.Engine, cit.ModelSet)}
 }
 
 // fingers compares every citizen finger with every officer finger (an officer may present
