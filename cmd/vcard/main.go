@@ -60,7 +60,7 @@ func run() error {
 	aaRSA := flag.Bool("aa-rsa", false, "RSA-1024 active authentication key (ISO/IEC 9796-2) instead of ECDSA")
 	once := flag.Bool("once", false, "exit when the card is pulled instead of re-inserting it")
 	lockHeld := flag.Bool("lock-held", false, "the parent process holds the machine-wide vpcd lock for this one (tests); do not take it")
-	fingers := flag.String("fingers", "", "comma-separated 8-bit TIFF fingers for DG3 (e.g. FVC images), EAC-protected; writes -pki/terminal for desks")
+	fingers := flag.String("fingers", "", "comma-separated 8-bit TIFF fingers for DG3 (e.g. FVC images), served WSQ-encoded, EAC-protected; writes -pki/terminal for desks")
 	flag.Parse()
 
 	pki, err := vcard.LoadOrCreatePKI(*pkiDir)
@@ -122,7 +122,7 @@ func run() error {
 	}
 	if *fingers != "" {
 		for i, path := range strings.Split(*fingers, ",") {
-			f, err := vcard.LoadFingerTIFF(path, byte(i%10+1))
+			f, err := wsqFinger(path, byte(i%10+1))
 			if err != nil {
 				return err
 			}
