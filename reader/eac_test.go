@@ -16,6 +16,7 @@ import (
 	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
 	"enrolldesk/reader/vcard"
+	"enrolldesk/reader/wsq"
 )
 
 // eacPKI is a CVCA with one domestic DV and an inspection system under it.
@@ -61,12 +62,27 @@ func fingerPath() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "shared", "testdata", "fingerprints", "fvc2002_db1_b", "101_1.tif")
 }
 
+// wsqFinger re-encodes a finger as WSQ (ISO/IEC 19794-4 compression 2).
+func wsqFinger(t *testing.T, f lds.Finger) lds.Finger {
+	t.Helper()
+	img, err := f.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Image, err = wsq.Encode(img, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Compression = lds.FingerWSQ
+	return f
+}
+
 func TestTerminalAuthenticationAndDG3(t *testing.T) {
 	f := newFixture(t, vcard.PKIOptions{})
 	finger, err := vcard.LoadFingerTIFF(fingerPath(), 2) // right index
 	if err != nil {
 		t.Fatal(err)
 	}
+	finger = wsqFinger(t, finger) // as real chips carry it
 	f.citizen.Fingers = []lds.Finger{finger}
 	defer func() { f.citizen.Fingers = nil }()
 	p := newEAC(t, "VN")
@@ -83,7 +99,7 @@ func TestTerminalAuthenticationAndDG3(t *testing.T) {
 			t.Fatalf("DG3 hash: %+v", c)
 		}
 		img, err := data.Fingers[0].Decode()
-		if err != nil || img.Bounds().Dx() != 388 || img.Bounds().Dy() != 374 || data.Fingers[0].Position != 2 {
+		if err != nil || img.Bounds().Dx() != 388 || img.Bounds().Dy() != 374 || data.Fingers[0].Position != 2 || data.Fingers[0].Compression != lds.FingerWSQ {
 			t.Fatalf("finger: %v %v", err, img.Bounds())
 		}
 	}
