@@ -507,6 +507,19 @@ const vi = {
   'card.qr.read': 'Đúng, đọc chip',
   'error.qr_none': 'Không đọc được mã QR. Đưa mặt trước thẻ lại gần camera, giữ yên, tránh lóa sáng rồi bấm Quét lại; hoặc nhập số trên thẻ.',
   'error.qr_not_cccd': 'Mã QR này không phải mã in trên mặt trước thẻ căn cước. Quét mã QR trên thẻ của công dân.',
+  // Desk operations in the wizard (issue 9): freeze banner, review queue, exception photos.
+  'error.frozen': 'Bàn đang tạm dừng tiếp nhận hồ sơ mới. Xem lý do và cách khắc phục ở trang chủ.',
+  'home.frozen': 'Bàn tạm dừng tiếp nhận hồ sơ mới:',
+  'done.pending': 'Đã duyệt và ký hồ sơ. Hồ sơ đang chờ cán bộ giám sát duyệt rồi mới vào hàng đợi đồng bộ.',
+  'done.why': 'Lý do chờ duyệt: {why}.',
+  'why.policy': 'quy định của bàn yêu cầu giám sát duyệt',
+  'why.exceptions': 'có ngón tay ngoại lệ',
+  'why.flag': 'kiểm tra cán bộ cần giám sát xem lại',
+  'why.release-failed': 'chưa ghi được vào hàng đợi đồng bộ',
+  'problem.evidence': 'Chụp ảnh minh chứng cho ngón tay ngoại lệ.',
+  'fingers.evidence': 'Ảnh minh chứng',
+  'fingers.evidenceHint': 'Khi khai báo ngoại lệ, camera của bàn chụp ảnh bàn tay làm minh chứng: đưa bàn tay vào trước camera.',
+  'fingers.policyErrors': 'Chưa đủ vân tay theo quy định:',
 } as const;
 
 export type Key = keyof typeof vi;
@@ -1009,6 +1022,19 @@ const en: Record<Key, string> = {
   'card.qr.read': 'Correct: read the chip',
   'error.qr_none': 'No QR code could be read. Hold the card\'s front closer to the camera, keep it still and away from glare, then press Scan again; or type the numbers from the card.',
   'error.qr_not_cccd': 'This QR code is not the one printed on the front of a citizen ID card. Scan the QR code on the citizen\'s card.',
+  // Desk operations in the wizard (issue 9): freeze banner, review queue, exception photos.
+  'error.frozen': 'The desk has stopped taking new enrollments. See why and what lifts it on the home screen.',
+  'home.frozen': 'The desk has stopped taking new enrollments:',
+  'done.pending': 'Approved and signed. The record waits for the supervisor\'s review before it joins the sync queue.',
+  'done.why': 'Why it waits: {why}.',
+  'why.policy': 'the desk\'s policy asks for a supervisor\'s review',
+  'why.exceptions': 'a finger exception was declared',
+  'why.flag': 'the operator check asks the supervisor to look',
+  'why.release-failed': 'it could not be written to the sync queue yet',
+  'problem.evidence': 'Take the evidence photo of the excepted finger.',
+  'fingers.evidence': 'Evidence photo',
+  'fingers.evidenceHint': 'When an exception is declared, the desk camera photographs the hand as evidence: hold the hand in front of the camera.',
+  'fingers.policyErrors': 'The fingers do not meet the desk\'s policy yet:',
 };
 
 export const TABLES: Record<Lang, Record<Key, string>> = { vi, en };
