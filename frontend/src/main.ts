@@ -4,7 +4,7 @@ import type { View } from './ui/ctx';
 import { enrollScreen, handleKey } from './ui/enroll';
 import { historyPanel } from './ui/history';
 import { officersPanel } from './ui/officers';
-import { opsScreen, type OpsView } from './ui/ops';
+import { freezeBanner, opsScreen, type OpsView } from './ui/ops';
 import { devicesPanel, queuePanel } from './ui/panels';
 import { field, h, inputValue } from './dom';
 import { formatDate } from './format';
@@ -283,6 +283,7 @@ function homeScreen(): HTMLElement {
     h('p', { class: 'muted' }, tr('home.today', { date: formatDate(new Date()) })),
     h('p', { class: 'empty', id: 'home-empty' }, tr('home.empty')),
     unlockPanel(),
+    freezeBanner(ctx()),
     h(
       'div',
       { class: 'actions' },

@@ -408,3 +408,26 @@ export function opsScreen(ctx: Ctx): HTMLElement {
   draw();
   return root;
 }
+
+/**
+ * freezeBanner is the home screen's notice beside "new enrollment": empty while the desk takes
+ * enrollments, else why it is stopped and what lifts each reason (desk/freeze via Ops.Overview).
+ */
+export function freezeBanner(ctx: Ctx): HTMLElement {
+  const box = h('div', { id: 'freeze-banner' });
+  void call<Overview>('Ops', 'Overview').then((r) => {
+    const f = r.ok ? r.data?.freeze : undefined;
+    if (!f?.frozen) return;
+    box.replaceChildren(
+      h('p', { class: 'verdict bad', id: 'freeze-banner-state' }, ctx.tr('home.frozen')),
+      h(
+        'ul',
+        { id: 'freeze-banner-reasons' },
+        ...f.reasons.map((x) =>
+          h('li', { 'data-code': x.code }, tk(ctx, `freeze.${x.code}`, { value: x.value, limit: x.limit }), ' ', tk(ctx, `freeze.${x.code}.fix`)),
+        ),
+      ),
+    );
+  });
+  return box;
+}
