@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -56,6 +57,18 @@ func (c *Context) FindReader(substr string) (string, error) {
 	return "", fmt.Errorf("pcsc: no reader matching %q among %d", substr, len(rs))
 }
 
+// statusMu serialises SCardGetStatusChange: github.com/ebfe/scard keeps the reader names of every
+// call in one unsynchronised package map (pinned, scard_unix.go), so two concurrent calls (a
+// Watch and a read waiting for its card) would corrupt it. A blocked call holds it at most one
+// poll step.
+var statusMu sync.Mutex
+
+func getStatusChange(c *scard.Context, rs []scard.ReaderState, timeout time.Duration) error {
+	statusMu.Lock()
+	defer statusMu.Unlock()
+	return c.GetStatusChange(rs, timeout)
+}
+
 // pollStep bounds each SCardGetStatusChange so that context cancellation is noticed promptly.
 const pollStep = 250 * time.Millisecond
 
@@ -75,7 +88,7 @@ func (c *Context) wait(ctx context.Context, reader string, flag scard.StateFlag,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := c.ctx.GetStatusChange(rs, pollStep)
+		err := getStatusChange(c.ctx, rs, pollStep)
 		if err != nil && !errors.Is(err, scard.ErrTimeout) {
 			return fmt.Errorf("pcsc: status of %q: %w", reader, err)
 		}
@@ -134,19 +147,30 @@ func (k *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 		if errors.Is(err, scard.ErrRemovedCard) || errors.Is(err, scard.ErrNoSmartcard) || errors.Is(err, scard.ErrResetCard) {
 			return nil, fmt.Errorf("%w: %v", ErrCardRemoved, err)
 		}
+		// A card pulled during the exchange may also fail the transaction (SCARD_E_NOT_TRANSACTED,
+		// SCARD_F_COMM_ERROR) before pcscd's next poll notices it has gone; tell which.
+		if k.gone(ctx) {
+			return nil, fmt.Errorf("%w: %v", ErrCardRemoved, err)
+		}
 		return nil, fmt.Errorf("pcsc: transmit: %w", err)
 	}
 	if len(rsp) < 2 {
 		// Some drivers (vpcd among them) answer an empty buffer when the card has gone, before
 		// pcscd's next poll notices; give it a moment to tell which.
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := k.ctx.WaitRemoved(wctx, k.reader); err == nil {
+		if k.gone(ctx) {
 			return nil, fmt.Errorf("%w: empty response", ErrCardRemoved)
 		}
 		return nil, fmt.Errorf("pcsc: response of %d bytes", len(rsp))
 	}
 	return rsp, nil
+}
+
+// gone reports whether the reader shows no card within 2 s (pcscd polls the reader about every
+// 400 ms), after an exchange failed.
+func (k *Card) gone(ctx context.Context) bool {
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return k.ctx.WaitRemoved(wctx, k.reader) == nil
 }
 
 // Close disconnects and resets the card, so that no chip session (selected application, secure

@@ -228,7 +228,7 @@ func (w *watcher) session(ctx context.Context, c *scard.Context) error {
 			relist = true
 			continue
 		}
-		err := c.GetStatusChange(rs, w.opts.Step)
+		err := getStatusChange(c, rs, w.opts.Step)
 		switch {
 		case err == nil:
 		case errors.Is(err, scard.ErrTimeout):
@@ -296,7 +296,7 @@ func (w *watcher) sync(ctx context.Context, c *scard.Context) error {
 	if len(added) == 0 {
 		return nil
 	}
-	if err := c.GetStatusChange(added, 0); err != nil && !errors.Is(err, scard.ErrTimeout) {
+	if err := getStatusChange(c, added, 0); err != nil && !errors.Is(err, scard.ErrTimeout) {
 		if errors.Is(err, scard.ErrUnknownReader) || errors.Is(err, scard.ErrReaderUnavailable) {
 			return nil // gone again; the next listing reports it
 		}
