@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"enrolldesk/reader"
 	"enrolldesk/reader/bac"
@@ -99,13 +102,20 @@ func (r *PCSCReader) Status(ctx context.Context) DeviceStatus {
 	return st
 }
 
-// Read implements CardReader.
+// Read implements CardReader. Every read establishes its own PC/SC context, so a read after
+// pcscd restarted (or a reader was replugged) works without the officer doing anything. With no
+// card in the reader it waits for one until ctx ends (the window shows "place the card").
 func (r *PCSCReader) Read(ctx context.Context, key reader.AccessKey, progress func(string, int, int)) (*reader.ChipData, *pa.Verdict, error) {
 	c, name, err := r.connect()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer c.Release()
+	if err := c.WaitCard(ctx, name); err != nil {
+		// Not wrapped: the caller's deadline passing here means "no card", not a reader that
+		// stopped answering.
+		return nil, nil, coded(CodeNoCard, fmt.Errorf("card reader %q: no card placed: %v", name, err), nil)
+	}
 	card, err := c.Connect(name)
 	if err != nil {
 		return nil, nil, coded(CodeNoCard, fmt.Errorf("card reader %q: %w", name, err), nil)
@@ -125,6 +135,115 @@ func (r *PCSCReader) Read(ctx context.Context, key reader.AccessKey, progress fu
 		return nil, nil, coded(CodeCardRead, fmt.Errorf("read chip: %w", err), nil)
 	}
 	return data, verdict, nil
+}
+
+// EventCardState is the event the card step follows while it waits for a card: data CardState.
+const EventCardState = "card:state"
+
+// Card presence states (CardState.State).
+const (
+	CardNoService = "no_service" // pcscd does not answer (stopped, restarting)
+	CardNoReader  = "no_reader"  // no (matching) reader is plugged in
+	CardAbsent    = "absent"     // a reader, no card on it: "place the card"
+	CardPresent   = "present"    // a card is on the reader
+)
+
+// CardState is where the card step stands: whether the PC/SC service, a reader and a card are
+// there. Reader is the reader's own name (no personal data).
+type CardState struct {
+	State  string `json:"state"`
+	Reader string `json:"reader,omitempty"`
+}
+
+// DeviceStatus is the device panel's line for the reader in this state.
+func (s CardState) DeviceStatus() DeviceStatus {
+	st := DeviceStatus{Kind: "reader", Name: s.Reader}
+	switch s.State {
+	case CardPresent:
+		st.State = DeviceReady
+	case CardAbsent:
+		st.State = DeviceNoCard
+	case CardNoReader:
+		st.State, st.Detail = DeviceMissing, "no reader connected"
+	default:
+		st.State, st.Detail = DeviceMissing, "PC/SC service (pcscd) not answering"
+	}
+	return st
+}
+
+// CardWatcher is the optional side of a CardReader that follows readers and cards as they come
+// and go. Watch calls changed with the first state and then at every change, until ctx ends.
+type CardWatcher interface {
+	Watch(ctx context.Context, changed func(CardState))
+}
+
+// Watch implements CardWatcher over reader/pcsc's Watch (PC/SC SCardGetStatusChange with the
+// PnP pseudo reader): readers plugged and unplugged, cards placed and lifted, pcscd stopping and
+// coming back, all without polling the card itself (a read in progress is never disturbed).
+func (r *PCSCReader) Watch(ctx context.Context, changed func(CardState)) {
+	events := pcsc.Watch(ctx, pcsc.WatchOptions{Filter: r.Match, Log: slog.Default()})
+	readers := map[string]bool{} // reader name → card present
+	service := true
+	last := CardState{}
+	report := func() {
+		st := CardState{State: CardNoService}
+		if service {
+			st.State = CardNoReader
+			names := make([]string, 0, len(readers))
+			for n := range readers {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			if len(names) > 0 {
+				// The reader a read would use: the first of the matching ones (connect's rule).
+				st = CardState{State: CardAbsent, Reader: names[0]}
+				if readers[names[0]] {
+					st.State = CardPresent
+				}
+			}
+		}
+		if st != last {
+			last = st
+			changed(st)
+		}
+	}
+	// pcsc.Watch reports the readers present at once; with none there is nothing to report.
+	first := time.NewTimer(500 * time.Millisecond)
+	defer first.Stop()
+	for {
+		select {
+		case <-first.C:
+			report()
+			continue
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			switch e.Kind {
+			case pcsc.ReaderAdded:
+				readers[e.Reader] = false
+				service = true
+			case pcsc.ReaderRemoved:
+				delete(readers, e.Reader)
+			case pcsc.CardInserted:
+				readers[e.Reader] = true
+			case pcsc.CardRemoved:
+				if _, ok := readers[e.Reader]; ok {
+					readers[e.Reader] = false
+				}
+			case pcsc.ServiceLost:
+				service = false
+				clear(readers)
+			case pcsc.ServiceBack:
+				service = true
+			}
+			// The first listing arrives as a burst of events: report once it has settled.
+			if len(events) > 0 {
+				continue
+			}
+			report()
+		}
+	}
 }
 
 // CardKey is the access key as the officer types it from the card (or its QR code): either the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"enrolldesk/sync/outbox"
@@ -112,13 +113,101 @@ type Devices struct {
 	face    FaceCapturer
 	finger  FingerCapturer
 	events  Emitter
+
+	// The card reader's watcher (CardWatcher), started by the first CardState call and
+	// running until the application's context ends.
+	watchMu   sync.Mutex
+	watching  bool
+	cardState CardState
+	stateSeen chan struct{} // closed once the watcher reported its first state
 }
 
-func (d *Devices) statuses(ctx context.Context) []DeviceStatus {
+// CardState starts following the card reader (once per run of the desk; the watcher stops with
+// the application) and returns the reader and card as they are now. From then on every change is
+// pushed as EventCardState (the card step's "place the card" / "card present") and as
+// EventDevices with the reader's line (the device panel), including readers plugged or unplugged
+// and pcscd stopping and coming back, so no manual Reconnect is needed.
+func (d *Devices) CardState() Response {
+	if _, err := d.session.current(); err != nil {
+		return fail("Devices.CardState", err)
+	}
+	w, canWatch := d.card.(CardWatcher)
+	if !canWatch {
+		if d.card == nil {
+			return ok(CardState{State: CardNoReader})
+		}
+		// A reader without a watcher: ask it now.
+		st := d.card.Status(d.session.context())
+		cs := CardState{State: CardAbsent, Reader: st.Name}
+		switch st.State {
+		case DeviceReady:
+			cs.State = CardPresent
+		case DeviceMissing, DeviceError:
+			cs.State = CardNoReader
+		}
+		return ok(cs)
+	}
+	d.watchMu.Lock()
+	if !d.watching {
+		d.watching = true
+		d.stateSeen = make(chan struct{})
+		ctx := d.session.context()
+		seen := d.stateSeen
+		go func() {
+			first := true
+			w.Watch(ctx, func(s CardState) {
+				d.watchMu.Lock()
+				d.cardState = s
+				d.watchMu.Unlock()
+				if first {
+					first = false
+					close(seen)
+				}
+				d.events.Emit(EventCardState, s)
+				d.events.Emit(EventDevices, []DeviceStatus{s.DeviceStatus()})
+			})
+			// The application stopped: the next call starts a new watcher.
+			d.watchMu.Lock()
+			d.watching = false
+			d.watchMu.Unlock()
+			if first {
+				close(seen)
+			}
+		}()
+	}
+	seen := d.stateSeen
+	d.watchMu.Unlock()
+	ctx := d.session.context()
+	select {
+	case <-seen:
+	case <-ctx.Done():
+		return fail("Devices.CardState", ctx.Err())
+	case <-time.After(5 * time.Second):
+	}
+	d.watchMu.Lock()
+	defer d.watchMu.Unlock()
+	if d.cardState.State == "" {
+		return ok(CardState{State: CardNoService})
+	}
+	return ok(d.cardState)
+}
+
+// statuses checks every device afresh (the reader connects to the card).
+func (d *Devices) statuses(ctx context.Context) []DeviceStatus { return d.check(ctx, true) }
+
+// check checks every device; the reader is asked afresh unless fresh is false and the reader's
+// watcher already knows its state (asking would connect to a card that may be being read).
+func (d *Devices) check(ctx context.Context, fresh bool) []DeviceStatus {
 	out := make([]DeviceStatus, 0, 3)
-	if d.card != nil {
+	d.watchMu.Lock()
+	watched := d.cardState
+	d.watchMu.Unlock()
+	switch {
+	case d.card != nil && !fresh && watched.State != "":
+		out = append(out, watched.DeviceStatus())
+	case d.card != nil:
 		out = append(out, d.card.Status(ctx))
-	} else {
+	default:
 		out = append(out, DeviceStatus{Kind: "reader", State: DeviceMissing, Detail: "no card reader configured"})
 	}
 	if d.face != nil {
@@ -139,7 +228,7 @@ func (d *Devices) Status() Response {
 	if _, err := d.session.current(); err != nil {
 		return fail("Devices.Status", err)
 	}
-	return ok(d.statuses(d.session.context()))
+	return ok(d.check(d.session.context(), false))
 }
 
 // Reconnect checks the devices again (each check opens the device afresh) and tells every window.
