@@ -457,15 +457,12 @@ func (d *decoderState) pixels(t *tree, coeffs []int32) (*image.Gray, error) {
 	reconstruct(plane, w, t, newSynthesis(d.lo, d.hi))
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	for j, v := range plane {
-		p := float64(v)*f.scale + f.shift + 0.5
-		switch {
-		case p < 0 || math.IsNaN(p):
-			img.Pix[j] = 0
-		case p > 255:
-			img.Pix[j] = 255
-		default:
-			img.Pix[j] = uint8(p)
+		// pixel = R·y + M, rounded; NaN (absurd filters) and out-of-range values clamp.
+		p := math.Max(0, math.Min(255, float64(v)*f.scale+f.shift+0.5))
+		if p != p {
+			p = 0
 		}
+		img.Pix[j] = uint8(p)
 	}
 	return img, nil
 }

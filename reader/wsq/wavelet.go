@@ -149,17 +149,16 @@ func (l *lines) interleave(img []float32, off, step, n int, inv bool) []float64 
 }
 
 func (l *lines) synthesise(e []float64, n int, s synthesis) {
-	for i := 0; i < n; i++ {
-		f := s.even
-		if i%2 == 1 {
-			f = s.odd
+	out := l.out[:n]
+	for par, f := range [2][]float64{s.even, s.odd} {
+		for i := par; i < n; i += 2 {
+			c := pad + i
+			v := f[0] * e[c]
+			for j := 1; j < len(f); j++ {
+				v += f[j] * (e[c-j] + e[c+j])
+			}
+			out[i] = v
 		}
-		c := pad + i
-		v := f[0] * e[c]
-		for j := 1; j < len(f); j++ {
-			v += f[j] * (e[c-j] + e[c+j])
-		}
-		l.out[i] = v
 	}
 }
 
