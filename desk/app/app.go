@@ -42,6 +42,8 @@ type App struct {
 	Officers   *Officers
 	History    *History
 	Ops        *Ops // ops.go: review, exceptions, freeze, export
+	// Settings is the supervisor's thresholds-and-devices screen (settings.go).
+	Settings *DeskSettings
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -68,6 +70,7 @@ func New(d Deps) (*App, error) {
 		History:  &History{session: s, db: d.DB},
 		Ops:      newOps(s, d),
 	}
+	a.Settings = newDeskSettings(a, d)
 	tuneFace(d.Face, hub, faceMinQuality(a.Ops)) // preview.go: the live preview and face_min_quality
 	return a, nil
 }
@@ -75,7 +78,7 @@ func New(d Deps) (*App, error) {
 // Bound lists the structs whose exported methods the window may call: the Bind list of Wails'
 // options and the method set of Bridge. Nothing else is reachable from the UI.
 func (a *App) Bound() []any {
-	return []any{a.Session, a.Enrollment, a.Queue, a.Devices, a.Officers, a.History, a.Ops}
+	return []any{a.Session, a.Enrollment, a.Queue, a.Devices, a.Officers, a.History, a.Ops, a.Settings}
 }
 
 // Start is called from Wails' OnStartup (or by the bridge) with the application's context; the
