@@ -6,6 +6,7 @@ import { historyPanel } from './ui/history';
 import { officersPanel } from './ui/officers';
 import { freezeBanner, opsScreen, type OpsView } from './ui/ops';
 import { devicesPanel, queuePanel } from './ui/panels';
+import { settingsScreen, type SettingsView } from './ui/settings';
 import { field, h, inputValue } from './dom';
 import { formatDate } from './format';
 import { DEFAULT_LANG, type Key, type Lang, LANGS, isLang, t } from './i18n';
@@ -23,7 +24,7 @@ const root = document.getElementById('app') as HTMLElement;
 let session: SessionState | null = null;
 let lang: Lang = DEFAULT_LANG;
 let shown: Screen | null = null;
-let current: View | OpsView = 'home';
+let current: View | OpsView | SettingsView = 'home';
 let reported = false;
 
 const tr = (key: Key, params?: Record<string, string>): string => t(lang, key, params);
@@ -32,7 +33,7 @@ function ctx() {
   return { lang, session, tr, navigate, applySession: apply };
 }
 
-function navigate(v: View | OpsView): void {
+function navigate(v: View | OpsView | SettingsView): void {
   current = v;
   render();
 }
@@ -228,13 +229,15 @@ function loggedIn(): HTMLElement {
       return historyPanel(ctx());
     case 'ops':
       return opsScreen(ctx());
+    case 'settings':
+      return session?.officer?.role === 'supervisor' ? settingsScreen(ctx()) : homeScreen();
     default:
       return homeScreen();
   }
 }
 
 function nav(): HTMLElement {
-  const item = (v: View | OpsView, k: Key): HTMLElement =>
+  const item = (v: View | OpsView | SettingsView, k: Key): HTMLElement =>
     h('button', { type: 'button', class: v === current ? 'tab active' : 'tab', 'data-view': v, onclick: () => navigate(v) }, tr(k));
   const supervisor = session?.officer?.role === 'supervisor';
   return h(
@@ -246,7 +249,7 @@ function nav(): HTMLElement {
     item('devices', 'nav.devices'),
     item('history', 'nav.history'),
     item('ops', 'nav.ops'),
-    ...(supervisor ? [item('officers', 'nav.officers')] : []),
+    ...(supervisor ? [item('officers', 'nav.officers'), item('settings', 'nav.settings')] : []),
   );
 }
 
