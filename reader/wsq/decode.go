@@ -309,6 +309,7 @@ func Decode(b []byte) (*image.Gray, error) {
 	f := d.frame
 	t := newTree(f.width, f.height)
 	var coeffs []int32
+	var quant *quantTable // the DQT in force at the first block (a later DQT cannot resize the data)
 	expected := -1
 	for {
 		m, err := d.marker()
@@ -335,6 +336,7 @@ func Decode(b []byte) (*image.Gray, error) {
 			return nil, errors.New("wsq: block before the DQT and DTT tables")
 		}
 		if expected < 0 {
+			quant = d.dqt
 			expected = 0
 			for k := 0; k < numSubbands; k++ {
 				if d.dqt.q[k] != 0 {
@@ -363,7 +365,7 @@ func Decode(b []byte) (*image.Gray, error) {
 	if len(coeffs) != expected {
 		return nil, fmt.Errorf("wsq: %d coefficients decoded, the subbands hold %d", len(coeffs), expected)
 	}
-	return d.pixels(t, coeffs)
+	return d.pixels(t, quant, coeffs)
 }
 
 // decodeBlock appends the coefficients of one entropy-coded segment.
@@ -428,14 +430,14 @@ func decodeBlock(r *bitReader, hd *huffDecoder, coeffs []int32, limit int) ([]in
 }
 
 // pixels dequantises the coefficients into their subbands, runs the synthesis and maps to 8 bits.
-func (d *decoderState) pixels(t *tree, coeffs []int32) (*image.Gray, error) {
+func (d *decoderState) pixels(t *tree, quant *quantTable, coeffs []int32) (*image.Gray, error) {
 	f := d.frame
 	w, h := f.width, f.height
 	plane := make([]float32, w*h)
-	c := d.dqt.center
+	c := quant.center
 	i := 0
 	for k := 0; k < numSubbands; k++ {
-		q, z := d.dqt.q[k], d.dqt.z[k]
+		q, z := quant.q[k], quant.z[k]
 		if q == 0 {
 			continue
 		}

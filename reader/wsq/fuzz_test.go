@@ -1,6 +1,7 @@
 package wsq
 
 import (
+	"bytes"
 	"image"
 	"os"
 	"path/filepath"
@@ -121,5 +122,29 @@ func TestSeedCorpusCommitted(t *testing.T) {
 	ents, err := os.ReadDir(filepath.Join("testdata", "fuzz", "FuzzDecode"))
 	if err != nil || len(ents) == 0 {
 		t.Fatalf("testdata/fuzz/FuzzDecode: %v (%d files)", err, len(ents))
+	}
+}
+
+// TestLateDQT: a DQT redefined between blocks (every subband coded) neither panics nor changes how
+// many coefficients the blocks hold: the table in force at the first block decides.
+func TestLateDQT(t *testing.T) {
+	good, err := Encode(synthetic(64, 48), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dqt := findMarker(good, 0xA5)
+	seg := append([]byte(nil), good[dqt:dqt+2+389]...)
+	for k := 0; k < maxSubbands; k++ {
+		copy(seg[2+2+3+6*k:], []byte{0, 0, 1, 0, 0, 1}) // Q = Z = 1
+	}
+	second := findMarker(good[findMarker(good, 0xA3)+2:], 0xA6) + findMarker(good, 0xA3) + 2 // block 2's DHT
+	b := append(append(append([]byte(nil), good[:second]...), seg...), good[second:]...)
+	img, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Decode(good)
+	if !bytes.Equal(img.Pix, want.Pix) {
+		t.Fatal("a late DQT changed the image")
 	}
 }
