@@ -76,8 +76,9 @@ func Parse(b []byte) (*Record, error) {
 	if !bytes.Equal(b[:4], []byte("FIR\x00")) {
 		return nil, errors.New("19794-4: no FIR format identifier")
 	}
-	if b[7] != 0 {
-		return nil, fmt.Errorf("19794-4: version %q not NUL-terminated", b[4:8])
+	if string(b[4:8]) != "010\x00" {
+		// The 2011 edition ("020") has another header layout and code table; ICAO DG3 uses 2005.
+		return nil, fmt.Errorf("19794-4: version %q, only the 2005 edition (\"010\") is read", bytes.TrimRight(b[4:8], "\x00"))
 	}
 	recLen := uint64(binary.BigEndian.Uint16(b[8:]))<<32 | uint64(binary.BigEndian.Uint32(b[10:]))
 	if recLen < generalHeaderLen || recLen > uint64(len(b)) {
@@ -135,8 +136,8 @@ func (r *Record) Marshal() ([]byte, error) {
 	if version == "" {
 		version = "010"
 	}
-	if len(version) != 3 {
-		return nil, fmt.Errorf("19794-4: version %q", version)
+	if version != "010" {
+		return nil, fmt.Errorf("19794-4: version %q, only the 2005 edition (\"010\") is written", version)
 	}
 	total := generalHeaderLen
 	for _, v := range r.Views {

@@ -118,6 +118,7 @@ func TestParseRejects(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"short":             good[:20],
 		"not FIR":           mutate(0, 'F', 'I', 'X'),
+		"2011 edition":      mutate(4, '0', '2', '0'),
 		"record too long":   mutate(13, good[13]+1),
 		"record truncated":  good[:len(good)-1],
 		"no views":          mutate(18, 0),
