@@ -64,3 +64,23 @@ func TestPACECAMRefusesMismatch(t *testing.T) {
 		t.Fatalf("skipped: %+v %v", c, err)
 	}
 }
+
+// TestPACECAMKeyNotInDG14: when DG14 holds no key on the PACE curve (the chip keeps its PACE-CAM
+// key in EF.CardSecurity only), the CAM data cannot be checked, so the reader proves the chip with
+// classic chip authentication on the DG14 key instead.
+func TestPACECAMKeyNotInDG14(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	o := vcard.Options{PACEParamID: 13, PACEProtocol: pace.Protocol(pace.MappingECDHCAM, 2), CAMKeyElsewhere: true}
+	_, v, err := reader.Read(context.Background(), f.card(t, o), reader.CANKey(f.citizen.CAN), reader.Options{TrustStore: f.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := v.Get(pa.CheckChipAuth); c.Status != pa.Passed || v.ChipAuthMethod != pa.ChipAuthSeparate || !v.Genuine() {
+		t.Fatalf("chip authentication %+v via %q", c, v.ChipAuthMethod)
+	}
+	// A clone of such a card still fails the classic chip authentication.
+	o.CloneChip = true
+	if data, _, err := reader.Read(context.Background(), f.card(t, o), reader.CANKey(f.citizen.CAN), reader.Options{TrustStore: f.store}); !errors.Is(err, reader.ErrChipAuth) || data != nil {
+		t.Fatalf("clone: %v", err)
+	}
+}

@@ -279,8 +279,14 @@ func (s *session) run(ctx context.Context, key AccessKey) (*ChipData, error) {
 		d.Files[n] = b
 		switch {
 		case n == 14 && s.cam != nil && !s.o.SkipChipAuth:
-			if err := s.camCheck(d.SOD, b); err != nil {
+			done, err := s.camCheck(d.SOD, b)
+			if err != nil {
 				return nil, err
+			}
+			if !done { // no DG14 key on the PACE curve: prove the chip the classic way
+				if caPending, err = s.chipAuth(ctx, d.SOD, b); err != nil {
+					return nil, err
+				}
 			}
 		case n == 14 && !s.o.SkipChipAuth:
 			if caPending, err = s.chipAuth(ctx, d.SOD, b); err != nil {
@@ -602,42 +608,41 @@ var ErrChipAuth = errors.New("chip authentication failed: the chip does not hold
 
 // camCheck finishes PACE-CAM (ICAO Doc 9303 part 11 §4.4.3.5.2): when DG14 is authentic (its hash
 // matches the SOD; the SOD's signature is passive authentication's), the chip authentication data
-// the chip sent during PACE must match DG14's static key on the PACE curve. A mismatch is a
-// clone: an error with no data, as a failed chip authentication is.
-func (s *session) camCheck(sod *lds.SecurityObject, raw []byte) error {
+// the chip sent during PACE must match one of DG14's static keys on the PACE curve. A mismatch is a
+// clone: an error with no data, as a failed chip authentication is. It reports false, with no
+// verdict, when DG14 holds no key on the PACE curve (part 11 puts the PACE-CAM key in
+// EF.CardSecurity, which this reader does not read): the caller then runs chip authentication.
+func (s *session) camCheck(sod *lds.SecurityObject, raw []byte) (bool, error) {
 	want, ok := sod.DGHashes[14]
 	h := sod.HashAlg.New()
 	h.Write(raw)
 	if !ok || !bytes.Equal(h.Sum(nil), want) {
 		s.verdict.Add(pa.CheckChipAuth, pa.Unavailable, "PACE-CAM ran, but DG14 does not match the SOD, so its key is not trusted")
-		return nil
+		return true, nil
 	}
 	dg14, err := lds.ParseDG14(raw)
 	if err != nil {
-		return err
+		return false, err
 	}
-	var tried []string
+	var mismatch error
 	for _, k := range dg14.CAKeys {
 		if !k.Protocol.Equal(lds.OIDPKECDH) {
 			continue
 		}
 		c, pk, err := ca.ParseECKey(k.SPKI)
-		if err != nil {
-			tried = append(tried, err.Error())
+		if err != nil || c != s.cam.Curve {
 			continue
 		}
-		if c != s.cam.Curve {
-			tried = append(tried, "a key on "+c.Name)
-			continue
+		if mismatch = s.cam.Verify(c, pk); mismatch == nil {
+			s.verdict.ChipAuthMethod = pa.ChipAuthPACECAM
+			s.verdict.Addf(pa.CheckChipAuth, pa.Passed, "PACE-CAM: the chip's authentication data matches the DG14 key on %s (no separate chip authentication)", c.Name)
+			return true, nil
 		}
-		if err := s.cam.Verify(c, pk); err != nil {
-			return fmt.Errorf("%w: %w", ErrChipAuth, err)
-		}
-		s.verdict.ChipAuthMethod = pa.ChipAuthPACECAM
-		s.verdict.Addf(pa.CheckChipAuth, pa.Passed, "PACE-CAM: the chip's authentication data matches the DG14 key on %s (no separate chip authentication)", c.Name)
-		return nil
 	}
-	return fmt.Errorf("%w: PACE-CAM ran on %s, but DG14 holds no key on that curve %v", ErrChipAuth, s.cam.Curve.Name, tried)
+	if mismatch != nil {
+		return false, fmt.Errorf("%w: %w", ErrChipAuth, mismatch)
+	}
+	return false, nil
 }
 
 // chipAuth runs chip authentication when DG14 is authentic (its hash matches the SOD). It returns

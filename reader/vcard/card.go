@@ -117,6 +117,9 @@ type Options struct {
 	// CAMLie makes a PACE-CAM chip send chip authentication data of another key than its DG14
 	// key (hostile: a clone that copied DG14 but not the private key).
 	CAMLie bool
+	// CAMKeyElsewhere keeps the PACE-CAM key out of DG14, which then holds only the P-256 chip
+	// authentication key (as a chip that publishes its CAM key in EF.CardSecurity only).
+	CAMKeyElsewhere bool
 	// CADH gives the chip a DH chip authentication key (DG14 dhpublicnumber on the RFC 5114
 	// 2048-bit group with 224-bit subgroup, id-CA-DH-AES-CBC-CMAC-128) instead of ECDH on P-256.
 	CADH bool
@@ -210,8 +213,10 @@ func Personalise(c *Citizen, pki *PKI, o Options) (*Card, error) {
 			return nil, err
 		}
 		card.CAMKey.Add(card.CAMKey, big.NewInt(1))
-		if caSPKI, err = ca.MarshalECKey(card.CAMCurve, card.CAMCurve.ScalarMult(card.CAMKey, card.CAMCurve.G())); err != nil {
-			return nil, err
+		if !o.CAMKeyElsewhere {
+			if caSPKI, err = ca.MarshalECKey(card.CAMCurve, card.CAMCurve.ScalarMult(card.CAMKey, card.CAMCurve.G())); err != nil {
+				return nil, err
+			}
 		}
 	}
 	dg14, err := lds.DG14Bytes(caSPKI, lds.OIDCAECDHAES128)
@@ -662,7 +667,7 @@ func (c *Card) chipAuthenticate(cmd iso7816.Command) iso7816.Response {
 		c.nextSess, c.compEph = s, comp
 	} else {
 		curve, static := pace.P256, new(big.Int).SetBytes(c.CAKey.Bytes())
-		if c.CAMKey != nil {
+		if c.CAMKey != nil && !c.opts.CAMKeyElsewhere {
 			curve, static = c.CAMCurve, new(big.Int).Set(c.CAMKey)
 		}
 		if c.opts.CloneChip {
