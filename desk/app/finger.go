@@ -30,6 +30,10 @@ type SensorFinger struct {
 	dev *sensor.Device
 }
 
+// SensorOpenTimeout bounds opening the sensor (the serial port and its handshake); the desk
+// settings' timeouts.sensor sets it when the window opens the desk (applyTimeouts).
+var SensorOpenTimeout = 15 * time.Second
+
 // device opens the sensor once and keeps it; a failed capture drops it so the next one reopens.
 func (s *SensorFinger) device(ctx context.Context) (*sensor.Device, error) {
 	s.mu.Lock()
@@ -40,7 +44,7 @@ func (s *SensorFinger) device(ctx context.Context) (*sensor.Device, error) {
 	if s.Path == "" {
 		return nil, coded(CodeDeviceMissing, errors.New("no fingerprint sensor configured"), map[string]string{"device": "sensor"})
 	}
-	octx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	octx, cancel := context.WithTimeout(ctx, SensorOpenTimeout)
 	defer cancel()
 	d, err := sensor.Open(octx, sensor.Config{Path: s.Path, Timeout: s.Timeout})
 	if err != nil {

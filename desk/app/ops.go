@@ -115,6 +115,8 @@ func newOps(s *Session, d Deps) *Ops {
 	o.b, o.svc = b, svc
 	if st, err := svc.Settings.Load(context.Background()); err == nil {
 		applyTimeouts(st.Timeouts)
+		s.setIdle(st.Timeouts.Session.D())
+		b.uploads.setTimeouts(st.Timeouts.SyncRetry.D(), st.Timeouts.SyncRetryMax.D(), st.Timeouts.Network.D())
 	} else {
 		slog.Warn("device timeouts stay at their defaults", "err", err)
 	}
@@ -127,7 +129,9 @@ func newOps(s *Session, d Deps) *Ops {
 // signed settings document). They take effect when the window opens the desk. The card read is
 // bounded by timeouts.card; a face capture by timeouts.face_capture; a finger capture, which
 // waits for the finger and then runs a few sensor commands per impression, by
-// timeouts.finger_place + 4 × timeouts.sensor.
+// timeouts.finger_place + 4 × timeouts.sensor; opening the sensor by timeouts.sensor. (The idle
+// logout, timeouts.session, and the sync's back-off and request bound, timeouts.sync_retry,
+// sync_retry_max and network, are set beside it in newOps.)
 func applyTimeouts(t settings.Timeouts) {
 	if d := t.Card.D(); d > 0 {
 		CardTimeout = d
@@ -137,6 +141,9 @@ func applyTimeouts(t settings.Timeouts) {
 	}
 	if d := t.FingerPlace.D() + 4*t.Sensor.D(); d > 0 {
 		FingerTimeout = d
+	}
+	if d := t.Sensor.D(); d > 0 {
+		SensorOpenTimeout = d
 	}
 }
 

@@ -54,6 +54,48 @@ type Session struct {
 	officer *Officer
 	lang    string
 	readyAt time.Time
+	// idle logs the officer out after this long without a call from the window (settings
+	// timeouts.session, set when the desk opens; 0: never); active is the last call.
+	idle   time.Duration
+	active time.Time
+}
+
+// setIdle sets the idle logout (desk/settings timeouts.session).
+func (s *Session) setIdle(d time.Duration) {
+	s.mu.Lock()
+	s.idle = d
+	s.mu.Unlock()
+}
+
+// expired logs out an officer idle for longer than the idle timeout; caller holds s.mu. It
+// reports whether it did.
+func (s *Session) expired(now time.Time) bool {
+	if s.officer == nil || s.idle <= 0 || now.Sub(s.active) < s.idle {
+		return false
+	}
+	s.officer = nil
+	return true
+}
+
+// watchIdle logs an idle officer out on time, so the window goes back to the login screen even
+// when nobody touches it, until ctx ends.
+func (s *Session) watchIdle(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		out := s.expired(s.now())
+		s.mu.Unlock()
+		if out {
+			slog.Info("officer logged out after being idle")
+			s.publish(ctx)
+		}
+	}
 }
 
 func newSession(d Deps, events Emitter) *Session {
@@ -75,6 +117,7 @@ func (s *Session) start(ctx context.Context) {
 	s.mu.Lock()
 	s.ctx, s.lang = ctx, lang
 	s.mu.Unlock()
+	go s.watchIdle(ctx)
 }
 
 func (s *Session) context() context.Context {
@@ -83,13 +126,23 @@ func (s *Session) context() context.Context {
 	return s.ctx
 }
 
-// current returns the logged-in officer or an unauthorized error.
+// current returns the logged-in officer or an unauthorized error; every bound call goes through
+// it, so it also keeps the session from going idle (or ends one that is).
 func (s *Session) current() (Officer, error) {
 	s.mu.Lock()
+	now := s.now()
+	if s.expired(now) {
+		ctx := s.ctx
+		s.mu.Unlock()
+		slog.Info("officer logged out after being idle")
+		s.publish(ctx)
+		return Officer{}, coded(CodeUnauthorized, errors.New("logged out after being idle"), map[string]string{"reason": "idle"})
+	}
 	defer s.mu.Unlock()
 	if s.officer == nil {
 		return Officer{}, coded(CodeUnauthorized, errors.New("no officer logged in"), nil)
 	}
+	s.active = now
 	return *s.officer, nil
 }
 
@@ -210,7 +263,7 @@ func (s *Session) Login(officerID, pin string) Response {
 		return fail("Session.Login", fmt.Errorf("login: %w", err))
 	}
 	s.mu.Lock()
-	s.officer = &o
+	s.officer, s.active = &o, s.now()
 	s.mu.Unlock()
 	slog.Info("officer logged in", "role", o.Role)
 	s.publish(ctx)

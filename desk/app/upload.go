@@ -37,6 +37,10 @@ type uploads struct {
 	ren        *hqsync.Renewer // keeps the short-lived desk certificate current while unlocked
 	cancel     context.CancelFunc
 	done       chan struct{}
+
+	// From the desk settings (setTimeouts): the uploader's first and longest back-off after a
+	// failed sync and the bound on one request to the registry; zero keeps the defaults.
+	retry, retryMax, network time.Duration
 }
 
 func readEnrollment(path string) ([]byte, error) {
@@ -73,7 +77,13 @@ func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
 	if u.up != nil {
 		return nil
 	}
-	up := &outbox.Uploader{Outbox: out, Client: client, OnProgress: func(p outbox.Progress) {
+	if u.network > 0 && client.HTTP != nil {
+		// Same renewing transport, this bound on each request (timeouts.network).
+		hc := *client.HTTP
+		hc.Timeout = u.network
+		client.HTTP = &hc
+	}
+	up := &outbox.Uploader{Outbox: out, Client: client, MinBackoff: u.retry, MaxBackoff: u.retryMax, OnProgress: func(p outbox.Progress) {
 		st := QueueStatus{Queued: p.Queued, Sent: p.Sent, Acked: p.Acked, LastError: p.Err,
 			LastAttempt: time.Now().UTC().Format(time.RFC3339), Syncing: p.Syncing, Reason: p.Reason,
 			Problem: SyncProblem(p.Err, p.Reason), RetryIn: int(p.RetryIn.Round(time.Second) / time.Second)}
@@ -101,6 +111,27 @@ func (u *uploads) start(out *outbox.Outbox, key ed25519.PrivateKey) error {
 		<-renewed
 	}(u.done)
 	return nil
+}
+
+// setTimeouts takes the sync timeouts from the desk settings (timeouts.sync_retry,
+// sync_retry_max, network); they apply to the uploader started at the next unlock.
+func (u *uploads) setTimeouts(retry, retryMax, network time.Duration) {
+	if u == nil {
+		return
+	}
+	u.mu.Lock()
+	u.retry, u.retryMax, u.network = retry, retryMax, network
+	u.mu.Unlock()
+}
+
+// uploader is the running uploader (nil while locked or unregistered).
+func (u *uploads) uploader() *outbox.Uploader {
+	if u == nil {
+		return nil
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.up
 }
 
 // renewer is the running uploader's certificate renewer (nil while locked or unregistered), whose
