@@ -417,7 +417,7 @@ func (s *session) accessControl(ctx context.Context, key AccessKey) error {
 // terminalAuth runs EAC terminal authentication before DG3. It reports whether DG3 may be read; a
 // refusal by the chip is a failed check, not an error.
 func (s *session) terminalAuth(ctx context.Context, afterCA bool) (bool, error) {
-	if s.cam != nil {
+	if s.cam != nil && s.compEph == nil {
 		s.verdict.Add(pa.CheckTerminalAuth, pa.Unavailable, "terminal authentication after PACE-CAM is not implemented")
 		return false, nil
 	}
