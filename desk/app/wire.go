@@ -50,6 +50,9 @@ type Options struct {
 	// LocalDedup, when Dedup is nil, searches the desk's own galleries (IndexDedup over the
 	// store, opened when the desk is unlocked) and adds every approved enrollment to them.
 	LocalDedup bool
+	// Provisioned, when set, runs right after the window provisioned the desk (its id just
+	// created); the end-to-end bridge applies its desks' signed settings there.
+	Provisioned func(ctx context.Context, deskID string) error
 }
 
 // Desk is the App wired to the desk's real backends over one store file.
@@ -79,7 +82,7 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 	}
 	log := audit.New(db, opt.Now)
 	officers := officer.NewRegistry(db, log, policy, opt.Now)
-	b := &backend{db: db, officers: officers, log: log, kdf: opt.KDF, now: opt.Now, registry: opt.Registry}
+	b := &backend{db: db, officers: officers, log: log, kdf: opt.KDF, now: opt.Now, registry: opt.Registry, provisioned: opt.Provisioned}
 	enr, err := readEnrollment(filepath.Join(dataDir, RegistryFile))
 	if err != nil {
 		db.Close()
@@ -140,6 +143,8 @@ type backend struct {
 
 	// onUnlock opens the keyed desk operations (Ops) with the keys just unlocked; nil without them.
 	onUnlock func(ctx context.Context, keys *provision.Keys, out *outbox.Outbox)
+	// provisioned is Options.Provisioned.
+	provisioned func(ctx context.Context, deskID string) error
 }
 
 // UnlockDesk opens the desk keys with the passphrase and opens the outbox that signs with them.
@@ -246,6 +251,11 @@ func (b *backend) Provision(ctx context.Context, req ProvisionRequest) (string, 
 	}
 	if err != nil {
 		return "", err
+	}
+	if b.provisioned != nil {
+		if err := b.provisioned(ctx, d.ID); err != nil {
+			return "", fmt.Errorf("after provisioning: %w", err)
+		}
 	}
 	return d.ID, nil
 }

@@ -85,14 +85,39 @@ export function reviewStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElement
   return h('div', { id: 'review-step' }, h('h2', {}, ctx.tr('review.heading')), summary, problems, approve, reject);
 }
 
+/** The done view of an approval the review queue kept for the supervisor (desk/app EnrollmentView). */
+interface PendingView {
+  pending?: boolean;
+  itemId?: string;
+  pendingWhy?: string[];
+}
+
+/** whyKey translates one reason a record waits for review ("policy", "exceptions", "flag:<check>"). */
+function whyKey(why: string): Key {
+  if (why.startsWith('flag:')) return 'why.flag';
+  switch (why) {
+    case 'policy':
+      return 'why.policy';
+    case 'exceptions':
+      return 'why.exceptions';
+    default:
+      return 'why.release-failed';
+  }
+}
+
 export function doneStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElement {
+  const p = v as EnrollmentView & PendingView;
   const text = v.rejected
     ? ctx.tr('done.rejected', { reason: ctx.tr(`reason.${v.rejected}` as Key) })
-    : ctx.tr('done.approved', { seq: String(v.seq ?? '') });
+    : p.pending
+      ? ctx.tr('done.pending')
+      : ctx.tr('done.approved', { seq: String(v.seq ?? '') });
+  const why = p.pending && p.pendingWhy?.length ? [...new Set(p.pendingWhy.map((w) => ctx.tr(whyKey(w))))].join('; ') : '';
   return h(
     'div',
-    { id: 'done-step' },
-    h('p', { class: v.rejected ? 'verdict warn' : 'verdict ok', id: 'done-message' }, text),
+    { id: 'done-step', 'data-pending': p.pending ? 'true' : 'false' },
+    h('p', { class: v.rejected ? 'verdict warn' : p.pending ? 'verdict warn' : 'verdict ok', id: 'done-message' }, text),
+    why ? h('p', { class: 'muted', id: 'done-why' }, ctx.tr('done.why', { why })) : null,
     h(
       'div',
       { class: 'actions' },
