@@ -5,8 +5,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"enrolldesk/reader"
+	"enrolldesk/reader/eac"
+	"enrolldesk/reader/lds"
 	"enrolldesk/reader/pa"
 	"enrolldesk/reader/pace"
 	"enrolldesk/reader/sm"
@@ -82,5 +85,31 @@ func TestPACECAMKeyNotInDG14(t *testing.T) {
 	o.CloneChip = true
 	if data, _, err := reader.Read(context.Background(), f.card(t, o), reader.CANKey(f.citizen.CAN), reader.Options{TrustStore: f.store}); !errors.Is(err, reader.ErrChipAuth) || data != nil {
 		t.Fatalf("clone: %v", err)
+	}
+}
+
+// TestPACECAMWithTerminal: terminal authentication after PACE-CAM is not implemented, so a desk
+// with terminal certificates reads a PACE-CAM card without DG3 and the verdict says why (the chip
+// is still genuine); when the card fell back to classic chip authentication, DG3 is read.
+func TestPACECAMWithTerminal(t *testing.T) {
+	f := newFixture(t, vcard.PKIOptions{})
+	finger, err := vcard.LoadFingerTIFF(fingerPath(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.citizen.Fingers = []lds.Finger{finger}
+	p := newEAC(t, "VN")
+	term := p.terminal(t, eac.RightDG3, time.Now().AddDate(0, 0, 30))
+	for _, elsewhere := range []bool{false, true} {
+		o := vcard.Options{PACEParamID: 13, PACEProtocol: pace.Protocol(pace.MappingECDHCAM, 2), CAMKeyElsewhere: elsewhere, CVCA: p.cvca}
+		data, v, err := reader.Read(context.Background(), f.card(t, o), reader.CANKey(f.citizen.CAN), reader.Options{TrustStore: f.store, Terminal: term})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta, _ := v.Get(pa.CheckTerminalAuth)
+		if !v.Genuine() || elsewhere != (ta.Status == pa.Passed) || elsewhere != (len(data.Fingers) == 1) ||
+			!elsewhere && !strings.Contains(ta.Reason, "PACE-CAM") {
+			t.Fatalf("CAM key elsewhere %v: TA %+v, %d fingers", elsewhere, ta, len(data.Fingers))
+		}
 	}
 }
