@@ -283,6 +283,22 @@ func (s *Server) auditDesk(w http.ResponseWriter, r *http.Request) (string, Audi
 		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable, Detail: "this store keeps no audit logs"}, id)
 		return "", nil, false
 	}
+	// As the batch endpoint (Ingest): a revoked desk's audit is refused with the reason, whether
+	// or not a client certificate went through the gate (plain transport, or a revocation that
+	// landed since).
+	desk, err := s.Store.Desk(r.Context(), id)
+	switch {
+	case errors.Is(err, ErrUnknownDesk):
+		s.refuse(w, r, http.StatusForbidden, &protocol.Refusal{Reason: protocol.ReasonUnknownDesk}, id)
+		return "", nil, false
+	case err != nil:
+		s.log().Error("audit: read desk", "desk", id, "err", err)
+		s.refuse(w, r, http.StatusServiceUnavailable, &protocol.Refusal{Reason: protocol.ReasonUnavailable}, id)
+		return "", nil, false
+	case !desk.Revoked.IsZero():
+		s.refuse(w, r, http.StatusForbidden, revokedRefusal(desk), id)
+		return "", nil, false
+	}
 	return id, as, true
 }
 

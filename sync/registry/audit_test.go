@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"enrolldesk/desk/audit"
 	"enrolldesk/sync/protocol"
@@ -98,6 +101,45 @@ func TestAuditStoreEveryBackend(t *testing.T) {
 			as := st.(registry.AuditStore)
 			got, err := as.AuditEntries(ctx, "desk-a", 1, 100)
 			if err != nil || len(got) != 8 || string(got[7].Hash) != string(chain[7].Hash) || got[7].At != chain[7].At {
+				t.Fatalf("stored %d entries %v", len(got), err)
+			}
+		})
+	}
+}
+
+// A revoked desk's audit log is refused like its batches, with the operator's reason, over real
+// HTTPS without a client certificate (the transport gate sees no desk): the handler checks the
+// desk itself. Its stored chain stays as it was.
+func TestAuditRefusesARevokedDesk(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			pub, _, _ := ed25519.GenerateKey(rand.Reader)
+			regPub, regKey, _ := ed25519.GenerateKey(rand.Reader)
+			if err := st.RegisterDesk(ctx, registry.Desk{ID: "desk-rv", PublicKey: pub}); err != nil {
+				t.Fatal(err)
+			}
+			hs := httptest.NewTLSServer((&registry.Server{Store: st, Key: regKey}).Handler())
+			defer hs.Close()
+			remote := &audit.HTTPRemote{BaseURL: hs.URL, HTTP: hs.Client(), DeskID: "desk-rv", RegistryKey: regPub}
+			chain := auditChain(4, "")
+			if rc, err := remote.Send(ctx, &protocol.AuditBatch{Version: protocol.Version, Entries: chain[:2]}); err != nil || rc.Seq != 2 {
+				t.Fatalf("before revocation %+v %v", rc, err)
+			}
+			if err := registry.RevokeDesk(ctx, st, "desk-rv", "stolen laptop", time.UnixMilli(1_790_000_000_000)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := remote.Send(ctx, &protocol.AuditBatch{Version: protocol.Version, Entries: chain[2:]})
+			var ref *protocol.Refusal
+			if !errors.As(err, &ref) || ref.Reason != protocol.ReasonRevoked || !strings.Contains(ref.Detail, "stolen laptop") {
+				t.Fatalf("audit after revocation: %v", err)
+			}
+			if _, err := remote.Head(ctx); !errors.As(err, &ref) || ref.Reason != protocol.ReasonRevoked {
+				t.Fatalf("audit head after revocation: %v", err)
+			}
+			got, err := st.(registry.AuditStore).AuditEntries(ctx, "desk-rv", 1, 100)
+			if err != nil || len(got) != 2 {
 				t.Fatalf("stored %d entries %v", len(got), err)
 			}
 		})
