@@ -8,6 +8,7 @@ import (
 	"enrolldesk/desk/ops"
 	"enrolldesk/desk/wire"
 	"enrolldesk/reader/cardcli"
+	"enrolldesk/reader/wsq/wsqcli"
 	hqsync "enrolldesk/sync"
 )
 
@@ -21,5 +22,6 @@ func Commands() [][]cli.Command {
 		ops.Commands(),
 		facecli.Commands(),
 		wire.Commands(),
+		wsqcli.Commands(),
 	}
 }
