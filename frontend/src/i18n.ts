@@ -520,6 +520,12 @@ const vi = {
   'fingers.evidence': 'Ảnh minh chứng',
   'fingers.evidenceHint': 'Khi khai báo ngoại lệ, camera của bàn chụp ảnh bàn tay làm minh chứng: đưa bàn tay vào trước camera.',
   'fingers.policyErrors': 'Chưa đủ vân tay theo quy định:',
+  'fingererr.finger.missing': '{finger}: cần lấy vân tay hoặc khai báo ngoại lệ.',
+  'fingererr.finger.low_quality': '{finger}: chất lượng vân tay quá thấp, lấy lại hoặc khai báo ngoại lệ.',
+  'fingererr.fingers.too_few': 'Chưa đủ số ngón tay theo quy định của bàn.',
+  'fingererr.fingers.none': 'Phải lấy được ít nhất một ngón tay.',
+  'fingererr.exception.evidence': '{finger}: thiếu ảnh minh chứng cho ngoại lệ.',
+  'fingererr.exception.captured': '{finger}: đã lấy được vân tay tốt, không khai báo ngoại lệ.',
 } as const;
 
 export type Key = keyof typeof vi;
@@ -1035,6 +1041,12 @@ const en: Record<Key, string> = {
   'fingers.evidence': 'Evidence photo',
   'fingers.evidenceHint': 'When an exception is declared, the desk camera photographs the hand as evidence: hold the hand in front of the camera.',
   'fingers.policyErrors': 'The fingers do not meet the desk\'s policy yet:',
+  'fingererr.finger.missing': '{finger}: capture it or declare an exception.',
+  'fingererr.finger.low_quality': '{finger}: quality too low; capture again or declare an exception.',
+  'fingererr.fingers.too_few': 'Fewer fingers than the desk\'s policy needs.',
+  'fingererr.fingers.none': 'At least one finger must be captured.',
+  'fingererr.exception.evidence': '{finger}: the exception has no evidence photo.',
+  'fingererr.exception.captured': '{finger}: captured with good quality; no exception needed.',
 };
 
 export const TABLES: Record<Lang, Record<Key, string>> = { vi, en };
