@@ -13,6 +13,7 @@ import (
 
 	"enrolldesk/biometric/face/liveness"
 	"enrolldesk/desk/enroll"
+	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/officer"
 	"enrolldesk/reader"
 	"enrolldesk/reader/faceimg"
@@ -32,6 +33,14 @@ type FaceCapturer interface {
 type FingerCapturer interface {
 	Status(ctx context.Context) DeviceStatus
 	Capture(ctx context.Context, position int) (enroll.Finger, error)
+}
+
+// EvidenceCamera takes one still photo (JPEG) with the desk camera: the evidence photo of the
+// hand when a finger is declared missing, bandaged or unreadable (desk/exceptions). The desk's
+// camera (desk/wire.CameraFace) provides it; a FaceCapturer that also implements it is used
+// when Options.Evidence is nil.
+type EvidenceCamera interface {
+	Snapshot(ctx context.Context) ([]byte, error)
 }
 
 // Deduper searches the desk's galleries 1:N (biometric/index).
@@ -102,6 +111,9 @@ type FingerView struct {
 	Quality   int    `json:"quality,omitempty"`
 	Decision  string `json:"decision,omitempty"`
 	Exception string `json:"exception,omitempty"`
+	// EvidenceURL is a declared exception's evidence photo as a data: URL (JPEG); it lives only
+	// in the open enrollment's view.
+	EvidenceURL string `json:"evidenceUrl,omitempty"`
 }
 
 // FaceView is the face step's outcome, without the portrait's bytes.
@@ -135,6 +147,8 @@ var (
 	CardTimeout   = 30 * time.Second
 	FaceTimeout   = 60 * time.Second
 	FingerTimeout = 90 * time.Second
+	// EvidenceTimeout bounds taking an exception's evidence photo (timeouts.camera).
+	EvidenceTimeout = 10 * time.Second
 )
 
 // CodeFaceQuality answers a face capture in which no frame passed the ICAO quality gate (face
@@ -176,6 +190,10 @@ type EnrollmentView struct {
 	Pending    bool     `json:"pending,omitempty"`
 	ItemID     string   `json:"itemId,omitempty"`
 	PendingWhy []string `json:"pendingWhy,omitempty"`
+	// FingerErrors are the desk's finger-count policy's per-finger errors for what was captured
+	// and declared so far (desk/exceptions.Validate through Ops.ValidateFingers); approval waits
+	// until there are none.
+	FingerErrors []exceptions.FingerError `json:"fingerErrors,omitempty"`
 }
 
 // DedupView is the outcome of the 1:N de-duplication search against the desk's galleries: the
@@ -210,6 +228,8 @@ type Enrollment struct {
 	// ops routes approvals through the review queue and checks the freeze rules before a new
 	// enrollment (set by Open); nil in a build without desk operations.
 	ops *Ops
+	// evidence photographs the hand of a declared finger exception (set by Open).
+	evidence EvidenceCamera
 
 	mu         sync.Mutex
 	cur        *enroll.Session
@@ -258,7 +278,36 @@ func (e *Enrollment) snapshot() EnrollmentView {
 	if v.Fingers == nil {
 		v.Fingers = []FingerView{}
 	}
+	if e.cur != nil && v.Step != StepDone && len(e.fingers)+len(e.exceptions) > 0 {
+		if r, err := e.validateFingers(e.ctx()); err != nil {
+			slog.Warn("finger policy not checked", "err", err)
+		} else {
+			v.FingerErrors = r.Errors
+		}
+	}
 	return v
+}
+
+// validateFingers checks what was captured and declared against the desk's finger-count policy
+// (Ops.ValidateFingers); without desk operations there is nothing to check here (the workflow's
+// own FingerPolicy still blocks approval). Caller holds e.mu.
+func (e *Enrollment) validateFingers(ctx context.Context) (exceptions.Result, error) {
+	if !e.ops.wired() {
+		return exceptions.Result{}, nil
+	}
+	caps := make([]exceptions.Capture, len(e.fingers))
+	for i, f := range e.fingers {
+		caps[i] = exceptions.Capture{Position: f.Position, Quality: f.Quality}
+	}
+	decl := make([]exceptions.Exception, 0, len(e.exceptions))
+	for _, x := range e.exceptions {
+		d := exceptions.Exception{Position: x.Position, Reason: exceptions.Reason(x.Reason)}
+		if len(x.Photo) > 0 {
+			d.Evidence = exceptions.EvidenceRef(x.Photo)
+		}
+		decl = append(decl, d)
+	}
+	return e.ops.svc.ValidateFingers(ctx, caps, decl)
 }
 
 // Current returns the wizard state (inactive when no enrollment is open).
@@ -569,16 +618,42 @@ func (e *Enrollment) CaptureFinger(position int) Response {
 }
 
 // DeclareFingerException records that a finger cannot be captured ("missing", "bandaged",
-// "unreadable").
+// "unreadable"), with the evidence photo of the hand the desk camera takes now: the photo travels
+// in the signed record (exceptions.Declare) and the supervisor sees it at review.
 func (e *Enrollment) DeclareFingerException(position int, reason string) Response {
-	if _, err := e.require(e.ctx()); err != nil {
+	ctx := e.ctx()
+	if _, err := e.require(ctx); err != nil {
 		return fail("Enrollment.DeclareFingerException", err)
 	}
 	if position < 1 || position > 10 {
 		return fail("Enrollment.DeclareFingerException", invalid("position", fmt.Errorf("finger position %d out of 1..10", position)))
 	}
-	if !slices.Contains([]string{"missing", "bandaged", "unreadable"}, reason) {
+	if !slices.Contains(exceptions.Reasons, exceptions.Reason(reason)) {
 		return fail("Enrollment.DeclareFingerException", invalid("reason", fmt.Errorf("unknown exception reason %q", reason)))
+	}
+	e.mu.Lock()
+	_, err := e.active()
+	if err == nil && e.view.Chip == nil {
+		err = coded(CodeConflict, enroll.ErrNoChip, nil)
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return fail("Enrollment.DeclareFingerException", err)
+	}
+	if e.evidence == nil {
+		return fail("Enrollment.DeclareFingerException", coded(CodeDeviceMissing, errors.New("no camera for the evidence photo"), map[string]string{"device": "camera"}))
+	}
+	pctx, cancel := context.WithTimeout(ctx, EvidenceTimeout)
+	photo, err := e.evidence.Snapshot(pctx)
+	cancel()
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		err = coded(CodeTimeout, err, map[string]string{"device": "camera"})
+	case err == nil && !isJPEG(photo):
+		err = errors.New("the camera's evidence photo is not a JPEG image")
+	}
+	if err != nil {
+		return fail("Enrollment.DeclareFingerException", fmt.Errorf("evidence photo: %w", err))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -587,9 +662,13 @@ func (e *Enrollment) DeclareFingerException(position int, reason string) Respons
 	}
 	fingers := slices.DeleteFunc(slices.Clone(e.fingers), func(x enroll.Finger) bool { return x.Position == position })
 	exc := slices.DeleteFunc(slices.Clone(e.exceptions), func(x enroll.FingerException) bool { return x.Position == position })
-	exc = append(exc, enroll.FingerException{Position: position, Reason: reason})
+	exc = append(exc, enroll.FingerException{Position: position, Reason: reason, Photo: photo})
 	return e.setFingers(fingers, exc)
 }
+
+// isJPEG reports whether b starts with a JPEG SOI marker (ISO/IEC 10918-1 B.1.1.3: FFD8) followed by
+// another marker.
+func isJPEG(b []byte) bool { return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF }
 
 // setFingers hands the fingers to the workflow and refreshes the view. Caller holds e.mu.
 func (e *Enrollment) setFingers(fingers []enroll.Finger, exc []enroll.FingerException) Response {
@@ -602,7 +681,11 @@ func (e *Enrollment) setFingers(fingers []enroll.Finger, exc []enroll.FingerExce
 		e.view.Fingers = append(e.view.Fingers, FingerView{Position: f.Position, Quality: f.Quality, Decision: f.Decision})
 	}
 	for _, x := range exc {
-		e.view.Fingers = append(e.view.Fingers, FingerView{Position: x.Position, Exception: x.Reason})
+		fv := FingerView{Position: x.Position, Exception: x.Reason}
+		if len(x.Photo) > 0 {
+			fv.EvidenceURL = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(x.Photo)
+		}
+		e.view.Fingers = append(e.view.Fingers, fv)
 	}
 	slices.SortFunc(e.view.Fingers, func(a, b FingerView) int { return a.Position - b.Position })
 	return ok(e.snapshot())
@@ -740,6 +823,15 @@ func (e *Enrollment) Approve(pin string) Response {
 		// Checked before the PIN: a locked desk must not count as a failed PIN attempt.
 		if err := e.ops.queueReady(); err != nil {
 			return fail("Enrollment.Approve", err)
+		}
+		e.mu.Lock()
+		fr, ferr := e.validateFingers(ctx)
+		e.mu.Unlock()
+		if ferr != nil {
+			return fail("Enrollment.Approve", ferr)
+		}
+		if !fr.OK() {
+			return fail("Enrollment.Approve", coded(CodeConflict, fr.Err(), nil))
 		}
 		a, err = e.wf.ApproveTo(ctx, s, pin, enroll.SubmitFunc(func(ctx context.Context, sub enroll.Submission) (enroll.Approval, error) {
 			return e.ops.submit(ctx, o.ID, sub, c)

@@ -145,6 +145,9 @@ func applyTimeouts(t settings.Timeouts) {
 	if d := t.Sensor.D(); d > 0 {
 		SensorOpenTimeout = d
 	}
+	if d := t.Camera.D(); d > 0 {
+		EvidenceTimeout = d
+	}
 }
 
 // unlock opens the review queue, the export and the audit shipper with the keys the desk was

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -240,6 +241,15 @@ func TestSupervisorSetsTimeouts(t *testing.T) {
 // fingers, the search, the form) and returns the fingers.
 func readyForApproval(t *testing.T, d *Desk, citizen string, fingers []enroll.Finger) {
 	t.Helper()
+	fillEnrollment(t, d, citizen, fingers)
+	if v := viewOf(t, d.Enrollment.Current()); len(v.Problems) != 0 {
+		t.Fatalf("problems %+v", v.Problems)
+	}
+}
+
+// fillEnrollment opens an enrollment and sets every step (the form last).
+func fillEnrollment(t *testing.T, d *Desk, citizen string, fingers []enroll.Finger) {
+	t.Helper()
 	viewOf(t, d.Enrollment.Start())
 	e := d.Enrollment
 	e.mu.Lock()
@@ -263,9 +273,7 @@ func readyForApproval(t *testing.T, d *Desk, citizen string, fingers []enroll.Fi
 	if v := viewOf(t, e.FingersDone()); v.Step != StepForm || v.Dedup == nil || v.Dedup.Decision != "unique" {
 		t.Fatalf("after the fingers: %+v", v)
 	}
-	if v := viewOf(t, e.SubmitForm(FormInput{Mobile: "0912 345 678", Consent: true})); len(v.Problems) != 0 {
-		t.Fatalf("problems %+v", v.Problems)
-	}
+	viewOf(t, e.SubmitForm(FormInput{Mobile: "0912 345 678", Consent: true}))
 }
 
 // With the desk's default policy (supervisor review required, operator check on) the wizard's
@@ -389,4 +397,97 @@ func TestFrozenDeskRefusesANewEnrollment(t *testing.T) {
 	if v := viewOf(t, d.Enrollment.Start()); !v.Active {
 		t.Fatalf("start after the rule was lifted: %+v", v)
 	}
+}
+
+// stillCamera is the desk camera's still-photo side over a real JPEG from the shared test data
+// (the simulated camera's frame): the evidence photo of a declared exception.
+type stillCamera struct{ path string }
+
+func (c stillCamera) Snapshot(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(c.path)
+}
+
+// A declared exception takes its evidence photo from the desk camera, the fingers step shows the
+// photo and the policy's per-finger errors (approval is refused until they are fixed), and the
+// approved record waits for the supervisor because of the exception; the supervisor sees the
+// photo in the review.
+func TestExceptionEvidenceReachesTheSupervisor(t *testing.T) {
+	ctx := context.Background()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	photoPath := filepath.Join("..", "..", "..", "shared", "testdata", "faces", "lfw", "Hans_Blix", "Hans_Blix_0001.jpg")
+	photo, err := os.ReadFile(photoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(ctx, t.TempDir(), Options{KDF: fastKDF, Registry: id.Recipient(), LocalDedup: true, Evidence: stillCamera{photoPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Start(ctx)
+	loggedIn(t, d) // released at once unless an exception (opstest.Relaxed keeps exception review)
+	if r := d.App.Officers.Create(NewOfficer{ID: "cb.minh", Name: "Trần Văn Minh", Role: "officer", PIN: "135792"}); !r.OK {
+		t.Fatal(r.Error)
+	}
+	stateOf(t, d.Session.UnlockDesk(supervisor.Passphrase))
+	stateOf(t, d.Session.Login("cb.minh", "135792"))
+	fillEnrollment(t, d, "001090123456", []enroll.Finger{fvcFinger(t, "101_1.tif", 2)})
+	e := d.Enrollment
+
+	v := viewOf(t, e.DeclareFingerException(7, "bandaged"))
+	var seven *FingerView
+	for i := range v.Fingers {
+		if v.Fingers[i].Position == 7 {
+			seven = &v.Fingers[i]
+		}
+	}
+	if seven == nil || seven.Exception != "bandaged" || seven.EvidenceURL != "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(photo) {
+		t.Fatalf("declared finger %+v", v.Fingers)
+	}
+	// Default policy: two fingers, index fingers first, then thumbs: with the left index declared,
+	// a thumb is owed, and the step says which.
+	if len(v.FingerErrors) == 0 || !slices.ContainsFunc(v.FingerErrors, func(fe exceptions.FingerError) bool { return fe.Position == 1 && fe.Code == exceptions.CodeMissing }) {
+		t.Fatalf("finger errors %+v", v.FingerErrors)
+	}
+	viewOf(t, e.FingersDone())
+	wantFault(t, e.Approve("135792"), CodeConflict)
+
+	e.mu.Lock()
+	r := e.setFingers([]enroll.Finger{fvcFinger(t, "101_1.tif", 2), fvcFinger(t, "103_1.tif", 1)}, e.exceptions)
+	e.mu.Unlock()
+	if v := viewOf(t, r); len(v.FingerErrors) != 0 {
+		t.Fatalf("finger errors with the thumb: %+v", v.FingerErrors)
+	}
+	viewOf(t, e.FingersDone())
+	v = viewOf(t, e.Approve("135792"))
+	if !v.Pending || !slices.Equal(v.PendingWhy, []string{"exceptions"}) {
+		t.Fatalf("approval with an exception: %+v", v)
+	}
+
+	stateOf(t, d.Session.Login(supervisor.SupervisorID, supervisor.SupervisorPIN))
+	det := dataOf[ReviewDetail](t, d.Ops.ReviewOpen(v.ItemID))
+	if len(det.Exceptions) != 1 || det.Exceptions[0].Position != 7 || det.Exceptions[0].Reason != "bandaged" ||
+		det.Exceptions[0].Photo != "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(photo) {
+		t.Fatalf("review detail %+v", det.Exceptions)
+	}
+}
+
+// Without a camera an exception cannot be declared: the evidence photo is required.
+func TestExceptionNeedsTheCamera(t *testing.T) {
+	d, _ := openDesk(t)
+	loggedIn(t, d)
+	viewOf(t, d.Enrollment.Start())
+	d.Enrollment.mu.Lock()
+	d.Enrollment.view.Chip = &ChipView{IDNumber: "001090123456"}
+	d.Enrollment.mu.Unlock()
+	if f := wantFault(t, d.Enrollment.DeclareFingerException(7, "bandaged"), CodeDeviceMissing); f.Params["device"] != "camera" {
+		t.Fatalf("fault %+v", f)
+	}
+	wantFault(t, d.Enrollment.DeclareFingerException(7, "lost"), CodeInvalid)
 }

@@ -50,6 +50,9 @@ type Options struct {
 	// LocalDedup, when Dedup is nil, searches the desk's own galleries (IndexDedup over the
 	// store, opened when the desk is unlocked) and adds every approved enrollment to them.
 	LocalDedup bool
+	// Evidence takes the evidence photo of a declared finger exception; nil uses Face when it
+	// implements EvidenceCamera.
+	Evidence EvidenceCamera
 	// Provisioned, when set, runs right after the window provisioned the desk (its id just
 	// created); the end-to-end bridge applies its desks' signed settings there.
 	Provisioned func(ctx context.Context, deskID string) error
@@ -114,6 +117,10 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 	b.uploads.emit = func(st QueueStatus) { a.Events.Emit(EventQueue, st) }
 	// Approvals go through the review queue and new enrollments past the freeze rules.
 	a.Enrollment.ops = a.Ops
+	a.Enrollment.evidence = opt.Evidence
+	if ec, ok := opt.Face.(EvidenceCamera); ok && opt.Evidence == nil {
+		a.Enrollment.evidence = ec
+	}
 	return &Desk{App: a, DB: db, Officers: officers, Audit: log, backend: b}, nil
 }
 

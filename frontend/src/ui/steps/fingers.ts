@@ -2,7 +2,7 @@
 // exception with a reason; the prompt line follows the sensor's enroll:finger events.
 import { h } from '../../dom';
 import { type EnrollmentView, REQUIRED_FINGERS } from '../../wizard';
-import type { Key } from '../../i18n';
+import { isKey, type Key } from '../../i18n';
 import type { Ctx } from '../ctx';
 import { busy, type StepIO } from './io';
 
@@ -14,9 +14,24 @@ export function onFingerPrompt(host: HTMLElement | null, ctx: Ctx | null, p: { p
   el.textContent = `${ctx.tr('fingers.place', { finger: which, attempt: String(p.attempt) })}${p.reason ? ` ${ctx.tr('fingers.again')}` : ''}`;
 }
 
+/** What desk/app adds to the finger step's view: the evidence photo and the policy's errors. */
+interface FingerExtras {
+  fingerErrors?: { position: number; code: string; message: string }[];
+}
+
+/** fingerError says one per-finger policy error (desk/exceptions codes) in the window's language. */
+function fingerError(ctx: Ctx, e: { position: number; code: string; message: string }): string {
+  const key = `fingererr.${e.code}`;
+  const finger = e.position >= 1 && e.position <= 10 ? ctx.tr(`finger.${e.position}` as Key) : '';
+  return isKey(key) ? ctx.tr(key, { finger }) : e.message;
+}
+
 export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElement {
+  const x = v as EnrollmentView & FingerExtras;
+  const errors = x.fingerErrors ?? [];
   const rows = REQUIRED_FINGERS.map((pos) => {
     const got = v.fingers.find((x) => x.position === pos);
+    const evidence = (got as { evidenceUrl?: string } | undefined)?.evidenceUrl;
     const status = got?.exception
       ? `${ctx.tr('fingers.exception')}: ${ctx.tr(`fingers.reason.${got.exception}` as Key)}`
       : got?.quality !== undefined
@@ -31,7 +46,12 @@ export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElemen
       'tr',
       { 'data-finger': String(pos) },
       h('th', {}, ctx.tr(`finger.${pos}` as Key)),
-      h('td', { class: 'finger-status' }, status),
+      h(
+        'td',
+        { class: 'finger-status' },
+        status,
+        evidence ? h('img', { src: evidence, class: 'evidence', alt: ctx.tr('fingers.evidence'), title: ctx.tr('fingers.evidence'), style: 'display: block; width: 96px; margin-top: 0.25rem' }) : null,
+      ),
       h(
         'td',
         {},
@@ -63,6 +83,15 @@ export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElemen
     h('p', { class: 'muted' }, ctx.tr('fingers.intro')),
     h('p', { class: 'notice', id: 'finger-prompt', 'aria-live': 'polite', hidden: true }),
     h('table', { class: 'data fingers' }, ...rows),
+    h('p', { class: 'muted small' }, ctx.tr('fingers.evidenceHint')),
+    errors.length
+      ? h(
+          'div',
+          { class: 'problems', id: 'finger-errors' },
+          h('p', {}, ctx.tr('fingers.policyErrors')),
+          h('ul', {}, ...errors.map((e) => h('li', { 'data-position': String(e.position), 'data-code': e.code }, fingerError(ctx, e)))),
+        )
+      : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', id: 'fingers-done', onclick: () => void io.act('FingersDone') }, ctx.tr('fingers.done'))),
   );
 }
