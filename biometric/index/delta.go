@@ -44,8 +44,12 @@ const (
 
 // Delta is a decoded gallery delta.
 type Delta struct {
-	Gallery       string
-	Seq           uint64
+	Gallery string
+	Seq     uint64
+	// FaceEngine is the face space (FaceSpace.Engine) of Faces; "" means dlib's legacy space.
+	// Faces of another space than the desk's gallery are stored, not searched, until the desk
+	// opens that space.
+	FaceEngine    string
 	Faces         []FaceEntry
 	Fingers       []FingerEntry
 	RemoveFaces   []string
@@ -72,6 +76,7 @@ type wireDelta struct {
 	Fingers       []wireFinger `cbor:"4,keyasint,omitempty"`
 	RemoveFaces   []string     `cbor:"5,keyasint,omitempty"`
 	RemoveFingers []string     `cbor:"6,keyasint,omitempty"`
+	FaceEngine    string       `cbor:"7,keyasint,omitempty"`
 }
 
 var (
@@ -99,10 +104,10 @@ func SignDelta(d *Delta, key ed25519.PrivateKey) ([]byte, error) {
 	if err := d.check(); err != nil {
 		return nil, fmt.Errorf("sign delta: %w", err)
 	}
-	w := wireDelta{Gallery: d.Gallery, Seq: d.Seq, RemoveFaces: d.RemoveFaces, RemoveFingers: d.RemoveFingers}
+	w := wireDelta{Gallery: d.Gallery, Seq: d.Seq, RemoveFaces: d.RemoveFaces, RemoveFingers: d.RemoveFingers, FaceEngine: d.FaceEngine}
 	for i := range d.Faces {
 		f := &d.Faces[i]
-		w.Faces = append(w.Faces, wireFace{ID: f.ID, Person: f.Person, Descriptor: EncodeDescriptor(&f.Descriptor)})
+		w.Faces = append(w.Faces, wireFace{ID: f.ID, Person: f.Person, Descriptor: EncodeDescriptor(f.Descriptor)})
 	}
 	for _, f := range d.Fingers {
 		raw, err := f.Template.MarshalBinary()
@@ -156,10 +161,11 @@ func OpenDelta(b []byte, pub ed25519.PublicKey) (*Delta, error) {
 	if err := deltaDec.Unmarshal(payload, &w); err != nil {
 		return nil, fmt.Errorf("gallery delta: payload: %w", err)
 	}
-	d := &Delta{Gallery: w.Gallery, Seq: w.Seq, RemoveFaces: w.RemoveFaces, RemoveFingers: w.RemoveFingers}
+	d := &Delta{Gallery: w.Gallery, Seq: w.Seq, RemoveFaces: w.RemoveFaces, RemoveFingers: w.RemoveFingers, FaceEngine: w.FaceEngine}
 	for _, f := range w.Faces {
 		e := FaceEntry{ID: f.ID, Person: f.Person}
-		if err := DecodeDescriptor(f.Descriptor, &e.Descriptor); err != nil {
+		var err error
+		if e.Descriptor, err = DecodeDescriptor(f.Descriptor, len(f.Descriptor)/4); err != nil {
 			return nil, fmt.Errorf("gallery delta: face %q: %w", f.ID, err)
 		}
 		d.Faces = append(d.Faces, e)
@@ -183,13 +189,20 @@ func (d *Delta) check() error {
 		return errors.New("delta needs a gallery id and a sequence number ≥ 1")
 	}
 	seen := map[string]bool{}
+	dim := d.faceDim()
+	if d.FaceEngine == "" {
+		dim = DlibDim
+	}
+	if dim <= 0 || dim%4 != 0 || dim > maxFaceDim {
+		return fmt.Errorf("faces of %d dimensions", dim)
+	}
 	for i := range d.Faces {
 		f := &d.Faces[i]
 		if f.ID == "" || f.Person == "" || seen["f"+f.ID] {
 			return fmt.Errorf("face %q: empty or repeated id, or no person", f.ID)
 		}
 		seen["f"+f.ID] = true
-		if err := checkDescriptor(&f.Descriptor); err != nil {
+		if err := checkDescriptor(f.Descriptor, dim); err != nil {
 			return fmt.Errorf("face %q: %w", f.ID, err)
 		}
 	}
@@ -214,6 +227,18 @@ func (d *Delta) check() error {
 		}
 	}
 	return nil
+}
+
+// maxFaceDim bounds a delta's descriptor length.
+const maxFaceDim = 4096
+
+// faceDim is the length of the delta's descriptors (all must have the first one's; a delta
+// without faces has DlibDim).
+func (d *Delta) faceDim() int {
+	if len(d.Faces) == 0 {
+		return DlibDim
+	}
+	return len(d.Faces[0].Descriptor)
 }
 
 // ErrDeltaSequence means the delta is not the next one for its gallery (a gap or a replay).
@@ -256,8 +281,13 @@ func (ix *Index) ApplyDelta(ctx context.Context, b []byte, registry ed25519.Publ
 			return nil, fmt.Errorf("apply delta: remove finger %q: %w", id, err)
 		}
 	}
+	sp := ix.Faces.Space()
+	mine := d.FaceEngine == sp.Engine || (d.FaceEngine == "" && sp.Legacy)
+	if mine && len(d.Faces) > 0 && d.faceDim() != sp.Dim {
+		return nil, fmt.Errorf("apply delta: %w: faces of %d dimensions for space %s (%d)", ErrDimension, d.faceDim(), sp.Engine, sp.Dim)
+	}
 	for _, f := range d.Faces {
-		if err := ix.putFace(ctx, tx, f, OriginRegistry); err != nil {
+		if err := ix.putFace(ctx, tx, f, OriginRegistry, d.FaceEngine, d.faceDim()); err != nil {
 			return nil, fmt.Errorf("apply delta: %w", err)
 		}
 	}
@@ -281,6 +311,9 @@ func (ix *Index) ApplyDelta(ctx context.Context, b []byte, registry ed25519.Publ
 		ix.Fingers.Remove(id)
 	}
 	for _, f := range d.Faces {
+		if !mine {
+			break
+		}
 		if err := ix.Faces.Add(f); err != nil {
 			return nil, fmt.Errorf("apply delta (committed; restart reloads): %w", err)
 		}

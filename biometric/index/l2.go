@@ -4,7 +4,7 @@ package index
 // one 64-byte group holds the same 4 dimensions of all 16 codes (see score_amd64.s).
 const (
 	blockLanes = 16
-	blockBytes = blockLanes * Dim
+	blockBytes = blockLanes * Dim // one block of 16 int8 codes of 128 dimensions
 )
 
 // codeOffset is the byte of dimension j of slot i in the blocked code array.
@@ -32,12 +32,41 @@ func scoreBlocksGeneric(q []int8, blocks []uint8, norms []int32, out []int32) {
 	}
 }
 
-// l2Float32 is the exact squared Euclidean distance used for the re-rank and for exact search.
+// nibbleOffset is the byte of dimension j of slot i in the 4-bit code array of a dim-dimensional
+// gallery, and whether it is the byte's high nibble: a block holds 16 codes; pair h (dimensions
+// 8h..8h+7) of the block is 64 bytes, lane l at bytes [4l, 4l+4), byte t holding dimension 8h+t
+// in its low nibble and 8h+4+t in its high nibble (see score_amd64.s).
+func nibbleOffset(i, j, dim int) (int, bool) {
+	return (i/blockLanes)*(blockLanes*dim/2) + (j/8)*64 + (i%blockLanes)*4 + j%4, j%8 >= 4
+}
+
+// scoreBlocks4Generic is the portable 4-bit kernel: out = norms − 2·Σ_j (code_j+8)·q_j for every
+// code of the blocks, the same integers as the assembly one.
+func scoreBlocks4Generic(q []int8, blocks []uint8, norms []int32, out []int32, dim int) {
+	bb := blockLanes * dim / 2
+	nb := len(out) / blockLanes
+	for b := 0; b < nb; b++ {
+		blk := blocks[b*bb : (b+1)*bb : (b+1)*bb]
+		for l := 0; l < blockLanes; l++ {
+			var dot int32
+			for h := 0; h < dim/8; h++ {
+				c := blk[h*64+l*4 : h*64+l*4+4 : h*64+l*4+4]
+				qq := q[8*h : 8*h+8 : 8*h+8]
+				for t := 0; t < 4; t++ {
+					dot += int32(c[t]&0x0F)*int32(qq[t]) + int32(c[t]>>4)*int32(qq[4+t])
+				}
+			}
+			out[b*blockLanes+l] = norms[b*blockLanes+l] - 2*dot
+		}
+	}
+}
+
+// l2Float32 is the exact squared Euclidean distance used for the re-rank and for exact search
+// (len(a) a multiple of 4, b at least as long).
 func l2Float32(a, b []float32) float32 {
-	a = a[:Dim]
-	b = b[:Dim]
+	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
-	for j := 0; j < Dim; j += 4 {
+	for j := 0; j+3 < len(a); j += 4 {
 		d0 := a[j] - b[j]
 		d1 := a[j+1] - b[j+1]
 		d2 := a[j+2] - b[j+2]

@@ -26,3 +26,23 @@ func scoreBlocks(q []int8, blocks []uint8, norms []int32, out []int32) {
 	}
 	scoreBlocksGeneric(q, blocks, norms, out)
 }
+
+//go:noescape
+func scoreBlocks4VNNI(q *int8, blocks *uint8, norms *int32, nblocks int, out *int32, pairs int)
+
+// scoreBlocks4 writes norms[i] − 2·Σ_j (code_ij+8)·q_j for every 4-bit code of the blocks of a
+// dim-dimensional gallery.
+func scoreBlocks4(q []int8, blocks []uint8, norms []int32, out []int32, dim int) {
+	nb := len(out) / blockLanes
+	if nb == 0 {
+		return
+	}
+	_ = q[dim-1]
+	_ = blocks[nb*blockLanes*dim/2-1]
+	_ = norms[nb*blockLanes-1]
+	if haveVNNI {
+		scoreBlocks4VNNI(&q[0], &blocks[0], &norms[0], nb, &out[0], dim/8)
+		return
+	}
+	scoreBlocks4Generic(q, blocks, norms, out, dim)
+}

@@ -44,8 +44,15 @@ func Open(ctx context.Context, db *store.DB, seal Sealer, fo FaceOptions, fg Fin
 		return nil, errors.New("open gallery index: nil store or sealer")
 	}
 	ix := &Index{db: db, seal: seal, Now: time.Now}
+	if fo.Space.Engine == "" && fo.Space.Dim == 0 {
+		fo.Space = DlibSpace
+	}
+	if err := fo.Space.Validate(); err != nil {
+		return nil, fmt.Errorf("open gallery index: %w", err)
+	}
 	var n int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM face_gallery`).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM face_gallery WHERE engine = ? OR (engine = '' AND ?)`,
+		fo.Space.Engine, fo.Space.Legacy).Scan(&n); err != nil {
 		return nil, fmt.Errorf("open gallery index: count faces: %w", err)
 	}
 	if fo.Capacity < n {
@@ -68,12 +75,16 @@ func Open(ctx context.Context, db *store.DB, seal Sealer, fo FaceOptions, fg Fin
 	return ix, nil
 }
 
+// loadFaces loads the descriptors of the gallery's face space (other engines' rows stay stored:
+// switching the desk back to their engine finds them again).
 func (ix *Index) loadFaces(ctx context.Context) error {
 	var after int64
+	sp := ix.Faces.Space()
 	for {
 		rows, err := ix.db.QueryContext(ctx,
-			`SELECT rowid, entry_id, person_id, descriptor FROM face_gallery WHERE rowid > ? ORDER BY rowid LIMIT ?`,
-			after, loadBatch)
+			`SELECT rowid, entry_id, person_id, descriptor FROM face_gallery
+			WHERE rowid > ? AND (engine = ? OR (engine = '' AND ?)) ORDER BY rowid LIMIT ?`,
+			after, sp.Engine, sp.Legacy, loadBatch)
 		if err != nil {
 			return fmt.Errorf("load face gallery: %w", err)
 		}
@@ -85,7 +96,7 @@ func (ix *Index) loadFaces(ctx context.Context) error {
 				rows.Close()
 				return fmt.Errorf("load face gallery: %w", err)
 			}
-			if err := ix.openDescriptor(blob, e.ID, &e.Descriptor); err != nil {
+			if e.Descriptor, err = ix.openDescriptor(blob, e.ID, sp.Dim); err != nil {
 				rows.Close()
 				return fmt.Errorf("load face gallery: entry %q: %w", e.ID, err)
 			}
@@ -107,32 +118,33 @@ func (ix *Index) loadFaces(ctx context.Context) error {
 
 func faceAD(id string) []byte { return []byte("face\x00" + id) }
 
-// EncodeDescriptor is the stored form of a descriptor: 128 little-endian float32.
-func EncodeDescriptor(d *Descriptor) []byte {
-	b := make([]byte, Dim*4)
+// EncodeDescriptor is the stored form of a descriptor: its float32 components, little-endian.
+func EncodeDescriptor(d Descriptor) []byte {
+	b := make([]byte, len(d)*4)
 	for j, v := range d {
 		binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(v))
 	}
 	return b
 }
 
-// DecodeDescriptor parses EncodeDescriptor's form.
-func DecodeDescriptor(b []byte, d *Descriptor) error {
-	if len(b) != Dim*4 {
-		return fmt.Errorf("descriptor is %d bytes, want %d", len(b), Dim*4)
+// DecodeDescriptor parses EncodeDescriptor's form of a dim-dimensional descriptor.
+func DecodeDescriptor(b []byte, dim int) (Descriptor, error) {
+	if len(b) != dim*4 {
+		return nil, fmt.Errorf("%w: descriptor is %d bytes, want %d", ErrDimension, len(b), dim*4)
 	}
+	d := make(Descriptor, dim)
 	for j := range d {
 		d[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
 	}
-	return checkDescriptor(d)
+	return d, checkDescriptor(d, dim)
 }
 
-func (ix *Index) openDescriptor(blob []byte, id string, d *Descriptor) error {
+func (ix *Index) openDescriptor(blob []byte, id string, dim int) (Descriptor, error) {
 	plain, err := ix.seal.Open(blob, faceAD(id))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return DecodeDescriptor(plain, d)
+	return DecodeDescriptor(plain, dim)
 }
 
 // execer is what both *sql.DB and *sql.Tx offer.
@@ -140,25 +152,27 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func (ix *Index) putFace(ctx context.Context, x execer, e FaceEntry, o Origin) error {
+// putFace stores e as a descriptor of the engine (a face space's Engine; "" for legacy dlib rows)
+// with dimension dim.
+func (ix *Index) putFace(ctx context.Context, x execer, e FaceEntry, o Origin, engine string, dim int) error {
 	if e.ID == "" || e.Person == "" {
 		return errors.New("face entry needs an id and a person")
 	}
 	if !o.valid() {
 		return fmt.Errorf("face entry %q: origin %q", e.ID, o)
 	}
-	if err := checkDescriptor(&e.Descriptor); err != nil {
+	if err := checkDescriptor(e.Descriptor, dim); err != nil {
 		return fmt.Errorf("face entry %q: %w", e.ID, err)
 	}
-	blob, err := ix.seal.Seal(EncodeDescriptor(&e.Descriptor), faceAD(e.ID))
+	blob, err := ix.seal.Seal(EncodeDescriptor(e.Descriptor), faceAD(e.ID))
 	if err != nil {
 		return fmt.Errorf("face entry %q: %w", e.ID, err)
 	}
-	if _, err := x.ExecContext(ctx, `INSERT INTO face_gallery (entry_id, person_id, origin, descriptor, added_at)
-		VALUES (?, ?, ?, ?, ?)
+	if _, err := x.ExecContext(ctx, `INSERT INTO face_gallery (entry_id, person_id, origin, descriptor, added_at, engine)
+		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (entry_id) DO UPDATE SET person_id = excluded.person_id, origin = excluded.origin,
-			descriptor = excluded.descriptor, added_at = excluded.added_at`,
-		e.ID, e.Person, string(o), blob, ix.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			descriptor = excluded.descriptor, added_at = excluded.added_at, engine = excluded.engine`,
+		e.ID, e.Person, string(o), blob, ix.Now().UTC().Format(time.RFC3339Nano), engine); err != nil {
 		return fmt.Errorf("store face entry %q: %w", e.ID, err)
 	}
 	return nil
@@ -166,7 +180,8 @@ func (ix *Index) putFace(ctx context.Context, x execer, e FaceEntry, o Origin) e
 
 // AddFace stores a descriptor (replacing one with the same ID) and then adds it to the gallery.
 func (ix *Index) AddFace(ctx context.Context, e FaceEntry, o Origin) error {
-	if err := ix.putFace(ctx, ix.db, e, o); err != nil {
+	sp := ix.Faces.Space()
+	if err := ix.putFace(ctx, ix.db, e, o, sp.Engine, sp.Dim); err != nil {
 		return err
 	}
 	return ix.Faces.Add(e)
@@ -189,8 +204,9 @@ func (ix *Index) AddFaces(ctx context.Context, es []FaceEntry, o Origin) error {
 		return fmt.Errorf("store faces: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	sp := ix.Faces.Space()
 	for _, e := range es {
-		if err := ix.putFace(ctx, tx, e, o); err != nil {
+		if err := ix.putFace(ctx, tx, e, o, sp.Engine, sp.Dim); err != nil {
 			return err
 		}
 	}

@@ -60,7 +60,7 @@ func TestFaceStoreRoundTripAndIncrementalLoad(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT descriptor FROM face_gallery WHERE entry_id = ?`, es[3].ID).Scan(&blob); err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(blob, EncodeDescriptor(&es[3].Descriptor)[:16]) {
+	if bytes.Contains(blob, EncodeDescriptor(es[3].Descriptor)[:16]) {
 		t.Fatal("descriptor stored in the clear")
 	}
 
@@ -75,7 +75,7 @@ func TestFaceStoreRoundTripAndIncrementalLoad(t *testing.T) {
 	}
 	for _, i := range []int{0, 3, loadBatch, n - 1} {
 		e, ok := ix2.Faces.Get(es[i].ID)
-		if !ok || e != es[i] {
+		if !ok || !faceEqual(e, es[i]) {
 			t.Fatalf("entry %d after reload: %+v %v", i, e.ID, ok)
 		}
 		hits, err := ix2.Faces.Search(es[i].Descriptor, 1)

@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 )
 
@@ -12,22 +13,68 @@ const (
 	synthNoiseSigma  = 0.025 // per component: sqrt(2·128)·σ ≈ 0.40 between two photos
 )
 
+// Synthetic descriptors shaped like the facenet engine's (512-d, unit length): identity centres
+// around a shared direction (mean cosine between two people ≈ 0.08, distance ≈ 1.36), two photos
+// of one person ≈ 0.75 apart; the shipped calibration matches at 1.138 and reviews up to 1.215.
+const (
+	synthNetMean  = 0.3    // norm of the shared direction before normalising
+	synthNetNoise = 0.0265 // per component: ≈ 0.6 of noise on a unit centre
+)
+
 type synth struct {
 	rng  *rand.Rand
+	dim  int
+	net  bool // facenet-like (unit length) instead of dlib-like
 	mean Descriptor
 }
 
-func newSynth(seed uint64) *synth {
-	s := &synth{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+// newSynth returns a dlib-like generator.
+func newSynth(seed uint64) *synth { return newSynthFor(seed, DlibSpace) }
+
+// newSynthFor returns a generator for the space's engine (dlib-like for 128-d spaces,
+// facenet-like otherwise).
+func newSynthFor(seed uint64, sp FaceSpace) *synth {
+	s := &synth{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), dim: sp.Dim, net: sp.Dim != DlibDim}
+	s.mean = make(Descriptor, s.dim)
+	if s.net {
+		for j := range s.mean {
+			s.mean[j] = float32(s.rng.NormFloat64())
+		}
+		unit(s.mean, synthNetMean)
+		return s
+	}
 	for j := range s.mean {
 		s.mean[j] = float32(s.rng.NormFloat64() * 0.03)
 	}
 	return s
 }
 
+// unit scales d to length l.
+func unit(d Descriptor, l float64) {
+	var n float64
+	for _, v := range d {
+		n += float64(v) * float64(v)
+	}
+	k := float32(l / math.Sqrt(n))
+	for j := range d {
+		d[j] *= k
+	}
+}
+
 // identity returns a new identity centre.
 func (s *synth) identity() Descriptor {
-	var c Descriptor
+	c := make(Descriptor, s.dim)
+	if s.net {
+		for j := range c {
+			c[j] = float32(s.rng.NormFloat64())
+		}
+		unit(c, 1)
+		for j := range c {
+			c[j] += s.mean[j]
+		}
+		unit(c, 1)
+		return c
+	}
 	for j := range c {
 		c[j] = s.mean[j] + float32(s.rng.NormFloat64()*synthCentreSigma)
 	}
@@ -36,16 +83,31 @@ func (s *synth) identity() Descriptor {
 
 // sample returns one photo's descriptor of the identity with centre c.
 func (s *synth) sample(c *Descriptor) Descriptor {
-	var d Descriptor
+	d := make(Descriptor, s.dim)
+	sigma := synthNoiseSigma
+	if s.net {
+		sigma = synthNetNoise
+	}
 	for j := range d {
-		d[j] = c[j] + float32(s.rng.NormFloat64()*synthNoiseSigma)
+		d[j] = (*c)[j] + float32(s.rng.NormFloat64()*sigma)
+	}
+	if s.net {
+		unit(d, 1)
 	}
 	return d
 }
 
-// random returns an unstructured descriptor: every component uniform in ±0.25.
+// random returns an unstructured descriptor: every component uniform in ±0.25 (dlib-like), or a
+// uniformly random unit vector (facenet-like).
 func (s *synth) random() Descriptor {
-	var d Descriptor
+	d := make(Descriptor, s.dim)
+	if s.net {
+		for j := range d {
+			d[j] = float32(s.rng.NormFloat64())
+		}
+		unit(d, 1)
+		return d
+	}
 	for j := range d {
 		d[j] = float32(s.rng.Float64()*0.5 - 0.25)
 	}

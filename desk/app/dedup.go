@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"enrolldesk/biometric/face/match"
 	"enrolldesk/biometric/finger"
 	"enrolldesk/biometric/index"
 	"enrolldesk/desk/enroll"
@@ -16,19 +17,51 @@ import (
 
 // IndexDedup is the Deduper over biometric/index: the face and finger galleries of everyone
 // approved at this desk, kept in the desk store sealed under the desk data key, searched 1:N
-// with index.DefaultPolicy's fusion rule. The galleries open when the desk is unlocked with its
+// with index.Dedup's fusion rule. The galleries open when the desk is unlocked with its
 // passphrase (the data key is needed to read them); before that a search answers desk_locked.
+//
+// The face gallery follows the desk's face engine: FaceEngine names the engine whose descriptors
+// enroll.Face.Descriptor carries (policy.face_engine) and that engine's calibration; the gallery
+// opens in that engine's space (index.SpaceFor: its dimension, its codes, its model set) with
+// the face thresholds of its calibration (index.PolicyFor), and reopens in the new space when
+// the setting changes (descriptors of the other engine stay stored, not searched). Without
+// FaceEngine the gallery is dlib's (index.DlibSpace, index.DefaultPolicy).
 type IndexDedup struct {
-	db     *store.DB
-	policy index.Policy
+	db *store.DB
+	// FaceEngine returns the desk's face engine (settings.FaceEngineFacenet or
+	// settings.FaceEngineDlib) and its shipped calibration (match.Shipped's entry for the
+	// engine's exact model set); it is asked at Open and at every search.
+	FaceEngine func(ctx context.Context) (engine string, cal match.Calibration, err error)
 
-	mu sync.Mutex
-	ix *index.Index
+	mu     sync.Mutex
+	seal   index.Sealer
+	ix     *index.Index
+	policy index.Policy
 }
 
 // NewIndexDedup makes the deduper over the desk store; Open wires it when Options.LocalDedup is set.
 func NewIndexDedup(db *store.DB) *IndexDedup {
 	return &IndexDedup{db: db, policy: index.DefaultPolicy}
+}
+
+// space resolves the face space and fusion policy of the desk's face engine.
+func (d *IndexDedup) space(ctx context.Context) (index.FaceSpace, index.Policy, error) {
+	if d.FaceEngine == nil {
+		return index.DlibSpace, index.DefaultPolicy, nil
+	}
+	engine, cal, err := d.FaceEngine(ctx)
+	if err != nil {
+		return index.FaceSpace{}, index.Policy{}, fmt.Errorf("face engine: %w", err)
+	}
+	sp, err := index.SpaceFor(engine, cal)
+	if err != nil {
+		return index.FaceSpace{}, index.Policy{}, err
+	}
+	pol, err := index.PolicyFor(index.DefaultPolicy, cal)
+	if err != nil {
+		return index.FaceSpace{}, index.Policy{}, err
+	}
+	return sp, pol, nil
 }
 
 // Open loads the galleries with the unwrapped desk data key (once); UnlockDesk calls it.
@@ -42,32 +75,64 @@ func (d *IndexDedup) Open(ctx context.Context, dataKey []byte) error {
 	if err != nil {
 		return fmt.Errorf("open galleries: %w", err)
 	}
-	ix, err := index.Open(ctx, d.db, seal, index.FaceOptions{}, index.FingerOptions{})
+	d.seal = seal
+	return d.openLocked(ctx)
+}
+
+// openLocked (re)opens the galleries in the face engine's space.
+func (d *IndexDedup) openLocked(ctx context.Context) error {
+	sp, pol, err := d.space(ctx)
 	if err != nil {
 		return fmt.Errorf("open galleries: %w", err)
 	}
-	d.ix = ix
+	ix, err := index.Open(ctx, d.db, d.seal, index.FaceOptions{Space: sp}, index.FingerOptions{})
+	if err != nil {
+		return fmt.Errorf("open galleries: %w", err)
+	}
+	d.ix, d.policy = ix, pol
 	return nil
 }
 
-func (d *IndexDedup) index() (*index.Index, error) {
+// index returns the open galleries in the current face engine's space (reopening them when the
+// engine changed) and the fusion policy.
+func (d *IndexDedup) index(ctx context.Context) (*index.Index, index.Policy, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ix == nil {
-		return nil, coded(CodeDeskLocked, errors.New("the galleries are sealed until the desk is unlocked"), nil)
+		return nil, index.Policy{}, coded(CodeDeskLocked, errors.New("the galleries are sealed until the desk is unlocked"), nil)
 	}
-	return d.ix, nil
+	if d.FaceEngine != nil {
+		sp, _, err := d.space(ctx)
+		if err != nil {
+			return nil, index.Policy{}, fmt.Errorf("de-duplication: %w", err)
+		}
+		if sp.Engine != d.ix.Faces.Space().Engine {
+			if err := d.openLocked(ctx); err != nil {
+				return nil, index.Policy{}, err
+			}
+		}
+	}
+	return d.ix, d.policy, nil
 }
 
-func descriptor(v []float32) (*index.Descriptor, error) {
+// FaceSpace is the face space the galleries are open in (index.DlibSpace before Open).
+func (d *IndexDedup) FaceSpace() index.FaceSpace {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ix == nil {
+		return index.DlibSpace
+	}
+	return d.ix.Faces.Space()
+}
+
+func descriptor(v []float32, sp index.FaceSpace) (*index.Descriptor, error) {
 	if len(v) == 0 {
 		return nil, nil
 	}
-	if len(v) != index.Dim {
-		return nil, fmt.Errorf("face descriptor has %d dimensions, the gallery %d", len(v), index.Dim)
+	if len(v) != sp.Dim {
+		return nil, fmt.Errorf("face descriptor has %d dimensions, the %s gallery %d: %w", len(v), sp.Engine, sp.Dim, index.ErrDimension)
 	}
-	var d index.Descriptor
-	copy(d[:], v)
+	d := index.Descriptor(append([]float32(nil), v...))
 	return &d, nil
 }
 
@@ -86,12 +151,12 @@ func template(f enroll.Finger) (*finger.Template, error) {
 
 // Search implements Deduper.
 func (d *IndexDedup) Search(ctx context.Context, face enroll.Face, fingers []enroll.Finger) (record.Dedup, error) {
-	ix, err := d.index()
+	ix, policy, err := d.index(ctx)
 	if err != nil {
 		return record.Dedup{}, err
 	}
 	var p index.DedupProbe
-	if p.Face, err = descriptor(face.Descriptor); err != nil {
+	if p.Face, err = descriptor(face.Descriptor, ix.Faces.Space()); err != nil {
 		return record.Dedup{}, err
 	}
 	for _, f := range fingers {
@@ -107,7 +172,7 @@ func (d *IndexDedup) Search(ctx context.Context, face enroll.Face, fingers []enr
 	if err := ctx.Err(); err != nil {
 		return record.Dedup{}, err
 	}
-	res, err := ix.Dedup(p, d.policy)
+	res, err := ix.Dedup(p, policy)
 	if err != nil {
 		return record.Dedup{}, fmt.Errorf("de-duplication search: %w", err)
 	}
@@ -147,11 +212,11 @@ func (d *IndexDedup) Search(ctx context.Context, face enroll.Face, fingers []enr
 // Enrolled adds an approved enrollment to the galleries: the face under the record id, each
 // finger under "recordID/position", all grouped under the citizen id.
 func (d *IndexDedup) Enrolled(ctx context.Context, recordID, citizenID string, face enroll.Face, fingers []enroll.Finger) error {
-	ix, err := d.index()
+	ix, _, err := d.index(ctx)
 	if err != nil {
 		return err
 	}
-	desc, err := descriptor(face.Descriptor)
+	desc, err := descriptor(face.Descriptor, ix.Faces.Space())
 	if err != nil {
 		return err
 	}

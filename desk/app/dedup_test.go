@@ -5,14 +5,21 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
+	"enrolldesk/biometric/face/match"
+	"enrolldesk/biometric/facenet"
+	"enrolldesk/biometric/facenet/eval"
 	"enrolldesk/biometric/finger"
+	"enrolldesk/biometric/index"
 	"enrolldesk/desk/enroll"
+	"enrolldesk/desk/settings"
 	"enrolldesk/desk/store"
 	"enrolldesk/sync/record"
 )
@@ -161,5 +168,114 @@ func TestApprovalFeedsTheGalleries(t *testing.T) {
 	}
 	if got.Decision == "unique" || len(got.Candidates) != 1 || got.Candidates[0] != v.RecordID {
 		t.Fatalf("after approval of %s: %+v", v.RecordID, got)
+	}
+}
+
+// facenetFaces describes real photos of faces/east_asian with the desk's default facenet engine
+// (aligned from the landmarks facenet-eval stored; cgo-free): two photos of CN_t101 and one of
+// CN_t102.
+func facenetFaces(t *testing.T) (*facenet.Engine, []enroll.Face) {
+	t.Helper()
+	root := filepath.Join("..", "..", "..", "shared", "testdata")
+	e, err := facenet.NewEngine(filepath.Join("..", "..", "models"), facenet.DefaultModel, facenet.DefaultOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "biometric", "facenet", "testdata", "calibration-landmarks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := facenet.ParseLandmarkSet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imgs []eval.Image
+	for _, f := range []struct{ id, file string }{{"CN_t101", "101_2.jpg"}, {"CN_t101", "101_13.jpg"}, {"CN_t102", "102_1.jpg"}} {
+		imgs = append(imgs, eval.Image{ID: f.id, Path: filepath.Join(root, "faces", "east_asian", f.id, f.file)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	desc, err := facenet.DescribeStored(ctx, e, root, set, imgs, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []enroll.Face
+	for _, im := range imgs {
+		d, ok := desc[im.Path]
+		if !ok {
+			t.Fatalf("%s: no face", im.Path)
+		}
+		out = append(out, enroll.Face{Descriptor: d})
+	}
+	return e, out
+}
+
+// The face gallery follows the desk's face engine: with facenet (the default policy) it holds
+// 512-d descriptors judged by facenet's calibrated thresholds; the same person's other photo is
+// found (a strong face alone: review), another person is not; switching the engine to dlib
+// reopens the gallery in dlib's space, where the facenet entries are not searched and a 512-d
+// descriptor is refused, and switching back finds them again.
+func TestIndexDedupFollowsTheFaceEngine(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	table, err := match.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, faces := facenetFaces(t)
+	netCal, err := table.Lookup(e.ModelSetID(), e.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dlibCal match.Calibration
+	for _, c := range table.Calibrations {
+		if strings.HasPrefix(c.Engine, "dlib-") {
+			dlibCal = c
+		}
+	}
+	engine := settings.FaceEngineFacenet
+	d := NewIndexDedup(db)
+	d.FaceEngine = func(context.Context) (string, match.Calibration, error) {
+		if engine == settings.FaceEngineDlib {
+			return engine, dlibCal, nil
+		}
+		return engine, netCal, nil
+	}
+	if err := d.Open(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if sp := d.FaceSpace(); sp.Dim != index.FacenetDim || sp.Engine != netCal.Engine+"@"+netCal.ModelSetID {
+		t.Fatalf("space %+v", sp)
+	}
+	if err := d.Enrolled(ctx, "rec-1", "001090000001", faces[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Search(ctx, faces[1], nil)
+	if err != nil || got.Decision != "review" || len(got.Candidates) != 1 || got.Candidates[0] != "rec-1" || got.GallerySize != 1 {
+		t.Fatalf("same person, another photo: %+v %v", got, err)
+	}
+	if got, err := d.Search(ctx, faces[2], nil); err != nil || got.Decision != "unique" || len(got.Candidates) != 0 {
+		t.Fatalf("another person: %+v %v", got, err)
+	}
+
+	engine = settings.FaceEngineDlib
+	if _, err := d.Search(ctx, faces[1], nil); !errors.Is(err, index.ErrDimension) {
+		t.Fatalf("a 512-d descriptor in dlib's gallery: %v", err)
+	}
+	dlib128 := enroll.Face{Descriptor: append([]float32(nil), faces[1].Descriptor[:index.DlibDim]...)}
+	if got, err := d.Search(ctx, dlib128, nil); err != nil || got.GallerySize != 0 || got.Decision != "unique" || d.FaceSpace().Dim != index.DlibDim {
+		t.Fatalf("dlib's gallery: %+v %v (space %+v)", got, err, d.FaceSpace())
+	}
+	engine = settings.FaceEngineFacenet
+	if got, err := d.Search(ctx, faces[1], nil); err != nil || got.GallerySize != 1 || got.Decision != "review" {
+		t.Fatalf("back to facenet: %+v %v", got, err)
 	}
 }
