@@ -27,6 +27,12 @@ const lfw = '../shared/testdata/faces/lfw';
 const clip = (who: string, shots: [string, number][]): string =>
   shots.map(([n, frames]) => `${lfw}/${who}/${who}_${n}.jpg:${frames}`).join(',');
 const chipFace = `${lfw}/Hans_Blix/Hans_Blix_0009.jpg`;
+// The e2e desks' policy, as the registry would sign it for them (desk/opstest.Configure applies it
+// when the desk is provisioned): records are released at once (no supervisor review, no operator
+// check: the test officers have no enrolled biometrics of their own) and the trust-store age rule
+// is off (the virtual card's test CSCA store carries no CRL). The defaults stay strict; the
+// desk-operations suite (20-ops) runs a desk with them.
+const deskSettings = `'${JSON.stringify({ policy: { supervisor_approval: false, operator_check: false }, freeze: { max_trust_store_days: 0 } })}'`;
 const camera = clip('Hans_Blix', [['0003', 4], ['0004', 3], ['0005', 2], ['0003', 2], ['0001', 4], ['0003', 2], ['0006', 3]]);
 
 export default defineConfig({
@@ -60,7 +66,7 @@ export default defineConfig({
     {
       // The main desk: virtual CCCD, camera clip of the chip photo's holder, sensor simulator, and
       // the real registry service on loopback with the test hooks that take it down and up.
-      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf -vcard-face ${chipFace} -vcard-trust ${trustDir} -camera-clip "${camera}" -fpsim -registry -test-hooks`,
+      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port} -data ${dataDir} -static frontend/dist -fast-kdf -vcard-face ${chipFace} -vcard-trust ${trustDir} -camera-clip "${camera}" -fpsim -registry -test-hooks -desk-settings ${deskSettings}`,
       url: `http://127.0.0.1:${port}/api/methods`,
       timeout: 300_000,
       reuseExistingServer: false,
@@ -68,7 +74,7 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
-      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 1} -data ${bareDir} -static frontend/dist -fast-kdf -reader "No such reader" -sensor /dev/ttyUSB-enrolldesk-absent`,
+      command: `cd .. && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 1} -data ${bareDir} -static frontend/dist -fast-kdf -reader "No such reader" -sensor /dev/ttyUSB-enrolldesk-absent -desk-settings ${deskSettings}`,
       url: `http://127.0.0.1:${port + 1}/api/methods`,
       timeout: 300_000,
       reuseExistingServer: false,
@@ -78,7 +84,7 @@ export default defineConfig({
     {
       // Waits for the main desk's trust store (the servers may start together), then reads the
       // same card through pcscd.
-      command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 2} -data ${mismatchDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-clip "${camera}"`,
+      command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 2} -data ${mismatchDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-clip "${camera}" -desk-settings ${deskSettings}`,
       url: `http://127.0.0.1:${port + 2}/api/methods`,
       timeout: 420_000,
       reuseExistingServer: false,

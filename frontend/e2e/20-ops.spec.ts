@@ -6,10 +6,12 @@ import { expect, test, type Page } from '@playwright/test';
 
 // Desk operations on a desk of its own: its own bridge (the real desk/app over a fresh store) with
 // the embedded registry (sync/registry, whose key the biometric blobs are sealed to, so the desk
-// can be unlocked). An officer's records reach the supervisor's review queue through the real
-// review.Queue.Submit (desk/opstest/cmd/seedreview): the window's wizard releases straight to the
-// outbox. Then the screen: freeze state and what lifts it, finger policy, review with the PIN
-// again (wrong PIN, reason required, reject, approve), counts per officer, export to a drive.
+// can be unlocked). This desk keeps the default settings (supervisor review, freeze limits). An
+// officer's records reach the supervisor's review queue through the real review.Queue.Submit
+// (desk/opstest/cmd/seedreview; this desk has no card reader, so its wizard cannot make them).
+// Then the screen: freeze state and what lifts it, the home banner and the refused "new
+// enrollment", finger policy, review with the PIN again (wrong PIN, reason required, reject,
+// approve), counts per officer, export to a drive.
 test.describe.configure({ mode: 'serial' });
 
 const port = Number(process.env.E2E_PORT ?? 35117) + 10;
@@ -147,6 +149,24 @@ test('a supervisor reviews an officer\'s records: PIN again, reasons, counts per
   await expect(page.locator('#review-decided li[data-state="released"]')).toHaveCount(2);
   await expect(page.locator(`#review-decided li[data-item="${second}"]`)).toContainText('Từ chối: Ảnh hoặc vân tay kém chất lượng');
   await shot('21-ops-reviewed');
+});
+
+test('a frozen desk refuses a new enrollment: the home banner says why and what lifts it', async () => {
+  // This desk keeps the default freeze limits and has no CSCA trust store (no chip could be proven).
+  await page.locator('nav [data-view="home"]').click();
+  await expect(page.locator('#freeze-banner-state')).toHaveText('Bàn tạm dừng tiếp nhận hồ sơ mới:');
+  const reason = page.locator('#freeze-banner-reasons li[data-code="trust-store-missing"]');
+  await expect(reason).toContainText('Bàn chưa có danh sách chứng thư gốc (CSCA) để xác thực chip.');
+  await expect(reason).toContainText('Nạp danh sách CSCA do trung ương ký (đồng bộ hoặc qua USB).');
+  await shot('22-ops-frozen-home');
+  await page.locator('#start-enrollment').click();
+  await expect(page.locator('#wizard-error')).toHaveText('Bàn đang tạm dừng tiếp nhận hồ sơ mới. Xem lý do và cách khắc phục ở trang chủ.');
+  await expect(page.locator('#card-form')).toHaveCount(0);
+  const r = await api('Enrollment/Start');
+  expect(r.ok).toBeFalsy();
+  expect(r.error?.code).toBe('frozen');
+  await page.locator('nav [data-view="ops"]').click();
+  await expect(page.locator('h1')).toHaveText('Vận hành bàn làm việc');
 });
 
 test('the released records are exported to a drive; a wrong receipt is refused', async () => {

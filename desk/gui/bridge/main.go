@@ -10,7 +10,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,10 +26,13 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"gocv.io/x/gocv"
 
 	"enrolldesk/biometric/face"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
+	"enrolldesk/desk/opstest"
+	"enrolldesk/desk/provision"
 	"enrolldesk/desk/seal"
 	"enrolldesk/desk/settings"
 	"enrolldesk/desk/wire"
@@ -39,6 +44,69 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bridge:", err)
 		os.Exit(1)
 	}
+}
+
+// configureDesk applies the -desk-settings JSON over the desk's current settings as a signed
+// document (desk/opstest.Configure).
+func configureDesk(ctx context.Context, desk *app.Desk, deskID, js string) error {
+	probe := settings.Defaults()
+	if err := json.Unmarshal([]byte(js), &probe); err != nil {
+		return fmt.Errorf("-desk-settings: %w", err)
+	}
+	var bad error
+	err := opstest.Configure(ctx, desk.DB, desk.Audit, deskID, nil, func(s *settings.Settings) {
+		bad = json.Unmarshal([]byte(js), s)
+	})
+	if bad != nil {
+		return fmt.Errorf("-desk-settings: %w", bad)
+	}
+	return err
+}
+
+// cameraStill is the desk camera's still photo (app.EvidenceCamera): the first frame the camera
+// source gives, as JPEG. desk/wire.CameraFace has no still-photo method yet; the bridge takes the
+// frame from the same source (the simulated camera's clip in the end-to-end suite).
+type cameraStill struct{ src face.Source }
+
+func (c cameraStill) Snapshot(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	cam := face.NewCamera(c.src)
+	frames := cam.Stream(ctx)
+	defer func() {
+		cancel()
+		for f := range frames {
+			f.Close()
+		}
+	}()
+	if f, ok := <-frames; ok {
+		buf, err := gocv.IMEncode(gocv.JPEGFileExt, f.Mat)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("evidence photo: %w", err)
+		}
+		b := bytes.Clone(buf.GetBytes())
+		buf.Close()
+		return b, nil
+	}
+	if err := cam.Err(); err != nil {
+		return nil, fmt.Errorf("evidence photo: camera %s: %w", c.src.Name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evidence photo: %w", err)
+	}
+	return nil, errors.New("evidence photo: the camera gave no frame")
+}
+
+// deskIDOf returns the desk's id, "" before provisioning.
+func deskIDOf(ctx context.Context, desk *app.Desk) (string, error) {
+	d, err := provision.Load(ctx, desk.DB)
+	if errors.Is(err, provision.ErrNotProvisioned) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("desk identity: %w", err)
+	}
+	return d.ID, nil
 }
 
 func run() error {
@@ -58,6 +126,7 @@ func run() error {
 	cameraCard := flag.String("camera-card", "", "simulated camera: start with the front of the virtual card (the e2e citizen's QR code, this photo printed on it), before the -camera-clip if any")
 	vcardTrust := flag.String("vcard-trust", "", "with -vcard-face: also write the virtual card's CSCA trust store to this directory (for a second desk that reads the same card)")
 	embedded := flag.Bool("registry", false, "run the registry service (sync/registry) on loopback with its data in the desk's data directory; its key seals the biometric blobs")
+	deskSettings := flag.String("desk-settings", "", "test desks: JSON merged over the desk's settings (e.g. {\"policy\":{\"supervisor_approval\":false}}), applied as a signed settings document from a test registry key when the desk is provisioned (desk/opstest.Configure); never on a real desk")
 	hooks := flag.Bool("test-hooks", false, "mount /api/test/* for the end-to-end suite (register the desk with the embedded registry, stop and start its listener); never on a real desk")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
@@ -144,6 +213,8 @@ func run() error {
 		}
 		defer cam.Close()
 		opt.Face = cam
+		// Declared finger exceptions take their evidence photo from the same camera.
+		opt.Evidence = cameraStill{src: cam.Source}
 	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
@@ -163,11 +234,28 @@ func run() error {
 		opt.Registry = reg.id.Seal.Recipient()
 		fmt.Printf("registry %s\n", reg.url())
 	}
-	desk, err := app.Open(ctx, dir, opt)
+	var desk *app.Desk
+	if *deskSettings != "" {
+		// The desk's policy comes from the registry's signed settings in the field; a test desk
+		// gets an explicit one (the defaults ask for supervisor review and a CRL-fresh trust store).
+		opt.Provisioned = func(ctx context.Context, deskID string) error {
+			return configureDesk(ctx, desk, deskID, *deskSettings)
+		}
+	}
+	desk, err = app.Open(ctx, dir, opt)
 	if err != nil {
 		return err
 	}
 	defer desk.Close()
+	if *deskSettings != "" {
+		if id, err := deskIDOf(ctx, desk); err != nil {
+			return err
+		} else if id != "" {
+			if err := configureDesk(ctx, desk, id, *deskSettings); err != nil {
+				return err
+			}
+		}
+	}
 	if fingers != nil {
 		fingers.Prompt = app.FingerPrompter(desk.Events)
 	}
