@@ -207,14 +207,19 @@ func (r *PCSCReader) Watch(ctx context.Context, changed func(CardState)) {
 			changed(st)
 		}
 	}
-	// pcsc.Watch reports the readers present at once; with none there is nothing to report.
-	first := time.NewTimer(500 * time.Millisecond)
+	// pcsc.Watch reports the readers present, then the cards in them, as a burst of events; the
+	// first state is reported once the burst has settled (or after 3×settle when nothing comes:
+	// no reader at all), so that the card step does not show "place the card" for a card that is
+	// already there.
+	const settle = 150 * time.Millisecond
+	first := time.NewTimer(3 * settle)
 	defer first.Stop()
+	started := false
 	for {
 		select {
 		case <-first.C:
+			started = true
 			report()
-			continue
 		case e, ok := <-events:
 			if !ok {
 				return
@@ -237,11 +242,14 @@ func (r *PCSCReader) Watch(ctx context.Context, changed func(CardState)) {
 			case pcsc.ServiceBack:
 				service = true
 			}
-			// The first listing arrives as a burst of events: report once it has settled.
-			if len(events) > 0 {
-				continue
+			switch {
+			case !started:
+				first.Reset(settle)
+			case len(events) == 0:
+				// Several events at once (a reader's card and the reader leaving together):
+				// report once they are all in.
+				report()
 			}
-			report()
 		}
 	}
 }
