@@ -27,7 +27,7 @@ const lfw = '../shared/testdata/faces/lfw';
 const clip = (who: string, shots: [string, number][]): string =>
   shots.map(([n, frames]) => `${lfw}/${who}/${who}_${n}.jpg:${frames}`).join(',');
 const chipFace = `${lfw}/Hans_Blix/Hans_Blix_0009.jpg`;
-// The e2e desks' policy, as the registry would sign it for them (desk/opstest.Configure applies it
+// The e2e desks' policy, as the registry would sign it for them (desk/opstest/deskpolicy.Configure applies it
 // when the desk is provisioned): records are released at once (no supervisor review, no operator
 // check: the test officers have no enrolled biometrics of their own) and the trust-store age rule
 // is off (the virtual card's test CSCA store carries no CRL). The defaults stay strict; the

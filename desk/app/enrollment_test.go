@@ -3,7 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"enrolldesk/desk/opstest"
+	"enrolldesk/desk/opstest/deskpolicy"
 	"errors"
 	"fmt"
 	"sync"
@@ -349,7 +349,7 @@ func TestFacePrompterEmitsTheStepAsked(t *testing.T) {
 }
 
 // relaxed gives the desk the wizard tests' policy through a signed settings document
-// (opstest.Relaxed: released at once, no operator check, no trust-store freeze).
+// (deskpolicy.Relaxed: released at once, no operator check, no trust-store freeze).
 func relaxed(t *testing.T, d *Desk) {
 	t.Helper()
 	ctx := context.Background()
@@ -357,7 +357,7 @@ func relaxed(t *testing.T, d *Desk) {
 	if err != nil || id == "" {
 		t.Fatalf("desk id %q: %v", id, err)
 	}
-	if err := opstest.Configure(ctx, d.DB, d.Audit, id, nil, opstest.Relaxed); err != nil {
+	if err := deskpolicy.Configure(ctx, d.DB, d.Audit, id, nil, deskpolicy.Relaxed); err != nil {
 		t.Fatal(err)
 	}
 }

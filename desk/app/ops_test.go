@@ -17,7 +17,7 @@ import (
 	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/officer"
 	"enrolldesk/desk/opcheck"
-	"enrolldesk/desk/opstest"
+	"enrolldesk/desk/opstest/deskpolicy"
 	"enrolldesk/desk/review"
 	"enrolldesk/desk/settings"
 	"enrolldesk/desk/store"
@@ -298,7 +298,7 @@ func TestWizardApprovalWaitsForTheSupervisor(t *testing.T) {
 	loggedInWithDefaults(t, d)
 	deskID, _ := d.backend.DeskID(ctx)
 	// Only the trust-store age rule is lifted (no CSCA store in this test); review stays required.
-	if err := opstest.Configure(ctx, d.DB, d.Audit, deskID, nil, func(s *settings.Settings) { s.Freeze.MaxTrustStoreDays = 0 }); err != nil {
+	if err := deskpolicy.Configure(ctx, d.DB, d.Audit, deskID, nil, func(s *settings.Settings) { s.Freeze.MaxTrustStoreDays = 0 }); err != nil {
 		t.Fatal(err)
 	}
 	if r := d.App.Officers.Create(NewOfficer{ID: "cb.minh", Name: "Trần Văn Minh", Role: "officer", PIN: "135792"}); !r.OK {
@@ -388,7 +388,7 @@ func TestFrozenDeskRefusesANewEnrollment(t *testing.T) {
 		t.Fatalf("a refused start opened an enrollment: %+v", v)
 	}
 	deskID, _ := d.backend.DeskID(ctx)
-	if err := opstest.Configure(ctx, d.DB, d.Audit, deskID, nil, func(s *settings.Settings) {
+	if err := deskpolicy.Configure(ctx, d.DB, d.Audit, deskID, nil, func(s *settings.Settings) {
 		s.Freeze.MaxTrustStoreDays = 0
 		s.Freeze.MaxPending = 0
 	}); err != nil {
@@ -431,7 +431,7 @@ func TestExceptionEvidenceReachesTheSupervisor(t *testing.T) {
 	}
 	defer d.Close()
 	d.Start(ctx)
-	loggedIn(t, d) // released at once unless an exception (opstest.Relaxed keeps exception review)
+	loggedIn(t, d) // released at once unless an exception (deskpolicy.Relaxed keeps exception review)
 	if r := d.App.Officers.Create(NewOfficer{ID: "cb.minh", Name: "Trần Văn Minh", Role: "officer", PIN: "135792"}); !r.OK {
 		t.Fatal(r.Error)
 	}

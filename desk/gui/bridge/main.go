@@ -31,7 +31,7 @@ import (
 	"enrolldesk/biometric/face"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/config"
-	"enrolldesk/desk/opstest"
+	"enrolldesk/desk/opstest/deskpolicy"
 	"enrolldesk/desk/provision"
 	"enrolldesk/desk/seal"
 	"enrolldesk/desk/settings"
@@ -47,14 +47,14 @@ func main() {
 }
 
 // configureDesk applies the -desk-settings JSON over the desk's current settings as a signed
-// document (desk/opstest.Configure).
+// document (desk/opstest/deskpolicy.Configure).
 func configureDesk(ctx context.Context, desk *app.Desk, deskID, js string) error {
 	probe := settings.Defaults()
 	if err := json.Unmarshal([]byte(js), &probe); err != nil {
 		return fmt.Errorf("-desk-settings: %w", err)
 	}
 	var bad error
-	err := opstest.Configure(ctx, desk.DB, desk.Audit, deskID, nil, func(s *settings.Settings) {
+	err := deskpolicy.Configure(ctx, desk.DB, desk.Audit, deskID, nil, func(s *settings.Settings) {
 		bad = json.Unmarshal([]byte(js), s)
 	})
 	if bad != nil {
@@ -126,7 +126,7 @@ func run() error {
 	cameraCard := flag.String("camera-card", "", "simulated camera: start with the front of the virtual card (the e2e citizen's QR code, this photo printed on it), before the -camera-clip if any")
 	vcardTrust := flag.String("vcard-trust", "", "with -vcard-face: also write the virtual card's CSCA trust store to this directory (for a second desk that reads the same card)")
 	embedded := flag.Bool("registry", false, "run the registry service (sync/registry) on loopback with its data in the desk's data directory; its key seals the biometric blobs")
-	deskSettings := flag.String("desk-settings", "", "test desks: JSON merged over the desk's settings (e.g. {\"policy\":{\"supervisor_approval\":false}}), applied as a signed settings document from a test registry key when the desk is provisioned (desk/opstest.Configure); never on a real desk")
+	deskSettings := flag.String("desk-settings", "", "test desks: JSON merged over the desk's settings (e.g. {\"policy\":{\"supervisor_approval\":false}}), applied as a signed settings document from a test registry key when the desk is provisioned (desk/opstest/deskpolicy.Configure); never on a real desk")
 	hooks := flag.Bool("test-hooks", false, "mount /api/test/* for the end-to-end suite (register the desk with the embedded registry, stop and start its listener); never on a real desk")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
