@@ -15,6 +15,9 @@ const bareDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-bare-'));
 // a card with another person's photo.
 const mismatchDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-mismatch-'));
 const trustDir = join(dataDir, 'vcard-trust');
+// A fourth desk (14-card-qr) reads the same card with the same trust store; its simulated camera
+// shows the front of that card (bridge -camera-card), whose QR code gives the access key.
+const qrDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-qr-'));
 
 // The simulated camera: real LFW photos composed at desk scale, held for some frames each
 // (desk/wire.ParseClip). The chip photo is Hans Blix (0009); the camera is Hans Blix looking
@@ -86,6 +89,14 @@ export default defineConfig({
       // same card through pcscd.
       command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 2} -data ${mismatchDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-clip "${camera}" -desk-settings ${deskSettings}`,
       url: `http://127.0.0.1:${port + 2}/api/methods`,
+      timeout: 420_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 3} -data ${qrDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-card ${chipFace} -desk-settings ${deskSettings}`,
+      url: `http://127.0.0.1:${port + 3}/api/methods`,
       timeout: 420_000,
       reuseExistingServer: false,
       stdout: 'ignore',
