@@ -113,12 +113,31 @@ export function devicesPanel(ctx: Ctx): HTMLElement {
       ),
     );
   };
+  let shown: DeviceStatus[] = [];
   const load = async (method: 'Status' | 'Reconnect'): Promise<void> => {
     const r = await call<DeviceStatus[]>('Devices', method);
-    if (r.ok && r.data) draw(r.data);
-    else table.replaceChildren(h('tr', {}, h('td', { class: 'form-error' }, faultMessage(ctx.lang, r.error))));
+    if (r.ok && r.data) {
+      shown = r.data;
+      draw(shown);
+    } else table.replaceChildren(h('tr', {}, h('td', { class: 'form-error' }, faultMessage(ctx.lang, r.error))));
   };
   host.append(table, h('button', { type: 'button', id: 'reconnect', onclick: () => void load('Reconnect') }, ctx.tr('devices.reconnect')));
-  void load('Status');
+  // devices:changed carries the devices that changed (the reader's watcher sends the reader
+  // alone as it is plugged, unplugged or pcscd restarts; Reconnect sends all): merge by kind.
+  unsubscribeDevices?.();
+  unsubscribeDevices = onEvent<DeviceStatus[]>('devices:changed', (list) => {
+    if (!host.isConnected) {
+      unsubscribeDevices?.();
+      unsubscribeDevices = null;
+      return;
+    }
+    if (shown.length === 0) return;
+    shown = shown.map((d) => list.find((n) => n.kind === d.kind) ?? d);
+    draw(shown);
+  });
+  // Start following the card reader (the first call starts the backend's watcher), then list.
+  void call('Devices', 'CardState').then(() => load('Status'));
   return host;
 }
+
+let unsubscribeDevices: (() => void) | null = null;
