@@ -33,6 +33,14 @@ func FuzzDeltaPayload(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good[9 : len(good)-64])
+	// A delta in facenet's space (512-d faces naming their engine).
+	s := newSynthFor(2, FacenetSpace)
+	c := s.identity()
+	net, err := SignDelta(&Delta{Gallery: "g", Seq: 1, FaceEngine: "facenet-x@1", Faces: []FaceEntry{{ID: "a", Person: "p", Descriptor: s.sample(&c)}}}, key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(net[9 : len(net)-64])
 	pub := key.Public().(ed25519.PublicKey)
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if len(payload) > 1<<20 {

@@ -28,3 +28,17 @@ func BenchmarkScoreKernelGeneric(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*blockLanes), "ns/code")
 }
+
+// BenchmarkScoreKernel4 measures the 4-bit (facenet space) kernel alone on cache-resident blocks.
+func BenchmarkScoreKernel4(b *testing.B) {
+	const nb, dim = 64, FacenetDim
+	blocks := make([]uint8, nb*blockLanes*dim/2)
+	norms := make([]int32, nb*blockLanes)
+	out := make([]int32, nb*blockLanes)
+	q := make([]int8, dim)
+	b.SetBytes(int64(len(blocks)))
+	for b.Loop() {
+		scoreBlocks4(q, blocks, norms, out, dim)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nb*blockLanes), "ns/code")
+}
