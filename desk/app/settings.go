@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,10 +32,26 @@ type DeskSettings struct {
 	b        *backend // nil: not wired (device preferences unavailable)
 }
 
+// CameraSourceSetter is the optional side of a FaceCapturer that takes the camera a supervisor
+// chose (DeviceConfig.CameraSource and resolution). New applies the saved choice before any
+// capture, so it takes effect at the desk's next start, over the -camera flag.
+type CameraSourceSetter interface {
+	SetCameraSource(name string, width, height int)
+}
+
 func newDeskSettings(a *App, d Deps) *DeskSettings {
 	s := &DeskSettings{ops: a.Ops, devices: a.Devices, officers: d.Officers}
 	if b, isBackend := d.Queue.(*backend); isBackend {
 		s.b = b
+	}
+	if cam, takes := d.Face.(CameraSourceSetter); takes && s.b != nil {
+		c, err := s.deviceConfig(context.Background())
+		switch {
+		case err != nil:
+			slog.Warn("the saved camera preference is not applied", "err", err)
+		case c.CameraSource != "":
+			cam.SetCameraSource(c.CameraSource, c.CameraWidth, c.CameraHeight)
+		}
 	}
 	return s
 }
@@ -46,7 +63,9 @@ type ThresholdView struct {
 }
 
 // DeviceConfig are the device preferences a supervisor sets at the desk. An empty field keeps
-// what the desk was started with (-camera, -sensor, -reader); they apply from the next start.
+// what the desk was started with (-camera, -sensor, -reader); they apply from the next start:
+// the camera's by New (CameraSourceSetter), the sensor's and the reader's by the program that
+// opens those devices (Desk.DevicePreferences).
 type DeviceConfig struct {
 	CameraSource string `json:"cameraSource"` // index ("0") or path (/dev/video0, a video file, an image folder)
 	CameraWidth  int    `json:"cameraWidth"`  // 0: the driver's default

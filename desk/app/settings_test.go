@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ type tunedCamera struct {
 	mu         sync.Mutex
 	preview    func(FacePreview)
 	minQuality func(context.Context) (float64, error)
+	source     string
 }
 
 func (*tunedCamera) Status(context.Context) DeviceStatus {
@@ -23,6 +25,11 @@ func (*tunedCamera) Status(context.Context) DeviceStatus {
 }
 func (*tunedCamera) Capture(context.Context, []byte) (enroll.Face, error) {
 	return enroll.Face{}, coded(CodeDeviceMissing, nil, map[string]string{"device": "camera"})
+}
+func (c *tunedCamera) SetCameraSource(name string, w, h int) {
+	c.mu.Lock()
+	c.source = fmt.Sprintf("%s %dx%d", name, w, h)
+	c.mu.Unlock()
 }
 func (c *tunedCamera) SetPreview(f func(FacePreview)) { c.mu.Lock(); c.preview = f; c.mu.Unlock() }
 func (c *tunedCamera) SetMinQuality(f func(context.Context) (float64, error)) {
@@ -192,4 +199,29 @@ func TestSupervisorDevicePreferences(t *testing.T) {
 	wantFault(t, d.Settings.SetThresholds("112233", map[string]string{"thresholds.face_min_quality": "0"}), CodeForbidden)
 	wantFault(t, d.Settings.SetDevices("112233", good), CodeForbidden)
 	wantFault(t, d.Settings.TestDevice("camera"), CodeForbidden)
+}
+
+// A camera a supervisor saved is the one the desk opens at its next start.
+func TestSavedCameraAppliesAtNextStart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := Open(ctx, dir, Options{KDF: fastKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start(ctx)
+	loggedIn(t, d)
+	dataOf[SettingsScreen](t, d.Settings.SetDevices(supervisor.SupervisorPIN, DeviceConfig{CameraSource: "/dev/video2", CameraWidth: 1920, CameraHeight: 1080}))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cam := &tunedCamera{}
+	d, err = Open(ctx, dir, Options{KDF: fastKDF, Face: cam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if cam.source != "/dev/video2 1920x1080" {
+		t.Fatalf("camera at start: %q", cam.source)
+	}
 }

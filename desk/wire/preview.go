@@ -118,3 +118,17 @@ func (c *CameraFace) tuning() (func(app.FacePreview), func(ctx context.Context) 
 func minScore(q float64, th quality.Thresholds) float64 {
 	return q * 4 * th.MinSharpness
 }
+
+// SetCameraSource implements app.CameraSourceSetter: the camera a supervisor chose, by index,
+// device path, video file or image folder, with the resolution to ask a device for (0: the
+// driver's). Files and folders play at a camera's pace, 10 frames a second. Call it before the
+// first capture (app.New does): captures read Source without the lock.
+func (c *CameraFace) SetCameraSource(name string, width, height int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	src := face.Source{Name: name, Width: width, Height: height, Live: c.Source.Live}
+	if !src.IsDevice() {
+		src.FPS = 10
+	}
+	c.Source = src
+}

@@ -153,3 +153,17 @@ func decodePreview(t *testing.T, url string) image.Image {
 	}
 	return img
 }
+
+// The camera a supervisor chose replaces the started one: a device keeps the driver's pace, a
+// file plays at 10 frames a second.
+func TestSetCameraSource(t *testing.T) {
+	c := &CameraFace{Source: face.Source{Name: "0"}}
+	c.SetCameraSource("/dev/video2", 1920, 1080)
+	if c.Source != (face.Source{Name: "/dev/video2", Width: 1920, Height: 1080}) {
+		t.Fatalf("device %+v", c.Source)
+	}
+	c.SetCameraSource("clip.avi", 0, 0)
+	if c.Source != (face.Source{Name: "clip.avi", FPS: 10}) || c.Status(context.Background()).State != app.DeviceMissing {
+		t.Fatalf("file %+v", c.Source)
+	}
+}
