@@ -48,7 +48,7 @@ test('card step by QR: the camera reads the card front, the officer confirms, th
   // Derived: the 25th birthday, the first of 25/40/60 after the issue date.
   await expect(page.locator('#qr-expires')).toHaveText('15/03/2024');
   await expect(page.locator('#chip')).toHaveCount(0);
-  await shot(page, 'card-qr-confirm');
+  await shot(page, 'card-qr-1-confirm');
 
   await page.getByRole('button', { name: 'Đúng, đọc chip' }).click();
   await expect(page.locator('#verdict')).toHaveText('Thẻ thật: chữ ký số trên chip hợp lệ và dữ liệu không bị sửa đổi.', {
@@ -58,7 +58,7 @@ test('card step by QR: the camera reads the card front, the officer confirms, th
   await expect(chip).toContainText('Nguyễn Thị Hương');
   await expect(chip).toContainText('001199012345');
   await expect(confirm).toHaveCount(0);
-  await shot(page, 'card-qr-read');
+  await shot(page, 'card-qr-2-read');
 
   // The device panel follows the reader from the same watcher.
   await page.locator('nav [data-view="devices"]').click();

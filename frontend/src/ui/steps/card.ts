@@ -53,7 +53,7 @@ function drawPresence(ctx: Ctx): void {
   }
   el.hidden = false;
   el.setAttribute('data-state', presence.state);
-  el.className = presence.state === 'present' ? 'presence ok' : presence.state === 'absent' ? 'presence wait' : 'presence bad';
+  el.className = presence.state === 'present' ? 'verdict ok' : presence.state === 'absent' ? 'verdict warn' : 'verdict bad';
   el.textContent = ctx.tr(presenceKey[presence.state]);
 }
 
