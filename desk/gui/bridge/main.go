@@ -97,6 +97,20 @@ func (c cameraStill) Snapshot(ctx context.Context) ([]byte, error) {
 	return nil, errors.New("evidence photo: the camera gave no frame")
 }
 
+// photoStill is the simulated camera's still photo: a JPEG file of the clip, as it is.
+type photoStill struct{ path string }
+
+func (p photoStill) Snapshot(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p.path)
+	if err != nil {
+		return nil, fmt.Errorf("evidence photo: %w", err)
+	}
+	return b, nil
+}
+
 // deskIDOf returns the desk's id, "" before provisioning.
 func deskIDOf(ctx context.Context, desk *app.Desk) (string, error) {
 	d, err := provision.Load(ctx, desk.DB)
@@ -172,10 +186,14 @@ func run() error {
 		defer fingers.Close()
 		opt.Finger = fingers
 	}
+	var stillPhoto string // the simulated camera's still: the clip's first photo
 	if *cameraClip != "" {
 		seq, err := wire.ParseClip(*cameraClip)
 		if err != nil {
 			return err
+		}
+		if len(seq) > 0 {
+			stillPhoto = seq[0].Photo
 		}
 		*camera = filepath.Join(dir, "camera.avi")
 		sim := &wire.CameraFace{Models: *models}
@@ -213,8 +231,12 @@ func run() error {
 		}
 		defer cam.Close()
 		opt.Face = cam
-		// Declared finger exceptions take their evidence photo from the same camera.
+		// Declared finger exceptions take their evidence photo from the same camera (the
+		// simulated camera: the clip's first photo).
 		opt.Evidence = cameraStill{src: cam.Source}
+		if stillPhoto != "" {
+			opt.Evidence = photoStill{path: stillPhoto}
+		}
 	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {

@@ -6,11 +6,21 @@ import { isKey, type Key } from '../../i18n';
 import type { Ctx } from '../ctx';
 import { busy, type StepIO } from './io';
 
+/** fingerName names a finger position (1 right thumb … 10 left little), capitalised or not. */
+function fingerName(ctx: Ctx, pos: number, lower = false): string {
+  const own = `${lower ? 'fingerlc' : 'finger'}.${pos}`;
+  if (isKey(own)) return ctx.tr(own);
+  const ops = `ops.finger.${pos}`;
+  if (!isKey(ops)) return String(pos);
+  const name = ctx.tr(ops);
+  return lower ? name : name.charAt(0).toUpperCase() + name.slice(1);
+}
+
 /** onFingerPrompt takes an enroll:finger event: which finger to place, which attempt. */
 export function onFingerPrompt(host: HTMLElement | null, ctx: Ctx | null, p: { position: number; attempt: number; reason?: string }): void {
   const el = host?.querySelector<HTMLElement>('#finger-prompt');
   if (!el || !ctx) return;
-  const which = ctx.tr(`fingerlc.${p.position}` as Key);
+  const which = fingerName(ctx, p.position, true);
   el.textContent = `${ctx.tr('fingers.place', { finger: which, attempt: String(p.attempt) })}${p.reason ? ` ${ctx.tr('fingers.again')}` : ''}`;
 }
 
@@ -22,14 +32,19 @@ interface FingerExtras {
 /** fingerError says one per-finger policy error (desk/exceptions codes) in the window's language. */
 function fingerError(ctx: Ctx, e: { position: number; code: string; message: string }): string {
   const key = `fingererr.${e.code}`;
-  const finger = e.position >= 1 && e.position <= 10 ? ctx.tr(`finger.${e.position}` as Key) : '';
+  const finger = e.position >= 1 && e.position <= 10 ? fingerName(ctx, e.position) : '';
   return isKey(key) ? ctx.tr(key, { finger }) : e.message;
 }
 
 export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElement {
   const x = v as EnrollmentView & FingerExtras;
   const errors = x.fingerErrors ?? [];
-  const rows = REQUIRED_FINGERS.map((pos) => {
+  // The required fingers, then any other the policy asks for (a thumb when an index finger is
+  // declared) or that was captured or declared.
+  const shown = [...new Set([...REQUIRED_FINGERS, ...v.fingers.map((f) => f.position), ...errors.map((e) => e.position)])].filter(
+    (p) => p >= 1 && p <= 10,
+  );
+  const rows = shown.map((pos) => {
     const got = v.fingers.find((x) => x.position === pos);
     const evidence = (got as { evidenceUrl?: string } | undefined)?.evidenceUrl;
     const status = got?.exception
@@ -45,7 +60,7 @@ export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElemen
     return h(
       'tr',
       { 'data-finger': String(pos) },
-      h('th', {}, ctx.tr(`finger.${pos}` as Key)),
+      h('th', {}, fingerName(ctx, pos)),
       h(
         'td',
         { class: 'finger-status' },
@@ -61,7 +76,7 @@ export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElemen
             type: 'button',
             class: 'primary',
             onclick: (e: Event) => {
-              busy(io, ctx, e.target as HTMLButtonElement, 'fingers.place', { finger: ctx.tr(`fingerlc.${pos}` as Key), attempt: '1' });
+              busy(io, ctx, e.target as HTMLButtonElement, 'fingers.place', { finger: fingerName(ctx, pos, true), attempt: '1' });
               void io.act('CaptureFinger', pos);
             },
           },
