@@ -15,6 +15,9 @@ const bareDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-bare-'));
 // a card with another person's photo.
 const mismatchDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-mismatch-'));
 const trustDir = join(dataDir, 'vcard-trust');
+// A desk of its own for 21-exception (reads the main desk's card, its own sensor simulator,
+// camera and registry): its galleries are empty, so its enrollment is unique.
+const exceptionDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-exception-'));
 // A fourth desk (14-card-qr) reads the same card with the same trust store; its simulated camera
 // shows the front of that card (bridge -camera-card), whose QR code gives the access key.
 const qrDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-qr-'));
@@ -97,6 +100,15 @@ export default defineConfig({
     {
       command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 3} -data ${qrDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-card ${chipFace} -desk-settings ${deskSettings}`,
       url: `http://127.0.0.1:${port + 3}/api/methods`,
+      timeout: 420_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // 21-exception: waits for the main desk's trust store, reads the same card through pcscd.
+      command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 5} -data ${exceptionDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-clip "${camera}" -fpsim -registry -desk-settings ${deskSettings}`,
+      url: `http://127.0.0.1:${port + 5}/api/methods`,
       timeout: 420_000,
       reuseExistingServer: false,
       stdout: 'ignore',
