@@ -43,25 +43,53 @@ func withPCSCD(t *testing.T) {
 		_ = c.Close()
 		return true
 	}
-	if !alive() {
+	// A pcscd that the lock's previous holder started may still be shutting down: whenever
+	// none answers, start ours (again, if it exited at once because the old one was still
+	// there), until vpcd's reader is listed.
+	var started []chan struct{}
+	t.Cleanup(func() {
+		for _, done := range started {
+			<-done
+		}
+	})
+	start := func() chan struct{} {
 		cmd := exec.Command("pcscd", "--foreground")
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start pcscd: %v", err)
 		}
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
+		started = append(started, done)
 		t.Cleanup(func() {
+			select {
+			case <-done:
+				return
+			default:
+			}
 			_ = cmd.Process.Signal(os.Interrupt)
 			select {
 			case <-done:
 			case <-time.After(5 * time.Second):
 				_ = cmd.Process.Kill()
-				<-done
 			}
 		})
+		return done
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	var ours chan struct{}
+	deadline := time.Now().Add(30 * time.Second)
 	for {
+		running := false
+		if ours != nil {
+			select {
+			case <-ours:
+			default:
+				running = true
+			}
+		}
+		if !running && !alive() {
+			ours = start()
+			time.Sleep(200 * time.Millisecond)
+		}
 		c, err := pcsc.Establish()
 		if err == nil {
 			_, err = c.FindReader(vpcdReader)
