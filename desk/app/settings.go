@@ -227,9 +227,13 @@ func (c DeviceConfig) Validate() error {
 	if _, err := strconv.Atoi(src); src != "" && err != nil && !strings.HasPrefix(src, "/") {
 		return invalid("cameraSource", errors.New("a camera index (0, 1…) or an absolute path"))
 	}
-	for f, v := range map[string]int{"cameraWidth": c.CameraWidth, "cameraHeight": c.CameraHeight} {
-		if v != 0 && (v < 160 || v > 4096) {
-			return invalid(f, fmt.Errorf("%d is outside 160..4096 (0: the driver's default)", v))
+	// In field order, so a form with both sizes wrong always names the width first.
+	for _, dim := range []struct {
+		field string
+		v     int
+	}{{"cameraWidth", c.CameraWidth}, {"cameraHeight", c.CameraHeight}} {
+		if dim.v != 0 && (dim.v < 160 || dim.v > 4096) {
+			return invalid(dim.field, fmt.Errorf("%d is outside 160..4096 (0: the driver's default)", dim.v))
 		}
 	}
 	if (c.CameraWidth == 0) != (c.CameraHeight == 0) {
