@@ -105,18 +105,30 @@ type PreviewRate struct {
 
 // Admit reports whether a preview may be sent at now (unix nanoseconds), and if so records it.
 func (r *PreviewRate) Admit(now int64) bool {
-	fps := r.MaxFPS
-	if fps <= 0 {
-		fps = MaxPreviewFPS
-	}
-	gap := int64(1e9 / fps)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.last != 0 && now-r.last < gap {
+	if !r.due(now) {
 		return false
 	}
 	r.last = now
 	return true
+}
+
+// Due reports whether a preview would be admitted at now, without recording it: a sender checks
+// it before the costly encoding and calls Admit when the preview is ready, so the gap the window
+// sees is measured between sends, whatever each encoding took.
+func (r *PreviewRate) Due(now int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.due(now)
+}
+
+func (r *PreviewRate) due(now int64) bool {
+	fps := r.MaxFPS
+	if fps <= 0 {
+		fps = MaxPreviewFPS
+	}
+	return r.last == 0 || now-r.last >= int64(1e9/fps)
 }
 
 // faceMinQuality reads thresholds.face_min_quality from the desk's settings (desk/settings, the

@@ -31,7 +31,7 @@ type previewer struct {
 // observe is a face.Observer: q is the gate's report when the capture ran it (the photo burst);
 // during liveness (q nil) the gate runs here, on admitted frames only.
 func (p *previewer) observe(f face.Frame, a face.Analysis, q *quality.Report) {
-	if p.send == nil || !p.rate.Admit(p.now().UnixNano()) {
+	if p.send == nil || !p.rate.Due(p.now().UnixNano()) {
 		return
 	}
 	pv, err := p.frame(f, a, q)
@@ -39,7 +39,9 @@ func (p *previewer) observe(f face.Frame, a face.Analysis, q *quality.Report) {
 		// A preview is a convenience: the capture goes on without it.
 		return
 	}
-	p.send(pv)
+	if p.rate.Admit(p.now().UnixNano()) {
+		p.send(pv)
+	}
 }
 
 // frame builds one preview.
