@@ -78,6 +78,7 @@ func run() error {
 		}
 		defer cam.Close()
 		opt.Face = cam
+		opt.Evidence = cam // a declared finger exception's evidence photo (CameraFace.Snapshot)
 	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {

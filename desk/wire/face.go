@@ -4,6 +4,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -470,4 +471,44 @@ func ParseClip(s string) ([]ClipFrame, error) {
 		out = append(out, ClipFrame{Photo: photo, Frames: n})
 	}
 	return out, nil
+}
+
+// Snapshot implements app.EvidenceCamera: one still photo (JPEG) from the desk camera, the first
+// frame its source gives (the simulated clip's first frame in tests), for the evidence photo of a
+// declared finger exception. Bounded by ctx; without a camera it answers device_missing.
+func (c *CameraFace) Snapshot(ctx context.Context) ([]byte, error) {
+	if c.Source.Name == "" {
+		return nil, missing(errors.New("evidence photo: no camera configured"))
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	cam := face.NewCamera(c.Source)
+	frames := cam.Stream(sctx)
+	defer func() {
+		cancel()
+		for f := range frames {
+			f.Close()
+		}
+	}()
+	select {
+	case f, ok := <-frames:
+		if ok {
+			buf, err := gocv.IMEncode(gocv.JPEGFileExt, f.Mat)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("evidence photo: encode: %w", err)
+			}
+			b := bytes.Clone(buf.GetBytes())
+			buf.Close()
+			return b, nil
+		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("evidence photo: %w", ctx.Err())
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evidence photo: %w", err)
+	}
+	if err := cam.Err(); err != nil {
+		return nil, missing(fmt.Errorf("evidence photo: camera %s: %w", c.Source.Name, err))
+	}
+	return nil, missing(errors.New("evidence photo: the camera gave no frame"))
 }
