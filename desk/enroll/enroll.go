@@ -366,7 +366,7 @@ func (s *Session) content(officerKey ed25519.PublicKey) (record.Content, []recor
 		Form:       *s.form,
 		Chip:       s.chip.Verdict,
 		Face: record.FaceResult{Score: s.face.Score, Threshold: s.face.Threshold,
-			Decision: s.face.Decision, Liveness: s.face.Liveness},
+			Decision: s.face.Decision, Liveness: s.face.Liveness, Engine: s.face.Engine, ModelSet: s.face.ModelSet},
 		Dedup:   *s.dedup,
 		Consent: s.consent,
 	}

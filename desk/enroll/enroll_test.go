@@ -67,7 +67,8 @@ func completeSession(t *testing.T, f *fixture) *Session {
 	t.Helper()
 	s := f.wf.Start(f.officer)
 	must(t, s.SetChip(goodChip()))
-	must(t, s.SetFace(Face{Score: 0.31, Threshold: 0.45, Decision: Match, Liveness: record.Pass, Portrait: []byte("jpeg-portrait")}))
+	must(t, s.SetFace(Face{Score: 0.31, Threshold: 0.45, Decision: Match, Liveness: record.Pass, Portrait: []byte("jpeg-portrait"),
+		Engine: "facenet-frfeature-p2+mirror", ModelSet: "096feec3a83bca73a811628ac0035db179e536d111a1b67ea5186d4f172481c1"}))
 	must(t, s.SetFingers([]Finger{
 		{Position: 2, Quality: 71, Decision: Captured, Template: []byte("tpl-2"), TemplateFormat: "iso19794-2", Image: []byte("png-2")},
 		{Position: 7, Quality: 64, Decision: Captured, Template: []byte("tpl-7"), TemplateFormat: "iso19794-2"},
@@ -115,6 +116,10 @@ func TestApproveReleasesACountersignedRecord(t *testing.T) {
 	}
 	if !ed25519.PublicKey(r.OfficerKey).Equal(f.officer.PublicKey) {
 		t.Fatal("record does not name the approving officer's key")
+	}
+	// The signed face result names the engine and model set its score and threshold belong to.
+	if r.Face.Engine != "facenet-frfeature-p2+mirror" || r.Face.ModelSet != "096feec3a83bca73a811628ac0035db179e536d111a1b67ea5186d4f172481c1" || r.Face.Score != 0.31 {
+		t.Fatalf("face result %+v", r.Face)
 	}
 	// Portrait, two templates and one image travel sealed beside the record.
 	if len(r.Blobs) != 4 || len(pend[0].Blobs) != 4 {

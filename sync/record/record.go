@@ -92,11 +92,18 @@ type ChipVerdict struct {
 }
 
 // FaceResult is the 1:1 comparison of the live face with the chip photo.
+//
+// Engine and ModelSet name the face engine that decided (its Name, e.g.
+// "facenet-frfeature-p2+mirror") and its verified model set (SHA-256 hex): Score and Threshold
+// only mean something under that pair's calibration. Both are optional (omitted when empty), so
+// records signed before they existed keep their exact deterministic encoding and still verify.
 type FaceResult struct {
 	Score     float64 `cbor:"score"`
 	Threshold float64 `cbor:"thr"`
 	Decision  string  `cbor:"dec"`
 	Liveness  string  `cbor:"live,omitempty"`
+	Engine    string  `cbor:"eng,omitempty"`
+	ModelSet  string  `cbor:"ms,omitempty"`
 }
 
 // FingerResult is one finger's capture and comparison.

@@ -248,3 +248,71 @@ func FuzzParse(f *testing.F) {
 		_, _ = record.Verify(b, pub)
 	})
 }
+
+// faceKeys returns the CBOR keys of a signed record's face result, as encoded.
+func faceKeys(t *testing.T, envelope []byte) map[string]any {
+	t.Helper()
+	r, _, err := record.Parse(envelope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := record.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var generic map[string]any
+	if err := cbor.Unmarshal(b, &generic); err != nil {
+		t.Fatal(err)
+	}
+	f, ok := generic["face"].(map[any]any) // Content is embedded in the record's map
+	if !ok {
+		t.Fatalf("no face map: %T", generic["face"])
+	}
+	out := map[string]any{}
+	for k, v := range f {
+		out[k.(string)] = v
+	}
+	return out
+}
+
+// A record without the face engine (as every record signed before the field existed) encodes
+// exactly the old face keys and verifies; one with them round-trips them.
+func TestFaceEngineOptional(t *testing.T) {
+	deskPub, desk := keys(t)
+	old := newRecord(t, 1, record.GenesisHash)
+	old.Content.Face.Engine, old.Content.Face.ModelSet = "", ""
+	s, err := record.Sign(old, desk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := record.Verify(s.Envelope, deskPub); err != nil {
+		t.Fatalf("record without the face engine: %v", err)
+	}
+	keys := faceKeys(t, s.Envelope)
+	for _, k := range []string{"eng", "ms"} {
+		if _, ok := keys[k]; ok {
+			t.Fatalf("an empty %q is encoded: %v", k, keys)
+		}
+	}
+	if len(keys) != 4 {
+		t.Fatalf("face keys %v, want the old four (score, thr, dec, live)", keys)
+	}
+
+	r := newRecord(t, 2, s.Hash)
+	r.Content.Face.Engine = "facenet-frfeature-p2+mirror"
+	r.Content.Face.ModelSet = "096feec3a83bca73a811628ac0035db179e536d111a1b67ea5186d4f172481c1"
+	s2, err := record.Sign(r, desk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := record.Verify(s2.Envelope, deskPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Record.Content.Face != r.Content.Face {
+		t.Fatalf("face result %+v, signed %+v", v.Record.Content.Face, r.Content.Face)
+	}
+	if k := faceKeys(t, s2.Envelope); k["eng"] != r.Content.Face.Engine || k["ms"] != r.Content.Face.ModelSet {
+		t.Fatalf("face keys %v", k)
+	}
+}
