@@ -78,7 +78,8 @@ func run() error {
 		}
 		defer cam.Close()
 		opt.Face = cam
-		opt.Evidence = cam // a declared finger exception's evidence photo (CameraFace.Snapshot)
+		opt.FaceEngine = cam.DedupEngine // the gallery searches the deciding engine's descriptors
+		opt.Evidence = cam               // a declared finger exception's evidence photo (CameraFace.Snapshot)
 	}
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {

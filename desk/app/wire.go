@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"enrolldesk/biometric/face/match"
 	"enrolldesk/desk/audit"
 	"enrolldesk/desk/officer"
 	"enrolldesk/desk/provision"
@@ -50,6 +51,10 @@ type Options struct {
 	// LocalDedup, when Dedup is nil, searches the desk's own galleries (IndexDedup over the
 	// store, opened when the desk is unlocked) and adds every approved enrollment to them.
 	LocalDedup bool
+	// FaceEngine, with LocalDedup, is IndexDedup.FaceEngine: the desk's face engine and its
+	// calibration, so the face gallery is searched in the space of the descriptors Face returns
+	// (desk/wire.CameraFace.DedupEngine). Nil: the gallery is dlib's.
+	FaceEngine func(ctx context.Context) (engine string, cal match.Calibration, err error)
 	// Evidence takes the evidence photo of a declared finger exception; nil uses Face when it
 	// implements EvidenceCamera.
 	Evidence EvidenceCamera
@@ -101,6 +106,7 @@ func Open(ctx context.Context, dataDir string, opt Options) (*Desk, error) {
 	}
 	if opt.Dedup == nil && opt.LocalDedup {
 		b.dedup = NewIndexDedup(db)
+		b.dedup.FaceEngine = opt.FaceEngine
 		opt.Dedup = b.dedup
 	}
 	policy2 := opt.FingerPolicy

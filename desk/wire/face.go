@@ -40,8 +40,11 @@ import (
 // settings.FaceEngineFacenet the chip photo and the live face are both aligned from their
 // landmarks and embedded by biometric/facenet's shipped model, and the decision uses that
 // model's calibration; with settings.FaceEngineDlib both are dlib descriptors under dlib's. The
-// dlib descriptor of the live face is always returned in enroll.Face.Descriptor: the desk's
-// de-duplication gallery (biometric/index) holds 128-d dlib descriptors.
+// descriptor of the live face returned in enroll.Face.Descriptor is the deciding engine's, named
+// by enroll.Face.Engine and ModelSet (the engine's Name and its verified model set), so the
+// operator check (desk/opcheck) compares it only with an officer profile of the same engine, and
+// the de-duplication gallery searches it in that engine's space (DedupEngine for
+// app.IndexDedup.FaceEngine).
 type CameraFace struct {
 	Models string      // model directory (NewEngine checks every file)
 	Source face.Source // device index, /dev/videoN, a video file or an image folder
@@ -92,14 +95,33 @@ func (c *CameraFace) engine() (*face.Engine, *match.Calibration, error) {
 }
 
 // GalleryCalibration is the calibration of the descriptor Capture returns in
-// enroll.Face.Descriptor (dlib's, whatever engine made the 1:1 decision): what the operator check
-// (desk/ops OperatorCheck) and any other comparison of those descriptors must use.
+// enroll.Face.Descriptor: the selected face engine's (policy.face_engine, read now), what the
+// operator check (desk/app's approval) and any other comparison of those descriptors must use.
+// It has no context of its own (the approval's interface): reading the setting and loading the
+// engine are bounded by galleryTimeout.
 func (c *CameraFace) GalleryCalibration() (match.Calibration, error) {
-	_, cal, err := c.engine()
+	ctx, cancel := context.WithTimeout(context.Background(), galleryTimeout)
+	defer cancel()
+	sel, err := c.selectEngine(ctx)
 	if err != nil {
 		return match.Calibration{}, err
 	}
-	return *cal, nil
+	return sel.cal, nil
+}
+
+// galleryTimeout bounds GalleryCalibration (loading the facenet model the first time is the
+// slow part, a few seconds).
+const galleryTimeout = time.Minute
+
+// DedupEngine is app.IndexDedup.FaceEngine (through app.Options.FaceEngine): the selected face
+// engine (settings.FaceEngine*, the names index.SpaceFor takes) and its shipped calibration, so
+// the de-duplication gallery is searched in the space of the descriptors Capture returns.
+func (c *CameraFace) DedupEngine(ctx context.Context) (string, match.Calibration, error) {
+	sel, err := c.selectEngine(ctx)
+	if err != nil {
+		return "", match.Calibration{}, err
+	}
+	return sel.name, sel.cal, nil
 }
 
 func (c *CameraFace) loadPipeline() error {
@@ -122,9 +144,12 @@ func (c *CameraFace) loadPipeline() error {
 // engine (nil for dlib) and the calibration the decision uses.
 type selected struct {
 	name string // settings.FaceEngine*
-	eng  *face.Engine
-	net  *facenet.Engine
-	cal  match.Calibration
+	// engine and modelSet name the descriptors' engine (its Name) and verified model set, as
+	// enroll.Face.Engine and ModelSet carry them.
+	engine, modelSet string
+	eng              *face.Engine
+	net              *facenet.Engine
+	cal              match.Calibration
 }
 
 // FaceEngineSetting reads policy.face_engine from the desk's settings, for
@@ -184,6 +209,7 @@ func (c *CameraFace) selectEngine(ctx context.Context) (selected, error) {
 		s.net = c.net
 		id, en = c.net.ModelSetID(), c.net.Name()
 	}
+	s.engine, s.modelSet = en, id
 	if s.cal, err = c.cals.Lookup(id, en); err != nil {
 		return selected{}, fmt.Errorf("face calibration: %w", err)
 	}
@@ -346,7 +372,7 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 		return enroll.Face{}, fmt.Errorf("token portrait: %w", err)
 	}
 	f := enroll.Face{Score: dist, Threshold: d.MatchThreshold, Decision: outcome(d.Outcome),
-		Liveness: record.Fail, Portrait: tok.JPEG, Descriptor: capt.Subject.Descriptor}
+		Liveness: record.Fail, Portrait: tok.JPEG, Descriptor: live, Engine: sel.engine, ModelSet: sel.modelSet}
 	if alive.Live {
 		f.Liveness = record.Pass
 	}

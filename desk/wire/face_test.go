@@ -12,8 +12,10 @@ import (
 
 	"enrolldesk/biometric/face"
 	"enrolldesk/biometric/face/match"
+	"enrolldesk/biometric/index"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/enroll"
+	"enrolldesk/desk/opcheck"
 	"enrolldesk/desk/opstest"
 	"enrolldesk/desk/settings"
 	"enrolldesk/sync/record"
@@ -74,10 +76,12 @@ func TestCameraFaceEndToEnd(t *testing.T) {
 	if f.Decision != enroll.Match || f.Liveness != record.Pass || f.Threshold != facenetCal.MatchThreshold {
 		t.Fatalf("same person: %s, liveness %s, threshold %v (facenet's %v)", f.Decision, f.Liveness, f.Threshold, facenetCal.MatchThreshold)
 	}
-	// The gallery keeps dlib descriptors (biometric/index is 128-d) whatever decides 1:1.
-	if len(f.Portrait) == 0 || len(f.Portrait) > 20<<10 || len(f.Descriptor) != 128 {
+	// The descriptor is the deciding engine's (facenet: 512-d), named with its model set, and
+	// the calibration the approval's operator check uses for it is the same engine's.
+	if len(f.Portrait) == 0 || len(f.Portrait) > 20<<10 || len(f.Descriptor) != index.FacenetDim {
 		t.Fatalf("portrait %d bytes, descriptor %d", len(f.Portrait), len(f.Descriptor))
 	}
+	engineIs(t, c, f, facenetCal, settings.FaceEngineFacenet)
 
 	// Different person as the chip photo.
 	f, err = c.Capture(ctx, read(t, shared("faces", "lfw", "Abdullah_Gul", "Abdullah_Gul_0001.jpg")))
@@ -114,6 +118,40 @@ func TestCameraFaceEndToEnd(t *testing.T) {
 	if f.Threshold != dlibCal.MatchThreshold || f.Decision != enroll.Match {
 		t.Fatalf("after the switch to dlib: %s, threshold %v (dlib's %v)", f.Decision, f.Threshold, dlibCal.MatchThreshold)
 	}
+	if len(f.Descriptor) != index.DlibDim {
+		t.Fatalf("dlib descriptor %d", len(f.Descriptor))
+	}
+	engineIs(t, c, f, dlibCal, settings.FaceEngineDlib)
+}
+
+// engineIs checks that a capture names the engine that decided (its Name and model set, those of
+// want, the engine's calibration), that the operator check has a calibration for that pair
+// (opcheck.Calibration), that GalleryCalibration is the engine's, and that the de-duplication gallery
+// is told the same engine (DedupEngine).
+func engineIs(t *testing.T, c *CameraFace, f enroll.Face, want match.Calibration, name string) {
+	t.Helper()
+	if f.Engine == "" || f.Engine != want.Engine || f.ModelSet != want.ModelSetID {
+		t.Fatalf("capture names engine %q model set %q, want %q %q", f.Engine, f.ModelSet, want.Engine, want.ModelSetID)
+	}
+	if !strings.HasPrefix(f.Engine, name) {
+		t.Fatalf("engine %q is not %s", f.Engine, name)
+	}
+	oc, err := opcheck.Calibration(f.Engine, f.ModelSet)
+	if err != nil || oc.Engine != f.Engine || oc.ModelSetID != f.ModelSet || !(oc.MatchThreshold > 0) {
+		t.Fatalf("operator check calibration for %s: %+v %v", f.Engine, oc, err)
+	}
+	gc, err := c.GalleryCalibration()
+	if err != nil || gc.Engine != f.Engine || gc.ModelSetID != f.ModelSet {
+		t.Fatalf("gallery calibration %+v %v", gc, err)
+	}
+	en, dc, err := c.DedupEngine(context.Background())
+	if err != nil || en != name || dc.Engine != f.Engine {
+		t.Fatalf("dedup engine %q %+v %v", en, dc, err)
+	}
+	sp, err := index.SpaceFor(en, dc)
+	if err != nil || sp.Dim != len(f.Descriptor) {
+		t.Fatalf("dedup space %+v for a %d-d descriptor: %v", sp, len(f.Descriptor), err)
+	}
 }
 
 // calibrations returns the shipped calibrations of the facenet engine and of dlib for the
@@ -135,16 +173,23 @@ func calibrations(t *testing.T, c *CameraFace) (facenetCal, dlibCal match.Calibr
 	return facenetCal, dlibCal
 }
 
-// The descriptor Capture returns for the gallery is dlib's: its calibration is dlib's whatever
-// engine decides 1:1.
-func TestGalleryCalibrationIsDlibs(t *testing.T) {
-	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Engine: settings.FaceEngineFacenet}
+// The calibration of the descriptor Capture returns follows the engine: dlib's when the desk
+// is set to dlib (its pipeline's model set), facenet's otherwise.
+func TestGalleryCalibrationFollowsTheEngine(t *testing.T) {
+	c := &CameraFace{Models: filepath.Join("..", "..", "models"), Engine: settings.FaceEngineDlib}
 	defer c.Close()
 	cal, err := c.GalleryCalibration()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cal.Engine != "dlib-resnet-v1+mirror+l2" || c.eng == nil || cal.ModelSetID != c.eng.Models().ID {
+		t.Fatalf("gallery calibration %+v", cal)
+	}
+	c.Engine = settings.FaceEngineFacenet
+	if cal, err = c.GalleryCalibration(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(cal.Engine, "facenet-") || c.net == nil || cal.ModelSetID != c.net.ModelSetID() {
 		t.Fatalf("gallery calibration %+v", cal)
 	}
 }

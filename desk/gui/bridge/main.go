@@ -231,6 +231,7 @@ func run() error {
 		}
 		defer cam.Close()
 		opt.Face = cam
+		opt.FaceEngine = cam.DedupEngine // the gallery searches the deciding engine's descriptors
 		// Declared finger exceptions take their evidence photo from the same camera (the
 		// simulated camera: the clip's first photo).
 		opt.Evidence = cameraStill{src: cam.Source}
