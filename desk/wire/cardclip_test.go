@@ -3,9 +3,7 @@ package wire
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,7 +12,7 @@ import (
 	"enrolldesk/desk/app"
 	"enrolldesk/reader"
 	"enrolldesk/reader/pa"
-	"enrolldesk/reader/pcsc"
+	"enrolldesk/reader/pcscd"
 	"enrolldesk/reader/vcard"
 )
 
@@ -35,74 +33,13 @@ func withPCSCD(t *testing.T) {
 	if _, err := os.Stat("/etc/reader.conf.d/vpcd"); err != nil {
 		t.Fatalf("vsmartcard-vpcd is not installed: %v", err)
 	}
-	alive := func() bool {
-		c, err := net.DialTimeout("unix", "/run/pcscd/pcscd.comm", time.Second)
-		if err != nil {
-			return false
-		}
-		_ = c.Close()
-		return true
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stop, err := pcscd.Ensure(ctx, vpcdReader)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A pcscd that the lock's previous holder started may still be shutting down: whenever
-	// none answers, start ours (again, if it exited at once because the old one was still
-	// there), until vpcd's reader is listed.
-	var started []chan struct{}
-	t.Cleanup(func() {
-		for _, done := range started {
-			<-done
-		}
-	})
-	start := func() chan struct{} {
-		cmd := exec.Command("pcscd", "--foreground")
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start pcscd: %v", err)
-		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		started = append(started, done)
-		t.Cleanup(func() {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-			}
-		})
-		return done
-	}
-	var ours chan struct{}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		running := false
-		if ours != nil {
-			select {
-			case <-ours:
-			default:
-				running = true
-			}
-		}
-		if !running && !alive() {
-			ours = start()
-			time.Sleep(200 * time.Millisecond)
-		}
-		c, err := pcsc.Establish()
-		if err == nil {
-			_, err = c.FindReader(vpcdReader)
-			_ = c.Release()
-			if err == nil {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("vpcd reader not available: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	t.Cleanup(stop)
 }
 
 // serveCard personalises the sample citizen with a face from shared/testdata, serves the card to

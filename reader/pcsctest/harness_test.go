@@ -6,11 +6,8 @@ package pcsctest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -19,10 +16,10 @@ import (
 
 	"enrolldesk/reader/pa"
 	"enrolldesk/reader/pcsc"
+	"enrolldesk/reader/pcscd"
 	"enrolldesk/reader/vcard"
 )
 
-const pcscdSocket = "/run/pcscd/pcscd.comm"
 
 // readerName is vpcd's FRIENDLYNAME in /etc/reader.conf.d/vpcd.
 const readerName = "Virtual PCD"
@@ -52,74 +49,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startPCSCD starts `pcscd --foreground` unless one answers on its socket, and waits for the vpcd
-// reader to appear. A pcscd of another process that is still shutting down makes ours exit at
-// once; then it is started again until the deadline.
+// startPCSCD starts pcscd unless one answers, and waits for the vpcd reader.
 func startPCSCD() (func(), error) {
-	stop := func() {}
 	if _, err := os.Stat("/etc/reader.conf.d/vpcd"); err != nil {
 		return nil, fmt.Errorf("vsmartcard-vpcd is not installed (no /etc/reader.conf.d/vpcd): %w", err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !socketAlive() {
-		cmd := exec.Command("pcscd", "--foreground")
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start pcscd: %w", err)
-		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		stop = func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}
-		exited := false
-		for !socketAlive() && !exited {
-			select {
-			case <-done:
-				exited = true
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				stop()
-				return nil, errors.New("pcscd did not come up within 20 s")
-			}
-		}
-		if exited {
-			stop = func() {}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	for {
-		c, err := pcsc.Establish()
-		if err == nil {
-			_, ferr := c.FindReader(readerName)
-			_ = c.Release()
-			if ferr == nil {
-				return stop, nil
-			}
-			err = ferr
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("vpcd reader not available: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// socketAlive reports whether a pcscd answers on its socket (a stopped pcscd may leave the file).
-func socketAlive() bool {
-	c, err := net.DialTimeout("unix", pcscdSocket, time.Second)
-	if err != nil {
-		return false
-	}
-	_ = c.Close()
-	return true
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return pcscd.Ensure(ctx, readerName)
 }
 
 // ---- fixtures shared by the tests and the benchmark ----

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"sync"
 	"time"
 
 	"enrolldesk/reader/pa"
-	"enrolldesk/reader/pcsc"
+	"enrolldesk/reader/pcscd"
 	"enrolldesk/reader/vcard"
 )
 
@@ -20,7 +17,6 @@ import (
 // desk loads. The citizen is printed by the e2e suite from the same constants.
 
 const (
-	pcscdSocket = "/run/pcscd/pcscd.comm"
 	// vpcdReader is vpcd's FRIENDLYNAME in /etc/reader.conf.d/vpcd.
 	vpcdReader = "Virtual PCD"
 )
@@ -66,7 +62,13 @@ func startVirtualCard(ctx context.Context, facePath, trustOut string) (*servedCa
 	if err != nil {
 		return nil, err
 	}
-	stopPCSCD, err := ensurePCSCD()
+	if _, err := os.Stat("/etc/reader.conf.d/vpcd"); err != nil {
+		release()
+		return nil, fmt.Errorf("vsmartcard-vpcd is not installed: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	stopPCSCD, err := pcscd.Ensure(pctx, vpcdReader)
+	cancel()
 	if err != nil {
 		release()
 		return nil, err
@@ -169,55 +171,4 @@ func (v *servedCard) stop() {
 	v.eject()
 	v.mu.Unlock()
 	v.stopPCSCD()
-}
-
-// ensurePCSCD starts `pcscd --foreground` unless one answers on its socket, and waits for vpcd's
-// reader. The returned function stops only a pcscd this process started.
-func ensurePCSCD() (func(), error) {
-	stop := func() {}
-	if !socketAlive() {
-		if _, err := os.Stat("/etc/reader.conf.d/vpcd"); err != nil {
-			return nil, fmt.Errorf("vsmartcard-vpcd is not installed: %w", err)
-		}
-		cmd := exec.Command("pcscd", "--foreground")
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start pcscd: %w", err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop = func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := pcsc.Establish()
-		if err == nil {
-			_, err = c.FindReader(vpcdReader)
-			_ = c.Release()
-			if err == nil {
-				return stop, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, errors.Join(errors.New("vpcd reader not available within 10 s"), err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func socketAlive() bool {
-	c, err := net.DialTimeout("unix", pcscdSocket, time.Second)
-	if err != nil {
-		return false
-	}
-	_ = c.Close()
-	return true
 }
