@@ -681,18 +681,26 @@ func (o *Ops) operatorFlags(ctx context.Context, officerID string, c candidate) 
 	var cal match.Calibration
 	var extra []string
 	if len(cit.Face) > 0 {
-		if t, ok := o.face.(interface {
-			GalleryCalibration() (match.Calibration, error)
-		}); ok {
-			if k, err := t.GalleryCalibration(); err == nil {
-				cal = k
+		if cit.Engine == "" {
+			// A capturer that does not name its engine: the desk's selected one described it.
+			if t, ok := o.face.(interface {
+				GalleryCalibration() (match.Calibration, error)
+			}); ok {
+				if k, err := t.GalleryCalibration(); err == nil {
+					cit.Engine, cit.ModelSet = k.Engine, k.ModelSetID
+				}
 			}
 		}
-		if cit.Engine == "" {
-			cit.Engine, cit.ModelSet = cal.Engine, cal.ModelSetID
+		// The operator check's own calibration (desk/opcheck: FMR 0.1 % on the worst slice of
+		// officer/citizen pairs), not the 1:1 chip-photo one.
+		k, err := opcheck.Calibration(cit.Engine, cit.ModelSet)
+		if err == nil {
+			_, err = opcheck.FaceThreshold(k, 0)
 		}
-		if _, err := opcheck.FaceThreshold(cal, 0); err != nil || cal.Engine != cit.Engine || cal.ModelSetID != cit.ModelSet {
+		if err != nil {
 			cit.Face, extra = nil, []string{FlagOperatorFaceUnchecked}
+		} else {
+			cal = k
 		}
 	}
 	res, err := o.svc.OperatorCheck(ctx, officerID, cit, cal)
