@@ -20,7 +20,6 @@ import (
 	"enrolldesk/reader/vcard"
 )
 
-
 // readerName is vpcd's FRIENDLYNAME in /etc/reader.conf.d/vpcd.
 const readerName = "Virtual PCD"
 
