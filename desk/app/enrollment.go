@@ -114,6 +114,9 @@ type FingerView struct {
 	// EvidenceURL is a declared exception's evidence photo as a data: URL (JPEG); it lives only
 	// in the open enrollment's view.
 	EvidenceURL string `json:"evidenceUrl,omitempty"`
+	// ImageURL is the captured sensor image as a data: URL (PNG), for the officer to see what the
+	// quality figure is about; it lives only in the open enrollment's view.
+	ImageURL string `json:"imageUrl,omitempty"`
 }
 
 // FaceView is the face step's outcome, without the portrait's bytes.
@@ -670,6 +673,9 @@ func (e *Enrollment) DeclareFingerException(position int, reason string) Respons
 // another marker.
 func isJPEG(b []byte) bool { return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF }
 
+// isPNG reports whether b starts with the PNG signature (the sensor images are PNG).
+func isPNG(b []byte) bool { return len(b) > 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n" }
+
 // setFingers hands the fingers to the workflow and refreshes the view. Caller holds e.mu.
 func (e *Enrollment) setFingers(fingers []enroll.Finger, exc []enroll.FingerException) Response {
 	if err := e.cur.SetFingers(fingers, exc); err != nil {
@@ -678,7 +684,11 @@ func (e *Enrollment) setFingers(fingers []enroll.Finger, exc []enroll.FingerExce
 	e.fingers, e.exceptions = fingers, exc
 	e.view.Fingers, e.view.Dedup = nil, nil
 	for _, f := range fingers {
-		e.view.Fingers = append(e.view.Fingers, FingerView{Position: f.Position, Quality: f.Quality, Decision: f.Decision})
+		fv := FingerView{Position: f.Position, Quality: f.Quality, Decision: f.Decision}
+		if isPNG(f.Image) {
+			fv.ImageURL = "data:image/png;base64," + base64.StdEncoding.EncodeToString(f.Image)
+		}
+		e.view.Fingers = append(e.view.Fingers, fv)
 	}
 	for _, x := range exc {
 		fv := FingerView{Position: x.Position, Exception: x.Reason}

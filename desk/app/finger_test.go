@@ -1,8 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"image"
+	"image/png"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +50,15 @@ func TestFingerStepOnTheSimulatedSensor(t *testing.T) {
 	v := viewOf(t, e.CaptureFinger(2))
 	if len(v.Fingers) != 1 || v.Fingers[0].Position != 2 || v.Fingers[0].Quality <= 0 || v.Fingers[0].Decision != "captured" {
 		t.Fatalf("after capture: %+v", v.Fingers)
+	}
+	// The officer sees the image the sensor sent: a PNG of the sensor's 256×288 frame.
+	const pngURL = "data:image/png;base64,"
+	if u := v.Fingers[0].ImageURL; !strings.HasPrefix(u, pngURL) {
+		t.Fatalf("captured finger's image URL %.40q", u)
+	} else if raw, err := base64.StdEncoding.DecodeString(u[len(pngURL):]); err != nil {
+		t.Fatal(err)
+	} else if img, err := png.Decode(bytes.NewReader(raw)); err != nil || img.Bounds().Dx() != 256 || img.Bounds().Dy() != 288 {
+		t.Fatalf("captured finger's image: not a 256×288 PNG (%v)", err)
 	}
 
 	old := FingerTimeout

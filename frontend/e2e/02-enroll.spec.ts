@@ -94,6 +94,10 @@ test('fingers step: the sensor captures a finger with its quality; an exception 
   await page.locator('[data-finger="2"]').getByRole('button', { name: 'Lấy vân tay' }).click();
   await expect(page.locator('#finger-prompt')).toContainText('Đặt ngón trỏ phải lên máy quét');
   await expect(page.locator('[data-finger="2"] .finger-status')).toHaveText(/^Chất lượng \d+\/100$/, { timeout: 60_000 });
+  // The image the sensor sent is shown beside its quality (a decoded PNG, not a broken image).
+  const shown = page.locator('#finger-image-2');
+  await expect(shown).toBeVisible();
+  expect(await shown.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(256);
   await expect(page.locator('#wizard-error')).toHaveText('');
   await page.locator('#reason-7').selectOption('bandaged');
   await page.locator('[data-finger="7"]').getByRole('button', { name: 'Ghi nhận' }).click();

@@ -54,6 +54,10 @@ export interface FingerView {
   quality?: number;
   decision?: string;
   exception?: string;
+  /** A declared exception's evidence photo (data: URL, JPEG). */
+  evidenceUrl?: string;
+  /** The captured sensor image (data: URL, PNG). */
+  imageUrl?: string;
 }
 
 /** DedupView is the 1:N search's outcome against the desk's galleries (no one is named). */

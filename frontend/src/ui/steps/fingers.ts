@@ -46,7 +46,7 @@ export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElemen
   );
   const rows = shown.map((pos) => {
     const got = v.fingers.find((x) => x.position === pos);
-    const evidence = (got as { evidenceUrl?: string } | undefined)?.evidenceUrl;
+    const evidence = got?.evidenceUrl;
     const status = got?.exception
       ? `${ctx.tr('fingers.exception')}: ${ctx.tr(`fingers.reason.${got.exception}` as Key)}`
       : got?.quality !== undefined
@@ -66,6 +66,9 @@ export function fingersStep(ctx: Ctx, v: EnrollmentView, io: StepIO): HTMLElemen
         { class: 'finger-status' },
         status,
         evidence ? h('img', { src: evidence, class: 'evidence', alt: ctx.tr('fingers.evidence'), title: ctx.tr('fingers.evidence'), style: 'display: block; width: 96px; margin-top: 0.25rem' }) : null,
+        got?.imageUrl
+          ? h('img', { src: got.imageUrl, class: 'finger-image', id: `finger-image-${pos}`, alt: ctx.tr('fingers.image'), title: ctx.tr('fingers.image'), style: 'display: block; width: 96px; margin-top: 0.25rem' })
+          : null,
       ),
       h(
         'td',
