@@ -203,33 +203,9 @@ func WriteCardClip(path string, f CardFront, fps float64) error {
 // first holds the citizen's card front under the camera (its QR code gives the chip's access
 // key), then the citizen sits for the face step (seq, as WriteClip composes it).
 func (c *CameraFace) WriteClipWithCard(ctx context.Context, path string, card CardFront, seq []ClipFrame, fps float64) error {
-	eng, _, err := c.engine()
-	if err != nil {
-		return err
-	}
 	frames, err := CardFrames(card)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, f := range frames {
-			f.Close()
-		}
-	}()
-	for _, s := range seq {
-		src := gocv.IMRead(s.Photo, gocv.IMReadColor)
-		if src.Empty() {
-			return fmt.Errorf("simulated camera: read %s", s.Photo)
-		}
-		f, err := eng.ComposeFrame(ctx, src, 250, 640, 330)
-		src.Close()
-		if err != nil {
-			return fmt.Errorf("simulated camera: %s: %w", s.Photo, err)
-		}
-		for i := 0; i < s.Frames; i++ {
-			frames = append(frames, f.Clone())
-		}
-		f.Close()
-	}
-	return face.WriteClip(path, frames, fps)
+	return c.writeClip(ctx, path, frames, seq, fps)
 }

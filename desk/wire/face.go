@@ -447,16 +447,21 @@ type ClipFrame struct {
 // fps. A sequence of real photos of one person looking straight, to one side and to the other
 // passes the head-turn challenge for real; one still photo does not.
 func (c *CameraFace) WriteClip(ctx context.Context, path string, seq []ClipFrame, fps float64) error {
-	eng, _, err := c.engine()
-	if err != nil {
-		return err
-	}
-	var frames []gocv.Mat
+	return c.writeClip(ctx, path, nil, seq, fps)
+}
+
+// writeClip writes lead (frames it takes ownership of and closes) followed by seq's composed
+// photos.
+func (c *CameraFace) writeClip(ctx context.Context, path string, frames []gocv.Mat, seq []ClipFrame, fps float64) error {
 	defer func() {
 		for _, f := range frames {
 			f.Close()
 		}
 	}()
+	eng, _, err := c.engine()
+	if err != nil {
+		return err
+	}
 	for _, s := range seq {
 		src := gocv.IMRead(s.Photo, gocv.IMReadColor)
 		if src.Empty() {
