@@ -71,6 +71,7 @@ func New(d Deps) (*App, error) {
 		Ops:      newOps(s, d),
 	}
 	a.Settings = newDeskSettings(a, d)
+	a.Devices.audit = newDeviceAudit(a.Ops)      // deviceaudit.go: device events in the audit log
 	tuneFace(d.Face, hub, faceMinQuality(a.Ops)) // preview.go: the live preview and face_min_quality
 	return a, nil
 }
@@ -89,6 +90,7 @@ func (a *App) Start(ctx context.Context) {
 	a.cancel = cancel
 	a.mu.Unlock()
 	a.Session.start(ctx)
+	a.Devices.start(ctx) // the reader's watcher runs from now on, logged in or not
 }
 
 // Stop is called from Wails' OnShutdown: it cancels every call in flight.

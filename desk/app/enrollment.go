@@ -15,6 +15,7 @@ import (
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/officer"
+	"enrolldesk/desk/ops"
 	"enrolldesk/reader"
 	"enrolldesk/reader/faceimg"
 	"enrolldesk/reader/lds"
@@ -529,6 +530,7 @@ func (e *Enrollment) CaptureFace() Response {
 		err = coded(CodeFaceQuality, err, nil)
 	}
 	if err != nil {
+		e.ops.deviceFault(ctx, ops.DeviceCamera, "face capture", err)
 		return fail("Enrollment.CaptureFace", fmt.Errorf("capture face: %w", err))
 	}
 	e.mu.Lock()
@@ -609,6 +611,7 @@ func (e *Enrollment) CaptureFinger(position int) Response {
 		err = coded(CodeTimeout, err, map[string]string{"device": "sensor"})
 	}
 	if err != nil {
+		e.ops.deviceFault(ctx, ops.DeviceSensor, "finger capture", err)
 		return fail("Enrollment.CaptureFinger", fmt.Errorf("capture finger %d: %w", position, err))
 	}
 	f.Position = position

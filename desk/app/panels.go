@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"enrolldesk/desk/ops"
 	"enrolldesk/sync/outbox"
 )
 
@@ -113,20 +114,76 @@ type Devices struct {
 	face    FaceCapturer
 	finger  FingerCapturer
 	events  Emitter
+	// audit writes the devices' connections and disconnections to the audit log (nil: none).
+	audit *deviceAudit
 
-	// The card reader's watcher (CardWatcher), started by the first CardState call and
-	// running until the application's context ends.
-	watchMu   sync.Mutex
-	watching  bool
-	cardState CardState
-	stateSeen chan struct{} // closed once the watcher reported its first state
+	// The card reader's watcher (CardWatcher), started with the application (start) or, in a
+	// build that never calls it, by the first CardState call; it runs until the context it was
+	// started with ends.
+	watchMu    sync.Mutex
+	watching   bool
+	cardState  CardState
+	lastReader string        // the last reader the watcher saw, which names its disconnection
+	stateSeen  chan struct{} // closed once the watcher reported its first state
+	watchDone  chan struct{} // closed when the watcher has stopped
 }
 
-// CardState starts following the card reader (once per run of the desk; the watcher stops with
-// the application) and returns the reader and card as they are now. From then on every change is
-// pushed as EventCardState (the card step's "place the card" / "card present") and as
-// EventDevices with the reader's line (the device panel), including readers plugged or unplugged
-// and pcscd stopping and coming back, so no manual Reconnect is needed.
+// start follows the card reader from the start of the application, so that the reader's state
+// reaches the window and the audit log all day, whether an officer is logged in or not.
+func (d *Devices) start(ctx context.Context) {
+	if w, ok := d.card.(CardWatcher); ok {
+		d.watch(ctx, w)
+	}
+}
+
+// watch starts the reader's watcher unless one runs, and returns the channel closed once it has
+// reported its first state.
+func (d *Devices) watch(ctx context.Context, w CardWatcher) <-chan struct{} {
+	d.watchMu.Lock()
+	defer d.watchMu.Unlock()
+	if d.watching {
+		return d.stateSeen
+	}
+	d.watching = true
+	seen, done := make(chan struct{}), make(chan struct{})
+	d.stateSeen, d.watchDone = seen, done
+	go func() {
+		defer close(done)
+		first := true
+		w.Watch(ctx, func(s CardState) {
+			d.watchMu.Lock()
+			d.cardState = s
+			prev := d.lastReader
+			if s.Reader != "" {
+				d.lastReader = s.Reader
+			}
+			d.watchMu.Unlock()
+			// Audited before the window hears of it: whoever sees the event sees the log
+			// that goes with it.
+			d.audit.observeCard(ctx, s, prev)
+			if first {
+				first = false
+				close(seen)
+			}
+			d.events.Emit(EventCardState, s)
+			d.events.Emit(EventDevices, []DeviceStatus{s.DeviceStatus()})
+		})
+		// The application stopped: the next call starts a new watcher.
+		d.watchMu.Lock()
+		d.watching = false
+		d.watchMu.Unlock()
+		if first {
+			close(seen)
+		}
+	}()
+	return seen
+}
+
+// CardState returns the reader and card as they are now (starting the reader's watcher if the
+// application did not). Every change is pushed as EventCardState (the card step's "place the
+// card" / "card present") and as EventDevices with the reader's line (the device panel),
+// including readers plugged or unplugged and pcscd stopping and coming back, so no manual
+// Reconnect is needed.
 func (d *Devices) CardState() Response {
 	if _, err := d.session.current(); err != nil {
 		return fail("Devices.CardState", err)
@@ -147,37 +204,8 @@ func (d *Devices) CardState() Response {
 		}
 		return ok(cs)
 	}
-	d.watchMu.Lock()
-	if !d.watching {
-		d.watching = true
-		d.stateSeen = make(chan struct{})
-		ctx := d.session.context()
-		seen := d.stateSeen
-		go func() {
-			first := true
-			w.Watch(ctx, func(s CardState) {
-				d.watchMu.Lock()
-				d.cardState = s
-				d.watchMu.Unlock()
-				if first {
-					first = false
-					close(seen)
-				}
-				d.events.Emit(EventCardState, s)
-				d.events.Emit(EventDevices, []DeviceStatus{s.DeviceStatus()})
-			})
-			// The application stopped: the next call starts a new watcher.
-			d.watchMu.Lock()
-			d.watching = false
-			d.watchMu.Unlock()
-			if first {
-				close(seen)
-			}
-		}()
-	}
-	seen := d.stateSeen
-	d.watchMu.Unlock()
 	ctx := d.session.context()
+	seen := d.watch(ctx, w)
 	select {
 	case <-seen:
 	case <-ctx.Done():
@@ -220,7 +248,37 @@ func (d *Devices) check(ctx context.Context, fresh bool) []DeviceStatus {
 	} else {
 		out = append(out, DeviceStatus{Kind: "sensor", State: DeviceMissing, Detail: "no fingerprint sensor configured"})
 	}
+	d.auditStatuses(ctx, out)
 	return out
+}
+
+// auditStatuses writes what changed since the last check to the audit log. A device that is
+// not configured is not audited (it never connects). The reader's watcher, when there is one,
+// is the reader's only witness: a fresh Status connects to the card and can disagree with the
+// watcher for a moment, which would write a disconnection that never happened; its state is
+// passed again here because the watcher only reports changes, and one seen before the desk was
+// provisioned must still reach the log.
+func (d *Devices) auditStatuses(ctx context.Context, out []DeviceStatus) {
+	if d.audit == nil {
+		return
+	}
+	if _, isWatcher := d.card.(CardWatcher); isWatcher {
+		// Held while writing, so that the watcher cannot write a newer state in between and
+		// see it overwritten by this older one (the watcher writes after releasing watchMu).
+		d.watchMu.Lock()
+		if d.cardState.State != "" {
+			d.audit.observeCard(ctx, d.cardState, d.lastReader)
+		}
+		d.watchMu.Unlock()
+	} else if d.card != nil {
+		d.audit.observeStatus(ctx, ops.DeviceCard, out[0])
+	}
+	if d.face != nil {
+		d.audit.observeStatus(ctx, ops.DeviceCamera, out[1])
+	}
+	if d.finger != nil {
+		d.audit.observeStatus(ctx, ops.DeviceSensor, out[2])
+	}
 }
 
 // Status checks the reader, the camera and the sensor now.
