@@ -91,12 +91,16 @@ func (e *Engine) Models() modelset.Verified { return e.models }
 func (e *Engine) Landmarks() int { return e.models.Landmarks }
 
 // Name identifies the descriptor pipeline for calibrations and galleries (embedding.Embedder).
-func (e *Engine) Name() string {
+func (e *Engine) Name() string { return EngineName(e.opts) }
+
+// EngineName is the Name of an Engine built with opts, known without loading the models: the
+// de-duplication gallery and the calibration table are keyed by it before any capture.
+func EngineName(opts Options) string {
 	n := "dlib-resnet-v1"
-	if e.opts.Mirror {
+	if opts.Mirror {
 		n += "+mirror"
 	}
-	if e.opts.Normalize {
+	if opts.Normalize {
 		n += "+l2"
 	}
 	return n

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"os"
 
@@ -57,12 +58,30 @@ func NewEngine(modelsDir, name string, opts Options) (*Engine, error) {
 }
 
 // Name identifies the descriptor pipeline (embedding.Embedder): model, alignment version, mirror.
-func (e *Engine) Name() string {
-	n := "facenet-" + e.spec.Name + "-" + PipelineVersion
-	if e.opts.Mirror {
+func (e *Engine) Name() string { return EngineName(e.spec, e.opts) }
+
+// EngineName is the Name of an Engine of spec built with opts, known without loading the model.
+func EngineName(spec Spec, opts Options) string {
+	n := "facenet-" + spec.Name + "-" + PipelineVersion
+	if opts.Mirror {
 		n += "+mirror"
 	}
 	return n
+}
+
+// ModelFileID is the ModelSetID an Engine loaded from models/facenet/<name>.ednn would have,
+// computed by hashing the file without compiling it.
+func ModelFileID(modelsDir, name string) (string, error) {
+	f, err := os.Open(ModelFile(modelsDir, name))
+	if err != nil {
+		return "", fmt.Errorf("facenet %s: model not installed (run make setup): %w", name, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("facenet %s: hash model: %w", name, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Dim is the descriptor length (embedding.Embedder).

@@ -51,7 +51,7 @@ func (d *IndexDedup) space(ctx context.Context) (index.FaceSpace, index.Policy, 
 	}
 	engine, cal, err := d.FaceEngine(ctx)
 	if err != nil {
-		return index.FaceSpace{}, index.Policy{}, fmt.Errorf("face engine: %w", err)
+		return index.FaceSpace{}, index.Policy{}, fmt.Errorf("%w: %w", errFaceEngine, err)
 	}
 	sp, err := index.SpaceFor(engine, cal)
 	if err != nil {
@@ -64,7 +64,10 @@ func (d *IndexDedup) space(ctx context.Context) (index.FaceSpace, index.Policy, 
 	return sp, pol, nil
 }
 
-// Open loads the galleries with the unwrapped desk data key (once); UnlockDesk calls it.
+// Open loads the galleries with the unwrapped desk data key (once); UnlockDesk calls it. When the
+// face engine cannot be resolved (its model files missing or not the shipped ones), the desk
+// still unlocks: signing, review, export and sync do not need the galleries. They open at the
+// first search instead, which reports the engine's fault (a face could not be captured anyway).
 func (d *IndexDedup) Open(ctx context.Context, dataKey []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -76,8 +79,15 @@ func (d *IndexDedup) Open(ctx context.Context, dataKey []byte) error {
 		return fmt.Errorf("open galleries: %w", err)
 	}
 	d.seal = seal
-	return d.openLocked(ctx)
+	err = d.openLocked(ctx)
+	if errors.Is(err, errFaceEngine) {
+		return nil
+	}
+	return err
 }
+
+// errFaceEngine marks a gallery that could not open because the face engine could not be resolved.
+var errFaceEngine = errors.New("face engine")
 
 // openLocked (re)opens the galleries in the face engine's space.
 func (d *IndexDedup) openLocked(ctx context.Context) error {
@@ -98,10 +108,14 @@ func (d *IndexDedup) openLocked(ctx context.Context) error {
 func (d *IndexDedup) index(ctx context.Context) (*index.Index, index.Policy, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ix == nil {
+	if d.seal == nil {
 		return nil, index.Policy{}, coded(CodeDeskLocked, errors.New("the galleries are sealed until the desk is unlocked"), nil)
 	}
-	if d.FaceEngine != nil {
+	if d.ix == nil {
+		if err := d.openLocked(ctx); err != nil {
+			return nil, index.Policy{}, fmt.Errorf("de-duplication: %w", err)
+		}
+	} else if d.FaceEngine != nil {
 		sp, _, err := d.space(ctx)
 		if err != nil {
 			return nil, index.Policy{}, fmt.Errorf("de-duplication: %w", err)

@@ -279,3 +279,52 @@ func TestIndexDedupFollowsTheFaceEngine(t *testing.T) {
 		t.Fatalf("back to facenet: %+v %v", got, err)
 	}
 }
+
+// A desk whose face models are broken still unlocks (signing, review and export do not need the
+// galleries); the galleries open at the first search once the engine resolves, and until then a
+// search names the engine's fault.
+func TestIndexDedupOpensLaterWhenTheFaceEngineIsBroken(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	table, err := match.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dlibCal match.Calibration
+	for _, c := range table.Calibrations {
+		if strings.HasPrefix(c.Engine, "dlib-") {
+			dlibCal = c
+		}
+	}
+	broken := errors.New("shape_predictor_5_face_landmarks.dat missing")
+	d := NewIndexDedup(db)
+	var ce *CodedError
+	if _, err := d.Search(ctx, enroll.Face{}, nil); !errors.As(err, &ce) || ce.Code != CodeDeskLocked {
+		t.Fatalf("search before unlock: %v", err)
+	}
+	d.FaceEngine = func(context.Context) (string, match.Calibration, error) {
+		if broken != nil {
+			return "", match.Calibration{}, broken
+		}
+		return settings.FaceEngineDlib, dlibCal, nil
+	}
+	if err := d.Open(ctx, key); err != nil {
+		t.Fatalf("unlock with broken face models: %v", err)
+	}
+	if _, err := d.Search(ctx, enroll.Face{}, nil); !errors.Is(err, broken) {
+		t.Fatalf("search with broken face models: %v", err)
+	}
+	broken = nil
+	got, err := d.Search(ctx, enroll.Face{Descriptor: make([]float32, index.DlibDim)}, nil)
+	if err != nil || got.Decision != "unique" || d.FaceSpace().Dim != index.DlibDim {
+		t.Fatalf("once the models are back: %+v %v", got, err)
+	}
+}

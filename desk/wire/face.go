@@ -77,6 +77,8 @@ type CameraFace struct {
 	eng  *face.Engine
 	cals match.Table
 	net  *facenet.Engine
+
+	keys engineKeys // DedupEngine's answers, without the pipeline (dedupengine.go)
 }
 
 // engine loads the face pipeline once (about 400 MB for the pool); a failure is retried next
@@ -112,17 +114,6 @@ func (c *CameraFace) GalleryCalibration() (match.Calibration, error) {
 // galleryTimeout bounds GalleryCalibration (loading the facenet model the first time is the
 // slow part, a few seconds).
 const galleryTimeout = time.Minute
-
-// DedupEngine is app.IndexDedup.FaceEngine (through app.Options.FaceEngine): the selected face
-// engine (settings.FaceEngine*, the names index.SpaceFor takes) and its shipped calibration, so
-// the de-duplication gallery is searched in the space of the descriptors Capture returns.
-func (c *CameraFace) DedupEngine(ctx context.Context) (string, match.Calibration, error) {
-	sel, err := c.selectEngine(ctx)
-	if err != nil {
-		return "", match.Calibration{}, err
-	}
-	return sel.name, sel.cal, nil
-}
 
 func (c *CameraFace) loadPipeline() error {
 	if c.eng != nil {
