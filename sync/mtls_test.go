@@ -6,8 +6,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -226,5 +228,55 @@ func TestDownSyncBundles(t *testing.T) {
 	}
 	if _, err := a.up.Client.Bundles(ctx, "no-such-kind", 0); err == nil {
 		t.Fatal("unknown kind served")
+	}
+}
+
+// stallingListener accepts connections and never answers (a registry behind a dead proxy): the
+// TLS handshake hangs until the client gives up.
+func stallingListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "https://" + ln.Addr().String()
+}
+
+// Provision gives up when its context ends, not after a fixed client timeout; without a deadline
+// it has its own (DefaultProvisionTimeout), so it cannot hang.
+func TestProvisionStopsAtTheCallersDeadline(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := stallingListener(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	pin := strings.Repeat("ab", 32)
+	_, err = hqsync.Provision(ctx, url, pin, "token", "desk-1", key)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a registry that never answers: %v", err)
+	}
+	if hqsync.DefaultProvisionTimeout <= 0 {
+		t.Fatal("no default timeout")
 	}
 }

@@ -34,12 +34,25 @@ type Enrollment struct {
 	SealTo      string `cbor:"sealto"`
 }
 
+// DefaultProvisionTimeout bounds Provision when its context has no deadline (the default of the
+// desk's timeouts.network setting).
+const DefaultProvisionTimeout = 30 * time.Second
+
 // Provision enrols the desk with the registry at registryURL (https://host:port): the operator
 // gives the desk a provisioning token and the registry CA's SHA-256 fingerprint (hex) out of band;
 // the desk proves it holds deskKey and gets its TLS client certificate. The lead's
 // `enrolldesk provision` calls this after creating the desk key, then stores the Enrollment
 // (Marshal) beside the desk identity.
+//
+// ctx bounds the whole exchange: `enrolldesk register` gives it the desk's timeouts.network
+// setting. A ctx without a deadline gets DefaultProvisionTimeout, so a registry that accepts the
+// connection and never answers cannot hold the desk forever.
 func Provision(ctx context.Context, registryURL, caFingerprint, token, deskID string, deskKey ed25519.PrivateKey) (*Enrollment, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultProvisionTimeout)
+		defer cancel()
+	}
 	pin, err := hex.DecodeString(strings.ReplaceAll(caFingerprint, ":", ""))
 	if err != nil || len(pin) != sha256.Size {
 		return nil, errors.New("provision: CA fingerprint must be 64 hex digits (SHA-256)")
@@ -62,7 +75,7 @@ func Provision(ctx context.Context, registryURL, caFingerprint, token, deskID st
 			return verifyPinned(cs, pin)
 		},
 	}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}}
 	defer hc.CloseIdleConnections()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(registryURL, "/")+protocol.PathProvision, bytes.NewReader(body))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"enrolldesk/desk/config"
 	"enrolldesk/desk/officer"
 	"enrolldesk/desk/provision"
+	"enrolldesk/desk/settings"
 	"enrolldesk/desk/store"
 	hqsync "enrolldesk/sync"
 )
@@ -190,6 +191,7 @@ func runRegister(ctx context.Context, env *cli.Env, args []string) error {
 	url := fs.String("registry", "", "registry URL, e.g. https://registry.example:8443")
 	ca := fs.String("ca", "", "SHA-256 fingerprint (hex) of the registry's CA, read from the registry operator")
 	token := fs.String("token", "", "one-time provisioning token the registry issued for this desk id")
+	timeout := fs.Duration("timeout", 0, "how long to wait for the registry (default: the desk's timeouts.network setting)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -217,7 +219,20 @@ func runRegister(ctx context.Context, env *cli.Env, args []string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("this desk is already registered (%s exists)", path)
 	}
-	enr, err := hqsync.Provision(ctx, *url, *ca, *token, keys.ID, keys.SigningKey)
+	wait := *timeout
+	if wait <= 0 {
+		st, err := settings.New(db, audit.New(db, nil), nil).Load(ctx)
+		if err != nil {
+			return fmt.Errorf("register: %w", err)
+		}
+		wait = st.Timeouts.Network.D()
+	}
+	pctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	enr, err := hqsync.Provision(pctx, *url, *ca, *token, keys.ID, keys.SigningKey)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return fmt.Errorf("register with the registry: no answer within %s (timeouts.network, or -timeout): %w", wait, err)
+	}
 	if err != nil {
 		return fmt.Errorf("register with the registry: %w", err)
 	}

@@ -2,13 +2,17 @@ package deskcli
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"enrolldesk/desk/audit"
 	"enrolldesk/desk/config"
 	"enrolldesk/desk/provision"
+	"enrolldesk/desk/settings"
 	"enrolldesk/desk/store"
 	hqsync "enrolldesk/sync"
 	"enrolldesk/sync/registry"
@@ -74,5 +78,61 @@ func TestRegisterWithTheRealRegistry(t *testing.T) {
 	}
 	if code, out, _ := run(t, "audit", "verify", "-data", dir); code != 0 || !strings.Contains(out, "intact") {
 		t.Fatalf("audit after register: %d %q", code, out)
+	}
+}
+
+// A registry that accepts the connection and never answers: register gives up after the desk's
+// timeouts.network setting (a supervisor's choice), or after -timeout when given, and writes
+// nothing.
+func TestRegisterGivesUpAfterTheNetworkTimeout(t *testing.T) {
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(held)
+				return
+			}
+			held <- c
+		}
+	}()
+	defer func() {
+		ln.Close()
+		for c := range held {
+			c.Close()
+		}
+	}()
+
+	dir := t.TempDir()
+	t.Setenv(EnvPassphrase, "correct horse battery")
+	t.Setenv(EnvPIN, "314159")
+	if code, out, errs := run(t, "provision", "-data", dir, "-officer-id", "sup1", "-officer-name", "Lê Văn Cường"); code != 0 {
+		t.Fatalf("provision: %d %s %s", code, out, errs)
+	}
+	db, err := store.Open(ctx, filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = settings.New(db, audit.New(db, nil), nil).Set(ctx, "sup1", map[string]json.RawMessage{"timeouts.network": json.RawMessage(`"400ms"`)})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, ca := "https://"+ln.Addr().String(), strings.Repeat("ab", 32)
+	code, _, errs := run(t, "register", "-data", dir, "-registry", url, "-ca", ca, "-token", "t")
+	if code != 1 || !strings.Contains(errs, "no answer within 400ms") {
+		t.Fatalf("setting's timeout: %d %q", code, errs)
+	}
+	code, _, errs = run(t, "register", "-data", dir, "-registry", url, "-ca", ca, "-token", "t", "-timeout", "150ms")
+	if code != 1 || !strings.Contains(errs, "no answer within 150ms") {
+		t.Fatalf("-timeout: %d %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, config.RegistryFile)); !os.IsNotExist(err) {
+		t.Fatalf("a registration that timed out left an enrollment: %v", err)
 	}
 }
