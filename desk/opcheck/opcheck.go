@@ -16,6 +16,7 @@
 package opcheck
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -109,8 +110,7 @@ func (s *Store) Enroll(ctx context.Context, supervisorID, officerID string, p Pr
 		}
 	}
 	for _, f := range p.Fingers {
-		var t finger.Template
-		if err := t.UnmarshalBinary(f.Template); err != nil {
+		if _, err := parseTemplate(f.Template); err != nil {
 			return fmt.Errorf("enroll officer biometrics: finger %d: %w", f.Position, err)
 		}
 	}
@@ -327,20 +327,20 @@ func (c *Checker) fingers(officer, citizen []Finger) ([]FingerHit, int, error) {
 	}
 	probes := make([]*finger.Probe, len(officer))
 	for i, f := range officer {
-		var t finger.Template
-		if err := t.UnmarshalBinary(f.Template); err != nil {
+		t, err := parseTemplate(f.Template)
+		if err != nil {
 			return nil, 0, fmt.Errorf("operator check: officer finger %d: %w", f.Position, err)
 		}
-		probes[i] = finger.NewProbe(&t)
+		probes[i] = finger.NewProbe(t)
 	}
 	hits := []FingerHit{}
 	n := 0
 	for _, cf := range citizen {
-		var t finger.Template
-		if err := t.UnmarshalBinary(cf.Template); err != nil {
+		t, err := parseTemplate(cf.Template)
+		if err != nil {
 			return nil, 0, fmt.Errorf("operator check: citizen finger %d: %w", cf.Position, err)
 		}
-		q := finger.NewProbe(&t)
+		q := finger.NewProbe(t)
 		for i, p := range probes {
 			n++
 			if s := p.MatchProbe(q); s >= c.FingerThreshold {
@@ -349,4 +349,91 @@ func (c *Checker) fingers(officer, citizen []Finger) ([]FingerHit, int, error) {
 		}
 	}
 	return hits, n, nil
+}
+
+// parseTemplate reads a finger template in either form the desk holds: biometric/finger's compact
+// binary template, or the ISO/IEC 19794-2:2005 record (its first view) that the sensor's capture
+// path (desk/app.SensorFinger) puts in enroll.Finger.Template for citizens and officers alike.
+func parseTemplate(b []byte) (*finger.Template, error) {
+	if bytes.HasPrefix(b, []byte("FMR\x00")) {
+		rec, err := finger.ParseRecord(b, finger.ISO19794)
+		if err != nil {
+			return nil, err
+		}
+		return rec.Template(0)
+	}
+	var t finger.Template
+	if err := t.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// Summary is what the officers screen shows of an officer's profile: when and by whom it was
+// enrolled and, once the desk is unlocked, which face engines and finger positions it holds
+// (never a descriptor or a template).
+type Summary struct {
+	OfficerID  string
+	EnrolledBy string
+	EnrolledAt time.Time
+	// Sealed: read without the desk data key, so Engines and Fingers are unknown.
+	Sealed  bool
+	Engines []string // the engine of each enrolled face
+	Fingers []int    // ISO/IEC 19794-2 positions
+}
+
+// Querier is the read side of the desk store (*store.DB, *sql.DB).
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Enrolled lists who has a profile, when and by whom, without the desk data key (the profiles
+// stay sealed): the officers screen shows it before the desk is unlocked.
+func Enrolled(ctx context.Context, q Querier) (map[string]Summary, error) {
+	rows, err := q.QueryContext(ctx, `SELECT officer_id, enrolled_by, enrolled_at FROM officer_biometrics`)
+	if err != nil {
+		return nil, fmt.Errorf("officer biometrics: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Summary{}
+	for rows.Next() {
+		var s Summary
+		var at string
+		if err := rows.Scan(&s.OfficerID, &s.EnrolledBy, &at); err != nil {
+			return nil, fmt.Errorf("officer biometrics: %w", err)
+		}
+		if s.EnrolledAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return nil, fmt.Errorf("officer biometrics %s: enrolled_at: %w", s.OfficerID, err)
+		}
+		s.Sealed = true
+		out[s.OfficerID] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("officer biometrics: %w", err)
+	}
+	return out, nil
+}
+
+// Summaries is Enrolled with each profile opened: its face engines and finger positions.
+func (s *Store) Summaries(ctx context.Context) (map[string]Summary, error) {
+	out, err := Enrolled(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	for id, sum := range out {
+		p, err := s.Load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		sum.Sealed = false
+		sum.Engines, sum.Fingers = []string{}, []int{}
+		for _, f := range p.Faces {
+			sum.Engines = append(sum.Engines, f.Engine)
+		}
+		for _, f := range p.Fingers {
+			sum.Fingers = append(sum.Fingers, f.Position)
+		}
+		out[id] = sum
+	}
+	return out, nil
 }
