@@ -66,10 +66,11 @@ func New(d Deps) (*App, error) {
 			finger: d.Finger, dedup: d.Dedup, events: hub, now: d.Now},
 		Queue:    &Queue{session: s, src: d.Queue},
 		Devices:  &Devices{session: s, card: d.Card, face: d.Face, finger: d.Finger, events: hub},
-		Officers: &Officers{session: s, officers: d.Officers},
+		Officers: &Officers{session: s, officers: d.Officers, face: d.Face, finger: d.Finger, events: hub},
 		History:  &History{session: s, db: d.DB},
 		Ops:      newOps(s, d),
 	}
+	a.Officers.ops = a.Ops // the officers' onboarding saves their profiles through desk operations
 	a.Settings = newDeskSettings(a, d)
 	a.Devices.audit = newDeviceAudit(a.Ops)      // deviceaudit.go: device events in the audit log
 	tuneFace(d.Face, hub, faceMinQuality(a.Ops)) // preview.go: the live preview and face_min_quality

@@ -25,6 +25,11 @@ import (
 )
 
 // FaceCapturer takes the live face and compares it 1:1 with the chip photo (biometric/face).
+//
+// Capture with chipPhoto == nil has no reference: it runs the same liveness challenge, quality
+// gate and previews, and describes the live face only (an officer's own enrollment for the
+// operator check). Score, Threshold and Decision are then zero and empty, and Alternates holds
+// the face under each other calibrated engine of the desk.
 type FaceCapturer interface {
 	Status(ctx context.Context) DeviceStatus
 	Capture(ctx context.Context, chipPhoto []byte) (enroll.Face, error)
@@ -515,23 +520,10 @@ func (e *Enrollment) CaptureFace() Response {
 	if err != nil {
 		return fail("Enrollment.CaptureFace", err)
 	}
-	if e.face == nil {
-		return fail("Enrollment.CaptureFace", coded(CodeDeviceMissing, errors.New("no camera configured"), map[string]string{"device": "camera"}))
-	}
-	fctx, cancel := context.WithTimeout(ctx, FaceTimeout)
-	defer cancel()
-	e.events.Emit(EventFace, FacePrompt{Phase: FacePhaseLiveness, Steps: livenessSteps(e.face), Step: -1})
-	f, err := e.face.Capture(fctx, photo)
-	e.events.Emit(EventFace, FacePrompt{Phase: FacePhaseDone, Step: -1})
-	switch {
-	case err != nil && errors.Is(err, context.DeadlineExceeded):
-		err = coded(CodeTimeout, err, map[string]string{"device": "camera"})
-	case err != nil && strings.Contains(err.Error(), faceQualityGate):
-		err = coded(CodeFaceQuality, err, nil)
-	}
+	f, err := captureFace(ctx, e.face, e.events, photo)
 	if err != nil {
 		e.ops.deviceFault(ctx, ops.DeviceCamera, "face capture", err)
-		return fail("Enrollment.CaptureFace", fmt.Errorf("capture face: %w", err))
+		return fail("Enrollment.CaptureFace", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -540,14 +532,44 @@ func (e *Enrollment) CaptureFace() Response {
 	}
 	e.faceRes = &f
 	e.view.Dedup = nil // the workflow dropped the search's result: it runs again after the fingers
-	e.view.Face = &FaceView{Score: f.Score, Threshold: f.Threshold, Decision: f.Decision, Liveness: f.Liveness}
-	if len(f.Portrait) > 0 {
-		// The token portrait (ISO/IEC 19794-5, JPEG) beside the chip photo, for the officer's eye.
-		e.view.Face.PortraitURL = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(f.Portrait)
-	}
+	// The token portrait (ISO/IEC 19794-5, JPEG) beside the chip photo, for the officer's eye.
+	e.view.Face = &FaceView{Score: f.Score, Threshold: f.Threshold, Decision: f.Decision, Liveness: f.Liveness, PortraitURL: portraitURL(f)}
 	// The wizard stays on the face step so the officer sees both faces, the liveness verdict and
 	// the score before going on (as the card step does with the chip's verdict).
 	return ok(e.snapshot())
+}
+
+// captureFace is the face capture of the wizard and of an officer's onboarding: the liveness
+// prompts around the capturer's call (its previews go out through the capturer itself), the
+// face timeout, and the faults the window translates. chipPhoto nil asks for no 1:1 comparison
+// (FaceCapturer).
+func captureFace(ctx context.Context, fc FaceCapturer, events Emitter, chipPhoto []byte) (enroll.Face, error) {
+	if fc == nil {
+		return enroll.Face{}, coded(CodeDeviceMissing, errors.New("no camera configured"), map[string]string{"device": "camera"})
+	}
+	fctx, cancel := context.WithTimeout(ctx, FaceTimeout)
+	defer cancel()
+	events.Emit(EventFace, FacePrompt{Phase: FacePhaseLiveness, Steps: livenessSteps(fc), Step: -1})
+	f, err := fc.Capture(fctx, chipPhoto)
+	events.Emit(EventFace, FacePrompt{Phase: FacePhaseDone, Step: -1})
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		err = coded(CodeTimeout, err, map[string]string{"device": "camera"})
+	case err != nil && strings.Contains(err.Error(), faceQualityGate):
+		err = coded(CodeFaceQuality, err, nil)
+	}
+	if err != nil {
+		return enroll.Face{}, fmt.Errorf("capture face: %w", err)
+	}
+	return f, nil
+}
+
+// portraitURL is the captured token portrait as a data: URL for the window ("" without one).
+func portraitURL(f enroll.Face) string {
+	if len(f.Portrait) == 0 {
+		return ""
+	}
+	return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(f.Portrait)
 }
 
 // livenessSteps names the challenge the capturer runs.
@@ -601,26 +623,45 @@ func (e *Enrollment) CaptureFinger(position int) Response {
 	if err != nil {
 		return fail("Enrollment.CaptureFinger", err)
 	}
-	if e.finger == nil {
-		return fail("Enrollment.CaptureFinger", coded(CodeDeviceMissing, errors.New("no fingerprint sensor configured"), map[string]string{"device": "sensor"}))
-	}
-	fctx, cancel := context.WithTimeout(ctx, FingerTimeout)
-	defer cancel()
-	f, err := e.finger.Capture(fctx, position)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) {
-		err = coded(CodeTimeout, err, map[string]string{"device": "sensor"})
-	}
+	f, err := captureFinger(ctx, e.finger, position)
 	if err != nil {
 		e.ops.deviceFault(ctx, ops.DeviceSensor, "finger capture", err)
-		return fail("Enrollment.CaptureFinger", fmt.Errorf("capture finger %d: %w", position, err))
+		return fail("Enrollment.CaptureFinger", err)
 	}
-	f.Position = position
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	fingers := slices.DeleteFunc(slices.Clone(e.fingers), func(x enroll.Finger) bool { return x.Position == position })
 	fingers = append(fingers, f)
 	exc := slices.DeleteFunc(slices.Clone(e.exceptions), func(x enroll.FingerException) bool { return x.Position == position })
 	return e.setFingers(fingers, exc)
+}
+
+// captureFinger is the finger capture of the wizard and of an officer's onboarding, bounded by
+// the finger timeout.
+func captureFinger(ctx context.Context, fc FingerCapturer, position int) (enroll.Finger, error) {
+	if fc == nil {
+		return enroll.Finger{}, coded(CodeDeviceMissing, errors.New("no fingerprint sensor configured"), map[string]string{"device": "sensor"})
+	}
+	fctx, cancel := context.WithTimeout(ctx, FingerTimeout)
+	defer cancel()
+	f, err := fc.Capture(fctx, position)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		err = coded(CodeTimeout, err, map[string]string{"device": "sensor"})
+	}
+	if err != nil {
+		return enroll.Finger{}, fmt.Errorf("capture finger %d: %w", position, err)
+	}
+	f.Position = position
+	return f, nil
+}
+
+// fingerView is a captured finger as the window shows it, with its sensor image.
+func fingerView(f enroll.Finger) FingerView {
+	fv := FingerView{Position: f.Position, Quality: f.Quality, Decision: f.Decision}
+	if isPNG(f.Image) {
+		fv.ImageURL = "data:image/png;base64," + base64.StdEncoding.EncodeToString(f.Image)
+	}
+	return fv
 }
 
 // DeclareFingerException records that a finger cannot be captured ("missing", "bandaged",
@@ -687,11 +728,7 @@ func (e *Enrollment) setFingers(fingers []enroll.Finger, exc []enroll.FingerExce
 	e.fingers, e.exceptions = fingers, exc
 	e.view.Fingers, e.view.Dedup = nil, nil
 	for _, f := range fingers {
-		fv := FingerView{Position: f.Position, Quality: f.Quality, Decision: f.Decision}
-		if isPNG(f.Image) {
-			fv.ImageURL = "data:image/png;base64," + base64.StdEncoding.EncodeToString(f.Image)
-		}
-		e.view.Fingers = append(e.view.Fingers, fv)
+		e.view.Fingers = append(e.view.Fingers, fingerView(f))
 	}
 	for _, x := range exc {
 		fv := FingerView{Position: x.Position, Exception: x.Reason}

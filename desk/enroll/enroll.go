@@ -62,6 +62,19 @@ type Face struct {
 	// Threshold is looked up by the pair (biometric/face/match.Table).
 	Engine   string
 	ModelSet string
+	// Alternates are the same live face described by the desk's other calibrated face engines.
+	// Only a capture without a reference photo fills them (an officer's own enrollment for the
+	// operator check, desk/opcheck): the officer's profile then holds a descriptor per engine,
+	// so a change of policy.face_engine needs no re-enrollment. A citizen's record never carries
+	// them.
+	Alternates []Descriptor
+}
+
+// Descriptor is one face descriptor with the engine and verified model set that computed it.
+type Descriptor struct {
+	Engine     string
+	ModelSet   string
+	Descriptor []float32
 }
 
 // Finger is one captured finger.
