@@ -13,6 +13,7 @@ import (
 	"enrolldesk/desk/exceptions"
 	"enrolldesk/desk/officer"
 	"enrolldesk/desk/opcheck"
+	"enrolldesk/desk/ops"
 	"enrolldesk/desk/store"
 	"enrolldesk/sync/record"
 )
@@ -384,6 +385,7 @@ func (o *Officers) CaptureFace() Response {
 	ctx := o.session.context()
 	f, err := captureFace(ctx, o.face, o.events, nil)
 	if err != nil {
+		o.ops.deviceFault(ctx, ops.DeviceCamera, "officer face capture", err)
 		return fail("Officers.CaptureFace", err)
 	}
 	if f.Liveness != record.Pass {
@@ -424,6 +426,7 @@ func (o *Officers) CaptureFinger(position int) Response {
 	ctx := o.session.context()
 	f, err := captureFinger(ctx, o.finger, position)
 	if err != nil {
+		o.ops.deviceFault(ctx, ops.DeviceSensor, "officer finger capture", err)
 		return fail("Officers.CaptureFinger", err)
 	}
 	if len(f.Template) == 0 {
