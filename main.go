@@ -64,23 +64,20 @@ func run() error {
 		slog.Warn("no CSCA trust store (-csca): passive authentication cannot pass, every card will be refused")
 	}
 	opt.Card = card
-	var fingers *app.SensorFinger
-	if *sensorPath != "" {
-		fingers = &app.SensorFinger{Path: *sensorPath}
-		defer fingers.Close()
-		opt.Finger = fingers
+	// The sensor and the camera exist even without their flags: the devices a supervisor saved in
+	// the settings screen replace the flags' at start (app.SensorPortSetter, CameraSourceSetter),
+	// and a desk installed without flags is configured there. Unconfigured, they show as missing.
+	fingers := &app.SensorFinger{Path: *sensorPath}
+	defer fingers.Close()
+	opt.Finger = fingers
+	cam := &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
+	if *camera != "" && !cam.Source.IsDevice() {
+		cam.Source.FPS = 10 // a clip or folder plays at a camera's pace
 	}
-	var cam *wire.CameraFace
-	if *camera != "" {
-		cam = &wire.CameraFace{Models: *models, Source: face.Source{Name: *camera}}
-		if !cam.Source.IsDevice() {
-			cam.Source.FPS = 10 // a clip or folder plays at a camera's pace
-		}
-		defer cam.Close()
-		opt.Face = cam
-		opt.FaceEngine = cam.DedupEngine // the gallery searches the deciding engine's descriptors
-		opt.Evidence = cam               // a declared finger exception's evidence photo (CameraFace.Snapshot)
-	}
+	defer cam.Close()
+	opt.Face = cam
+	opt.FaceEngine = cam.DedupEngine // the gallery searches the deciding engine's descriptors
+	opt.Evidence = cam               // a declared finger exception's evidence photo (CameraFace.Snapshot)
 	if *registryKey != "" {
 		if opt.Registry, err = age.ParseX25519Recipient(*registryKey); err != nil {
 			return fmt.Errorf("registry recipient: %w", err)
@@ -91,14 +88,10 @@ func run() error {
 		return err
 	}
 	defer desk.Close()
-	if fingers != nil {
-		fingers.Prompt = app.FingerPrompter(desk.Events)
-	}
-	if cam != nil {
-		// The 1:1 face engine follows policy.face_engine, read at every capture.
-		cam.EngineSetting = wire.FaceEngineSetting(settings.New(desk.DB, desk.Audit, nil))
-		cam.Prompt = app.FacePrompter(desk.Events) // the window highlights the step awaited
-	}
+	fingers.Prompt = app.FingerPrompter(desk.Events)
+	// The 1:1 face engine follows policy.face_engine, read at every capture.
+	cam.EngineSetting = wire.FaceEngineSetting(settings.New(desk.DB, desk.Audit, nil))
+	cam.Prompt = app.FacePrompter(desk.Events) // the window highlights the step awaited
 	slog.Info("desk starting", "data_dir", dir)
 	if err := wails.Run(app.WailsOptions(desk.App, dist)); err != nil {
 		return fmt.Errorf("window: %w", err)

@@ -59,6 +59,10 @@ type PCSCReader struct {
 	Trust *pa.TrustStore
 }
 
+// SetReaderMatch implements ReaderMatchSetter: the reader a supervisor saved. The desk calls it
+// before it starts (before the watcher and any read).
+func (r *PCSCReader) SetReaderMatch(name string) { r.Match = name }
+
 func (r *PCSCReader) connect() (*pcsc.Context, string, error) {
 	c, err := pcsc.Establish()
 	if err != nil {

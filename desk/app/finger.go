@@ -20,6 +20,7 @@ import (
 // floor, consistency check, consolidated template as an ISO/IEC 19794-2:2005 record).
 type SensorFinger struct {
 	Path        string        // serial device, e.g. /dev/ttyUSB0 (or the simulator's pty)
+	Baud        int           // link speed to raise to; 0 means the driver's (115200)
 	Impressions int           // accepted impressions per finger; 0 means the workflow's default (3)
 	MinQuality  int           // 0 means the workflow's default
 	Timeout     time.Duration // answer timeout per packet; 0 means the driver's default (1 s)
@@ -46,7 +47,7 @@ func (s *SensorFinger) device(ctx context.Context) (*sensor.Device, error) {
 	}
 	octx, cancel := context.WithTimeout(ctx, SensorOpenTimeout)
 	defer cancel()
-	d, err := sensor.Open(octx, sensor.Config{Path: s.Path, Timeout: s.Timeout})
+	d, err := sensor.Open(octx, sensor.Config{Path: s.Path, Baud: s.Baud, Timeout: s.Timeout})
 	if err != nil {
 		return nil, coded(CodeDeviceMissing, fmt.Errorf("fingerprint sensor %s: %w", s.Path, err), map[string]string{"device": "sensor"})
 	}
@@ -63,12 +64,27 @@ func (s *SensorFinger) drop() {
 	}
 }
 
+// SetSensorPort implements SensorPortSetter: the sensor a supervisor saved (an empty path keeps
+// the current one, a zero baud the driver's choice). An open sensor is closed; the next capture
+// opens the new one.
+func (s *SensorFinger) SetSensorPort(path string, baud int) {
+	s.drop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if path != "" {
+		s.Path = path
+	}
+	s.Baud = baud
+}
+
 // Close releases the sensor.
 func (s *SensorFinger) Close() error { s.drop(); return nil }
 
 // Status implements FingerCapturer.
 func (s *SensorFinger) Status(ctx context.Context) DeviceStatus {
+	s.mu.Lock()
 	st := DeviceStatus{Kind: "sensor", Name: s.Path}
+	s.mu.Unlock()
 	d, err := s.device(ctx)
 	if err == nil {
 		_, err = d.ReadSysPara(ctx)

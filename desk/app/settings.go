@@ -39,21 +39,47 @@ type CameraSourceSetter interface {
 	SetCameraSource(name string, width, height int)
 }
 
+// SensorPortSetter is the optional side of a FingerCapturer that takes the sensor a supervisor
+// chose (DeviceConfig.SensorPort and baud), over the -sensor flag, from the desk's next start.
+type SensorPortSetter interface {
+	SetSensorPort(path string, baud int)
+}
+
+// ReaderMatchSetter is the optional side of a CardReader that takes the reader a supervisor
+// chose (DeviceConfig.ReaderName), over the -reader flag, from the desk's next start.
+type ReaderMatchSetter interface {
+	SetReaderMatch(name string)
+}
+
 func newDeskSettings(a *App, d Deps) *DeskSettings {
 	s := &DeskSettings{ops: a.Ops, devices: a.Devices, officers: d.Officers}
 	if b, isBackend := d.Queue.(*backend); isBackend {
 		s.b = b
 	}
-	if cam, takes := d.Face.(CameraSourceSetter); takes && s.b != nil {
-		c, err := s.deviceConfig(context.Background())
-		switch {
-		case err != nil:
-			slog.Warn("the saved camera preference is not applied", "err", err)
-		case c.CameraSource != "":
-			cam.SetCameraSource(c.CameraSource, c.CameraWidth, c.CameraHeight)
-		}
+	if s.b != nil {
+		s.applyDevices(d)
 	}
 	return s
+}
+
+// applyDevices opens the devices a supervisor saved instead of the ones the command line named.
+// It runs before the app starts, so no capture or card watch is in flight yet; a preference that
+// cannot be read leaves the command line's devices, with a warning (the desk must still open).
+func (s *DeskSettings) applyDevices(d Deps) {
+	c, err := s.deviceConfig(context.Background())
+	if err != nil {
+		slog.Warn("the saved device preferences are not applied", "err", err)
+		return
+	}
+	if cam, takes := d.Face.(CameraSourceSetter); takes && c.CameraSource != "" {
+		cam.SetCameraSource(c.CameraSource, c.CameraWidth, c.CameraHeight)
+	}
+	if sensor, takes := d.Finger.(SensorPortSetter); takes && (c.SensorPort != "" || c.SensorBaud != 0) {
+		sensor.SetSensorPort(c.SensorPort, c.SensorBaud)
+	}
+	if reader, takes := d.Card.(ReaderMatchSetter); takes && c.ReaderName != "" {
+		reader.SetReaderMatch(c.ReaderName)
+	}
 }
 
 // ThresholdView is one editable threshold: its settings key and its current value.

@@ -3,10 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"image"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"enrolldesk/biometric/finger/sensor/sim"
+	"enrolldesk/biometric/finger/synth"
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/exceptions"
 )
@@ -223,5 +227,43 @@ func TestSavedCameraAppliesAtNextStart(t *testing.T) {
 	defer d.Close()
 	if cam.source != "/dev/video2 1920x1080" {
 		t.Fatalf("camera at start: %q", cam.source)
+	}
+}
+
+// The sensor and the reader a supervisor saved are the ones the desk opens at its next start,
+// over the command line's: the saved sensor is a real simulator on a pty, the flag's a port that
+// does not exist, and the sensor answers after the restart.
+func TestSavedSensorAndReaderApplyAtNextStart(t *testing.T) {
+	src := func(n int) (*image.Gray, error) { return synth.Generate(7, 0, 1+n%3), nil }
+	s, err := sim.Start(sim.Options{Source: src, FingerAfter: 1, Pace: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := Open(ctx, dir, Options{KDF: fastKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start(ctx)
+	loggedIn(t, d)
+	dataOf[SettingsScreen](t, d.Settings.SetDevices(supervisor.SupervisorPIN, DeviceConfig{SensorPort: s.Path(), SensorBaud: 57600, ReaderName: "ACS ACR1252"}))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sf := &SensorFinger{Path: "/dev/ttyUSB-enrolldesk-flag", Timeout: 3 * time.Second}
+	defer sf.Close()
+	reader := &PCSCReader{Match: "Virtual PCD"}
+	d, err = Open(ctx, dir, Options{KDF: fastKDF, Finger: sf, Card: reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if reader.Match != "ACS ACR1252" {
+		t.Fatalf("reader at start: %q", reader.Match)
+	}
+	if st := sf.Status(ctx); st.Name != s.Path() || st.State != DeviceReady || sf.Baud != 57600 {
+		t.Fatalf("sensor at start: %+v (baud %d)", st, sf.Baud)
 	}
 }
