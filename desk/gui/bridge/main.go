@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,7 +25,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"gocv.io/x/gocv"
 
 	"enrolldesk/biometric/face"
 	"enrolldesk/desk/app"
@@ -61,40 +59,6 @@ func configureDesk(ctx context.Context, desk *app.Desk, deskID, js string) error
 		return fmt.Errorf("-desk-settings: %w", bad)
 	}
 	return err
-}
-
-// cameraStill is the desk camera's still photo (app.EvidenceCamera): the first frame the camera
-// source gives, as JPEG. desk/wire.CameraFace has no still-photo method yet; the bridge takes the
-// frame from the same source (the simulated camera's clip in the end-to-end suite).
-type cameraStill struct{ src face.Source }
-
-func (c cameraStill) Snapshot(ctx context.Context) ([]byte, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	cam := face.NewCamera(c.src)
-	frames := cam.Stream(ctx)
-	defer func() {
-		cancel()
-		for f := range frames {
-			f.Close()
-		}
-	}()
-	if f, ok := <-frames; ok {
-		buf, err := gocv.IMEncode(gocv.JPEGFileExt, f.Mat)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("evidence photo: %w", err)
-		}
-		b := bytes.Clone(buf.GetBytes())
-		buf.Close()
-		return b, nil
-	}
-	if err := cam.Err(); err != nil {
-		return nil, fmt.Errorf("evidence photo: camera %s: %w", c.src.Name, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evidence photo: %w", err)
-	}
-	return nil, errors.New("evidence photo: the camera gave no frame")
 }
 
 // photoStill is the simulated camera's still photo: a JPEG file of the clip, as it is.
@@ -233,8 +197,8 @@ func run() error {
 		opt.Face = cam
 		opt.FaceEngine = cam.DedupEngine // the gallery searches the deciding engine's descriptors
 		// Declared finger exceptions take their evidence photo from the same camera (the
-		// simulated camera: the clip's first photo).
-		opt.Evidence = cameraStill{src: cam.Source}
+		// simulated camera: the clip's first photo), as in the window (CameraFace.Snapshot).
+		opt.Evidence = cam
 		if stillPhoto != "" {
 			opt.Evidence = photoStill{path: stillPhoto}
 		}
