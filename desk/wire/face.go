@@ -182,6 +182,12 @@ func (c *CameraFace) selectEngine(ctx context.Context) (selected, error) {
 	if err != nil {
 		return selected{}, err
 	}
+	return c.selectNamed(name)
+}
+
+// selectNamed loads the named engine (settings.FaceEngine*) and finds its calibration.
+func (c *CameraFace) selectNamed(name string) (selected, error) {
+	var err error
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.loadPipeline(); err != nil {
@@ -283,7 +289,9 @@ func missing(err error) error {
 	return &app.CodedError{Code: app.CodeDeviceMissing, Params: map[string]string{"device": "camera"}, Err: err}
 }
 
-// Capture implements app.FaceCapturer.
+// Capture implements app.FaceCapturer. With chipPhoto nil there is no reference: the live face
+// is captured and described only (Score, Threshold and Decision stay empty) and Alternates holds
+// it under the desk's other calibrated engines.
 func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face, error) {
 	if c.Source.Name == "" {
 		return enroll.Face{}, missing(errors.New("no camera configured"))
@@ -293,9 +301,11 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 		return enroll.Face{}, &app.CodedError{Code: app.CodeUnavailable, Err: err}
 	}
 	eng := sel.eng
-	_, ref, err := sel.describeChip(ctx, chipPhoto)
-	if err != nil {
-		return enroll.Face{}, fmt.Errorf("chip photo: %w", err)
+	var ref []float32
+	if chipPhoto != nil {
+		if _, ref, err = sel.describeChip(ctx, chipPhoto); err != nil {
+			return enroll.Face{}, fmt.Errorf("chip photo: %w", err)
+		}
 	}
 
 	send, readMin := c.tuning()
@@ -353,21 +363,57 @@ func (c *CameraFace) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face
 	if err != nil {
 		return enroll.Face{}, fmt.Errorf("live face: %w", err)
 	}
+	tok, err := portrait.Make(capt.Region, capt.Subject.Face, portrait.MinWidth, portrait.MaxBytes)
+	if err != nil {
+		return enroll.Face{}, fmt.Errorf("token portrait: %w", err)
+	}
+	f := enroll.Face{Liveness: record.Fail, Portrait: tok.JPEG, Descriptor: live, Engine: sel.engine, ModelSet: sel.modelSet}
+	if alive.Live {
+		f.Liveness = record.Pass
+	}
+	if chipPhoto == nil {
+		// No reference (an officer's own enrollment): nothing to decide, and the face is kept
+		// under every calibrated engine so the operator check survives a policy.face_engine change.
+		if f.Alternates, err = c.alternates(ctx, sel, capt.Region, capt.Subject); err != nil {
+			return enroll.Face{}, err
+		}
+		return f, nil
+	}
 	dist, err := embedding.Distance(ref, live)
 	if err != nil {
 		return enroll.Face{}, fmt.Errorf("compare with the chip photo: %w", err)
 	}
 	d := sel.cal.Decide(dist)
-	tok, err := portrait.Make(capt.Region, capt.Subject.Face, portrait.MinWidth, portrait.MaxBytes)
-	if err != nil {
-		return enroll.Face{}, fmt.Errorf("token portrait: %w", err)
-	}
-	f := enroll.Face{Score: dist, Threshold: d.MatchThreshold, Decision: outcome(d.Outcome),
-		Liveness: record.Fail, Portrait: tok.JPEG, Descriptor: live, Engine: sel.engine, ModelSet: sel.modelSet}
-	if alive.Live {
-		f.Liveness = record.Pass
-	}
+	f.Score, f.Threshold, f.Decision = dist, d.MatchThreshold, outcome(d.Outcome)
 	return f, nil
+}
+
+// shippedEngines are the face engines a desk may select (settings.Policy.FaceEngine).
+var shippedEngines = []string{settings.FaceEngineFacenet, settings.FaceEngineDlib}
+
+// alternates describes the captured face under every shipped engine other than sel that has a
+// calibration for its installed model set (an uncalibrated one could never be compared, see
+// selectEngine); an engine that fails to load is an error, as it would be once selected.
+func (c *CameraFace) alternates(ctx context.Context, sel selected, region image.Image, subj face.Found) ([]enroll.Descriptor, error) {
+	var out []enroll.Descriptor
+	for _, name := range shippedEngines {
+		if name == sel.name {
+			continue
+		}
+		other, err := c.selectNamed(name)
+		if errors.Is(err, match.ErrUncalibrated) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("face engine %s: %w", name, err)
+		}
+		d, err := other.describeLive(ctx, region, subj)
+		if err != nil {
+			return nil, fmt.Errorf("live face under %s: %w", name, err)
+		}
+		out = append(out, enroll.Descriptor{Engine: other.engine, ModelSet: other.modelSet, Descriptor: d})
+	}
+	return out, nil
 }
 
 // challenge is the liveness challenge Capture runs.
