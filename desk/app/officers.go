@@ -179,7 +179,14 @@ func (o *Officers) biometrics(ctx context.Context) (map[string]opcheck.Summary, 
 	if err != nil {
 		return nil, fmt.Errorf("officer biometrics: %w", err)
 	}
-	return st.Summaries(ctx)
+	sums, err := st.Summaries(ctx)
+	if err != nil {
+		// A profile that does not open must not hide the accounts: who and when still show,
+		// and re-enrolling replaces it.
+		slog.Warn("officer biometrics not opened", "err", err)
+		return opcheck.Enrolled(ctx, o.ops.b.db)
+	}
+	return sums, nil
 }
 
 // Fault codes of the onboarding (translated as error.<code> in frontend/src/i18n.ts).
