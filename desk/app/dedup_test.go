@@ -47,6 +47,33 @@ func fvcFinger(t *testing.T, name string, position int) enroll.Finger {
 	return enroll.Finger{Position: position, Quality: tpl.Quality, Decision: enroll.Captured, Template: b, TemplateFormat: "iso19794-2:2005"}
 }
 
+// galleryStore is a fresh desk store and a random desk data key for the galleries.
+func galleryStore(t *testing.T) (*store.DB, []byte) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return db, key
+}
+
+// shippedDlibCalibration is the shipped calibration of dlib's engine.
+func shippedDlibCalibration(t *testing.T, table match.Table) match.Calibration {
+	t.Helper()
+	for _, c := range table.Calibrations {
+		if strings.HasPrefix(c.Engine, "dlib-") {
+			return c
+		}
+	}
+	t.Fatal("no dlib calibration shipped")
+	return match.Calibration{}
+}
+
 func TestIndexDedupFindsAnEnrolledPersonAgain(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), store.FileName)
@@ -217,15 +244,7 @@ func facenetFaces(t *testing.T) (*facenet.Engine, []enroll.Face) {
 // descriptor is refused, and switching back finds them again.
 func TestIndexDedupFollowsTheFaceEngine(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
+	db, key := galleryStore(t)
 	table, err := match.Shipped()
 	if err != nil {
 		t.Fatal(err)
@@ -235,12 +254,7 @@ func TestIndexDedupFollowsTheFaceEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dlibCal match.Calibration
-	for _, c := range table.Calibrations {
-		if strings.HasPrefix(c.Engine, "dlib-") {
-			dlibCal = c
-		}
-	}
+	dlibCal := shippedDlibCalibration(t, table)
 	engine := settings.FaceEngineFacenet
 	d := NewIndexDedup(db)
 	d.FaceEngine = func(context.Context) (string, match.Calibration, error) {
@@ -285,25 +299,12 @@ func TestIndexDedupFollowsTheFaceEngine(t *testing.T) {
 // search names the engine's fault.
 func TestIndexDedupOpensLaterWhenTheFaceEngineIsBroken(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
+	db, key := galleryStore(t)
 	table, err := match.Shipped()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dlibCal match.Calibration
-	for _, c := range table.Calibrations {
-		if strings.HasPrefix(c.Engine, "dlib-") {
-			dlibCal = c
-		}
-	}
+	dlibCal := shippedDlibCalibration(t, table)
 	broken := errors.New("shape_predictor_5_face_landmarks.dat missing")
 	d := NewIndexDedup(db)
 	var ce *CodedError

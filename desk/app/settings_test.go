@@ -207,24 +207,8 @@ func TestSupervisorDevicePreferences(t *testing.T) {
 
 // A camera a supervisor saved is the one the desk opens at its next start.
 func TestSavedCameraAppliesAtNextStart(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	d, err := Open(ctx, dir, Options{KDF: fastKDF})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Start(ctx)
-	loggedIn(t, d)
-	dataOf[SettingsScreen](t, d.Settings.SetDevices(supervisor.SupervisorPIN, DeviceConfig{CameraSource: "/dev/video2", CameraWidth: 1920, CameraHeight: 1080}))
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
 	cam := &tunedCamera{}
-	d, err = Open(ctx, dir, Options{KDF: fastKDF, Face: cam})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	reopenedWithDevices(t, DeviceConfig{CameraSource: "/dev/video2", CameraWidth: 1920, CameraHeight: 1080}, Options{Face: cam})
 	if cam.source != "/dev/video2 1920x1080" {
 		t.Fatalf("camera at start: %q", cam.source)
 	}
@@ -240,6 +224,22 @@ func TestSavedSensorAndReaderApplyAtNextStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	sf := &SensorFinger{Path: "/dev/ttyUSB-enrolldesk-flag", Timeout: 3 * time.Second}
+	defer sf.Close()
+	reader := &PCSCReader{Match: "Virtual PCD"}
+	reopenedWithDevices(t, DeviceConfig{SensorPort: s.Path(), SensorBaud: 57600, ReaderName: "ACS ACR1252"}, Options{Finger: sf, Card: reader})
+	if reader.Match != "ACS ACR1252" {
+		t.Fatalf("reader at start: %q", reader.Match)
+	}
+	if st := sf.Status(context.Background()); st.Name != s.Path() || st.State != DeviceReady || sf.Baud != 57600 {
+		t.Fatalf("sensor at start: %+v (baud %d)", st, sf.Baud)
+	}
+}
+
+// reopenedWithDevices saves c as a supervisor on a new desk, closes it and opens it again with
+// opt's devices (the desk's next start); the reopened desk is closed at the test's end.
+func reopenedWithDevices(t *testing.T, c DeviceConfig, opt Options) *Desk {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	d, err := Open(ctx, dir, Options{KDF: fastKDF})
@@ -248,22 +248,15 @@ func TestSavedSensorAndReaderApplyAtNextStart(t *testing.T) {
 	}
 	d.Start(ctx)
 	loggedIn(t, d)
-	dataOf[SettingsScreen](t, d.Settings.SetDevices(supervisor.SupervisorPIN, DeviceConfig{SensorPort: s.Path(), SensorBaud: 57600, ReaderName: "ACS ACR1252"}))
+	dataOf[SettingsScreen](t, d.Settings.SetDevices(supervisor.SupervisorPIN, c))
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sf := &SensorFinger{Path: "/dev/ttyUSB-enrolldesk-flag", Timeout: 3 * time.Second}
-	defer sf.Close()
-	reader := &PCSCReader{Match: "Virtual PCD"}
-	d, err = Open(ctx, dir, Options{KDF: fastKDF, Finger: sf, Card: reader})
+	opt.KDF = fastKDF
+	d, err = Open(ctx, dir, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	if reader.Match != "ACS ACR1252" {
-		t.Fatalf("reader at start: %q", reader.Match)
-	}
-	if st := sf.Status(ctx); st.Name != s.Path() || st.State != DeviceReady || sf.Baud != 57600 {
-		t.Fatalf("sensor at start: %+v (baud %d)", st, sf.Baud)
-	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }

@@ -29,12 +29,7 @@ func TestRegisterWithTheRealRegistry(t *testing.T) {
 	}
 	defer svc.Close()
 
-	dir := t.TempDir()
-	t.Setenv(EnvPassphrase, "correct horse battery")
-	t.Setenv(EnvPIN, "314159")
-	if code, out, errs := run(t, "provision", "-data", dir, "-officer-id", "sup1", "-officer-name", "Lê Văn Cường"); code != 0 {
-		t.Fatalf("provision: %d %s %s", code, out, errs)
-	}
+	dir := provisionedDesk(t)
 	db, err := store.Open(ctx, filepath.Join(dir, store.FileName))
 	if err != nil {
 		t.Fatal(err)
@@ -108,12 +103,7 @@ func TestRegisterGivesUpAfterTheNetworkTimeout(t *testing.T) {
 		}
 	}()
 
-	dir := t.TempDir()
-	t.Setenv(EnvPassphrase, "correct horse battery")
-	t.Setenv(EnvPIN, "314159")
-	if code, out, errs := run(t, "provision", "-data", dir, "-officer-id", "sup1", "-officer-name", "Lê Văn Cường"); code != 0 {
-		t.Fatalf("provision: %d %s %s", code, out, errs)
-	}
+	dir := provisionedDesk(t)
 	db, err := store.Open(ctx, filepath.Join(dir, store.FileName))
 	if err != nil {
 		t.Fatal(err)
@@ -135,4 +125,17 @@ func TestRegisterGivesUpAfterTheNetworkTimeout(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, config.RegistryFile)); !os.IsNotExist(err) {
 		t.Fatalf("a registration that timed out left an enrollment: %v", err)
 	}
+}
+
+// provisionedDesk is a desk data directory provisioned with supervisor sup1; the passphrase and
+// PIN stay in the environment for the commands that follow.
+func provisionedDesk(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv(EnvPassphrase, "correct horse battery")
+	t.Setenv(EnvPIN, "314159")
+	if code, out, errs := run(t, "provision", "-data", dir, "-officer-id", "sup1", "-officer-name", "Lê Văn Cường"); code != 0 {
+		t.Fatalf("provision: %d %s %s", code, out, errs)
+	}
+	return dir
 }
