@@ -21,6 +21,11 @@ const exceptionDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-exception-'));
 // A fourth desk (14-card-qr) reads the same card with the same trust store; its simulated camera
 // shows the front of that card (bridge -camera-card), whose QR code gives the access key.
 const qrDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-qr-'));
+// A desk of its own for 22-officer-onboarding (reads the main desk's card, its own sensor
+// simulator, camera and registry), with the operator check on: its officers' own biometrics are
+// enrolled in the window.
+const onboardingDir = mkdtempSync(join(tmpdir(), 'enrolldesk-e2e-onboarding-'));
+const operatorSettings = `'${JSON.stringify({ policy: { supervisor_approval: false, operator_check: true }, freeze: { max_trust_store_days: 0 } })}'`;
 
 // The simulated camera: real LFW photos composed at desk scale, held for some frames each
 // (desk/wire.ParseClip). The chip photo is Hans Blix (0009); the camera is Hans Blix looking
@@ -109,6 +114,15 @@ export default defineConfig({
       // 21-exception: waits for the main desk's trust store, reads the same card through pcscd.
       command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 5} -data ${exceptionDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-clip "${camera}" -fpsim -registry -desk-settings ${deskSettings}`,
       url: `http://127.0.0.1:${port + 5}/api/methods`,
+      timeout: 420_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // 22-officer-onboarding: waits for the main desk's trust store, reads the same card through pcscd.
+      command: `cd .. && for i in $(seq 600); do [ -d ${trustDir} ] && break; sleep 0.5; done && go run ./desk/gui/bridge -addr 127.0.0.1:${port + 12} -data ${onboardingDir} -static frontend/dist -fast-kdf -csca ${trustDir} -reader "Virtual PCD" -camera-clip "${camera}" -fpsim -registry -desk-settings ${operatorSettings}`,
+      url: `http://127.0.0.1:${port + 12}/api/methods`,
       timeout: 420_000,
       reuseExistingServer: false,
       stdout: 'ignore',
