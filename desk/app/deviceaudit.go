@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"enrolldesk/desk/ops"
@@ -24,7 +25,8 @@ const (
 // deviceAudit writes device events to the desk's audit log: connected and disconnected when a
 // device's state changes, and the capture timeouts and device errors of the wizard. It remembers
 // the last state it wrote per device; the first time a device is seen in a run, the last state
-// comes from the log itself, so restarting the window over an unchanged desk writes nothing.
+// comes from the log itself, so restarting the window over an unchanged desk writes nothing. A
+// device's first event on a desk is its connection.
 //
 // Nothing is written before the desk is provisioned (the chain starts with desk.provision) or
 // in a build without desk operations; a failed write is logged, never returned: a device event
@@ -32,27 +34,24 @@ const (
 type deviceAudit struct {
 	ops *Ops
 
-	mu   sync.Mutex
-	last map[string]string // device (ops.Device*) → state key (stateKey); absent: not looked up yet
+	mu sync.Mutex
+	// last is each device's last written event (connected, disconnected; "": none yet); a
+	// device not in it has not been looked up in the log yet. Only the event counts: the reader
+	// a watcher names can change while connected (vpcd's second slot as the first one goes)
+	// without anything being plugged.
+	last map[string]string
+	// ready: the desk was found provisioned (it stays so), no need to ask the store again.
+	ready bool
 }
 
 func newDeviceAudit(o *Ops) *deviceAudit {
 	return &deviceAudit{ops: o, last: map[string]string{}}
 }
 
-// stateKey tells two states apart: a reader swapped for another one while connected is a change,
-// a reader that went away for one reason or another is one disconnection.
-func stateKey(event, name string) string {
-	if event == devConnected {
-		return event + "|" + name
-	}
-	return event
-}
-
 // observe records that device is now connected (named name) or not (why: a state code such as
 // "no_reader", never free text from the device, which may echo what it read).
 func (a *deviceAudit) observe(ctx context.Context, device string, connected bool, name, why string) {
-	if a == nil || !a.ops.wired() {
+	if a == nil || !a.ops.wired() || ctx.Err() != nil {
 		return
 	}
 	event, detail := devConnected, name
@@ -62,7 +61,6 @@ func (a *deviceAudit) observe(ctx context.Context, device string, connected bool
 			detail = why + ": " + name
 		}
 	}
-	key := stateKey(event, name)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.provisioned(ctx) {
@@ -77,14 +75,20 @@ func (a *deviceAudit) observe(ctx context.Context, device string, connected bool
 		}
 		a.last[device] = last
 	}
-	if last == key {
+	if last == event {
+		return
+	}
+	if last == "" && !connected {
+		// A device this desk never saw connected did not go away: a desk without a sensor
+		// (or a reader still being found as pcscd starts) is not a disconnection.
+		a.last[device] = event
 		return
 	}
 	if err := a.ops.svc.DeviceEvent(ctx, a.ops.session.actor(), device, event, detail); err != nil {
 		slog.Warn("device audit: write", "device", device, "event", event, "err", err)
 		return
 	}
-	a.last[device] = key
+	a.last[device] = event
 }
 
 // observeStatus records a device panel line (camera or sensor): ready (or a reader without a
@@ -112,31 +116,32 @@ func (a *deviceAudit) observeCard(ctx context.Context, s CardState, lastReader s
 
 // provisioned tells whether the desk has its identity (and so its audit chain); caller holds a.mu.
 func (a *deviceAudit) provisioned(ctx context.Context) bool {
+	if a.ready {
+		return true
+	}
 	id, err := a.ops.session.prov.DeskID(ctx)
 	if err != nil {
 		slog.Warn("device audit: desk id", "err", err)
 		return false
 	}
-	return id != ""
+	a.ready = id != ""
+	return a.ready
 }
 
-// logged returns the state key of the device's last connected/disconnected entry in the audit
-// log, "" when it has none.
+// logged returns the device's last connected/disconnected event in the audit log, "" when it
+// has none.
 func (a *deviceAudit) logged(ctx context.Context, device string) (string, error) {
-	var action, detail string
-	err := a.ops.b.db.QueryRowContext(ctx, `SELECT action, detail FROM audit_log
+	var action string
+	err := a.ops.b.db.QueryRowContext(ctx, `SELECT action FROM audit_log
 		WHERE subject = ? AND action IN ('device.connected', 'device.disconnected') ORDER BY seq DESC LIMIT 1`,
-		device).Scan(&action, &detail)
+		device).Scan(&action)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("last %s event: %w", device, err)
-	case action == "device."+devConnected:
-		return stateKey(devConnected, detail), nil
-	default:
-		return stateKey(devDisconnected, ""), nil
 	}
+	return strings.TrimPrefix(action, "device."), nil
 }
 
 // deviceFault audits a wizard capture that failed because of the device: a timeout (CodeTimeout)

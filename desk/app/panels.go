@@ -165,8 +165,9 @@ func (d *Devices) watch(ctx context.Context, w CardWatcher) <-chan struct{} {
 				first = false
 				close(seen)
 			}
-			d.events.Emit(EventCardState, s)
+			// The panel's line first: a listener that has the card state has the line too.
 			d.events.Emit(EventDevices, []DeviceStatus{s.DeviceStatus()})
+			d.events.Emit(EventCardState, s)
 		})
 		// The application stopped: the next call starts a new watcher.
 		d.watchMu.Lock()
