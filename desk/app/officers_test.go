@@ -94,6 +94,11 @@ func onboardingOf(t *testing.T, r Response) OnboardingView {
 // but no trust-store age rule, the fake camera and the FVC sensor, and an officer account.
 func openOnboardingDesk(t *testing.T, cam *officerCamera, sensor *fvcSensor) *Desk {
 	t.Helper()
+	return openOnboardingDeskWith(t, cam, sensor)
+}
+
+func openOnboardingDeskWith(t *testing.T, cam FaceCapturer, sensor *fvcSensor) *Desk {
+	t.Helper()
 	ctx := context.Background()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -290,5 +295,42 @@ func TestOnboardingCancelAndDisabled(t *testing.T) {
 	wantFault(t, o.BeginBiometrics("cb.minh"), CodeConflict)
 	if row := officerRow(t, d, "cb.minh"); row.Biometrics != nil {
 		t.Fatalf("nothing was saved, yet: %+v", row.Biometrics)
+	}
+}
+
+// gatedCamera holds its capture until released, so the onboarding can be cancelled meanwhile.
+type gatedCamera struct {
+	officerCamera
+	started chan struct{}
+	release chan struct{}
+}
+
+func (c *gatedCamera) Capture(ctx context.Context, chipPhoto []byte) (enroll.Face, error) {
+	close(c.started)
+	select {
+	case <-c.release:
+	case <-ctx.Done():
+		return enroll.Face{}, ctx.Err()
+	}
+	return c.officerCamera.Capture(ctx, chipPhoto)
+}
+
+// A face that arrives after the supervisor cancelled the onboarding is not kept, not even in a
+// new onboarding of the same officer opened meanwhile.
+func TestOnboardingCancelledDuringTheCapture(t *testing.T) {
+	cam := &gatedCamera{officerCamera: officerCamera{live: true}, started: make(chan struct{}), release: make(chan struct{})}
+	d := openOnboardingDeskWith(t, cam, &fvcSensor{t: t})
+	o := d.App.Officers
+	stateOf(t, d.Session.UnlockDesk(supervisor.Passphrase))
+	onboardingOf(t, o.BeginBiometrics("cb.minh"))
+	got := make(chan Response, 1)
+	go func() { got <- o.CaptureFace() }()
+	<-cam.started
+	onboardingOf(t, o.CancelBiometrics())
+	onboardingOf(t, o.BeginBiometrics("cb.minh"))
+	close(cam.release)
+	wantFault(t, <-got, CodeConflict)
+	if v := onboardingOf(t, o.CurrentBiometrics()); !v.Active || v.Face != nil {
+		t.Fatalf("the cancelled capture's face was kept: %+v", v)
 	}
 }
