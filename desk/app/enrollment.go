@@ -513,8 +513,15 @@ func (e *Enrollment) CaptureFace() Response {
 	e.mu.Lock()
 	s, err := e.active()
 	photo := e.chipPhoto
-	if err == nil && e.view.Chip == nil {
+	switch {
+	case err != nil:
+	case e.view.Chip == nil:
 		err = coded(CodeConflict, enroll.ErrNoChip, nil)
+	case len(photo) == 0:
+		// A nil photo means "no reference" to the capturer (an officer's own enrollment): a
+		// citizen's face is always compared with the chip's, so a chip without a usable photo
+		// stops here, before the citizen goes through the liveness challenge for nothing.
+		err = coded(CodeConflict, errors.New("the chip holds no face photo the desk can compare the live face with"), nil)
 	}
 	e.mu.Unlock()
 	if err != nil {

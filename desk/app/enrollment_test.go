@@ -323,6 +323,14 @@ func TestFaceCaptureFailuresAreCoded(t *testing.T) {
 		d.Enrollment.mu.Lock()
 		d.Enrollment.view.Chip = &ChipView{IDNumber: "001199012345"} // as if the card step had read it
 		d.Enrollment.mu.Unlock()
+		// A chip without a usable photo: refused before the camera is asked.
+		wantFault(t, d.Enrollment.CaptureFace(), CodeConflict)
+		if len(ev.got) != 0 {
+			t.Fatalf("the camera ran without a chip photo: %+v", ev.got)
+		}
+		d.Enrollment.mu.Lock()
+		d.Enrollment.chipPhoto = []byte{0xFF, 0xD8, 0xFF}
+		d.Enrollment.mu.Unlock()
 		f := wantFault(t, d.Enrollment.CaptureFace(), c.code)
 		if c.code != CodeFaceQuality && f.Params["device"] != "camera" {
 			t.Errorf("%s: params %v", c.code, f.Params)
