@@ -174,7 +174,6 @@ func TestDeviceEventsOnTransitionsOnly(t *testing.T) {
 	e := d.Enrollment
 	e.mu.Lock()
 	e.view.Chip = &ChipView{IDNumber: "001090123456"}
-	e.chipPhoto = []byte("\xff\xd8 the chip's photo") // the camera never gets to compare it
 	e.chipPhoto = []byte{0xFF, 0xD8, 0xFF} // the camera fails before the photo is decoded
 	err = e.cur.SetChip(enroll.Chip{IDNumber: "001090123456", FullName: "NGUYEN VAN AN", Sex: "M",
 		DateOfBirth: time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC), DG1: []byte{0x61, 0x00},
