@@ -145,7 +145,7 @@ func (a *deviceAudit) logged(ctx context.Context, device string) (string, error)
 }
 
 // deviceFault audits a wizard capture that failed because of the device: a timeout (CodeTimeout)
-// or a device that could not be reached (CodeDeviceMissing). Other failures (a poor face, a
+// or a device that could not be reached (CodeDeviceMissing, or CodeNoDrive for the export drive). Other failures (a poor face, a
 // finger to place again) are the citizen's, not the device's, and are not device events. what
 // names the step ("face capture"); the detail is the fault code, never the error's text.
 func (o *Ops) deviceFault(ctx context.Context, device, what string, err error) {
@@ -157,7 +157,7 @@ func (o *Ops) deviceFault(ctx context.Context, device, what string, err error) {
 	switch ce.Code {
 	case CodeTimeout:
 		event = devTimeout
-	case CodeDeviceMissing:
+	case CodeDeviceMissing, CodeNoDrive:
 		event = devError
 	default:
 		return

@@ -17,6 +17,8 @@ import (
 	"enrolldesk/desk/audit"
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/ops"
+	"enrolldesk/reader"
+	"enrolldesk/reader/pa"
 	"enrolldesk/reader/pcscd"
 	"enrolldesk/reader/vcard"
 	"enrolldesk/sync/record"
@@ -371,5 +373,54 @@ func TestReaderHotPlugAuditedFromTheStart(t *testing.T) {
 
 	if _, err := d.Audit.Verify(ctx); err != nil {
 		t.Fatalf("audit verify: %v", err)
+	}
+}
+
+// unpluggedReader is a card reader at the CardReader seam that was pulled out: every read fails
+// as desk/app.PCSCReader's does when no reader is connected.
+type unpluggedReader struct{}
+
+func (unpluggedReader) Status(context.Context) DeviceStatus {
+	return DeviceStatus{Kind: "reader", State: DeviceMissing, Detail: "no reader connected"}
+}
+
+func (unpluggedReader) Read(context.Context, reader.AccessKey, func(string, int, int)) (*reader.ChipData, *pa.Verdict, error) {
+	return nil, nil, coded(CodeDeviceMissing, errors.New("card reader: no reader connected"), map[string]string{"device": "reader"})
+}
+
+// brokenEvidenceCamera cannot take the evidence photo of a declared finger exception.
+type brokenEvidenceCamera struct{}
+
+func (brokenEvidenceCamera) Snapshot(context.Context) ([]byte, error) {
+	return nil, coded(CodeDeviceMissing, errors.New("evidence photo: camera /dev/video0: no such device"), map[string]string{"device": "camera"})
+}
+
+// A card read and an evidence photo that fail on their device are device events; a wrong access
+// key (the citizen's, not the device's) is not.
+func TestCardReadAndEvidencePhotoFaultsAreDeviceEvents(t *testing.T) {
+	d, err := Open(context.Background(), t.TempDir(), Options{KDF: fastKDF, Card: unpluggedReader{}, Evidence: brokenEvidenceCamera{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Start(context.Background())
+	loggedIn(t, d)
+	viewOf(t, d.Enrollment.Start())
+	wantFault(t, d.Enrollment.ReadCard(CardKey{CAN: "12345"}), CodeInvalid)
+	n := wantNew(t, d.Audit, 0)
+	wantFault(t, d.Enrollment.ReadCard(CardKey{CAN: "482915"}), CodeDeviceMissing)
+	n = wantNew(t, d.Audit, n, [3]string{"error", ops.DeviceCard, supervisor.SupervisorID})
+	if es := deviceEntries(t, d.Audit); es[n-1].Detail != "card read: "+CodeDeviceMissing {
+		t.Fatalf("card read detail %q", es[n-1].Detail)
+	}
+
+	e := d.Enrollment
+	e.mu.Lock()
+	e.view.Chip = &ChipView{IDNumber: "001090123456"}
+	e.mu.Unlock()
+	wantFault(t, e.DeclareFingerException(7, "bandaged"), CodeDeviceMissing)
+	n = wantNew(t, d.Audit, n, [3]string{"error", ops.DeviceCamera, supervisor.SupervisorID})
+	if es := deviceEntries(t, d.Audit); es[n-1].Detail != "evidence photo: "+CodeDeviceMissing {
+		t.Fatalf("evidence detail %q", es[n-1].Detail)
 	}
 }

@@ -391,6 +391,7 @@ func (e *Enrollment) ReadCard(key CardKey) Response {
 	}
 	if err != nil {
 		slog.Info("card read failed", "err", err)
+		e.ops.deviceFault(ctx, ops.DeviceCard, "card read", err)
 		return fail("Enrollment.ReadCard", err)
 	}
 	slog.Info("card read", "apdus", data.APDUs, "ms", e.now().Sub(start).Milliseconds(), "genuine", verdict.Genuine())
@@ -707,6 +708,7 @@ func (e *Enrollment) DeclareFingerException(position int, reason string) Respons
 		err = errors.New("the camera's evidence photo is not a JPEG image")
 	}
 	if err != nil {
+		e.ops.deviceFault(ctx, ops.DeviceCamera, "evidence photo", err)
 		return fail("Enrollment.DeclareFingerException", fmt.Errorf("evidence photo: %w", err))
 	}
 	e.mu.Lock()

@@ -571,13 +571,18 @@ func (o *Ops) Export(dir string) Response {
 	}
 	dir = filepath.Clean(strings.TrimSpace(dir))
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || !filepath.IsAbs(dir) {
-		return fail("Ops.Export", coded(CodeNoDrive, fmt.Errorf("export folder %q is not a directory", dir), nil))
+		err = coded(CodeNoDrive, fmt.Errorf("export folder %q is not a directory", dir), nil)
+		o.deviceFault(o.ctx(), ops.DeviceDrive, "export", err)
+		return fail("Ops.Export", err)
 	}
 	res, err := o.svc.Export(o.ctx(), me.ID, dir)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			return fail("Ops.Export", coded(CodeNoDrive, err, nil))
+			// The drive went away or filled up while the bundle was written.
+			err = coded(CodeNoDrive, err, nil)
+			o.deviceFault(o.ctx(), ops.DeviceDrive, "export", err)
+			return fail("Ops.Export", err)
 		}
 		return fail("Ops.Export", opsFault(err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"enrolldesk/desk/ops"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,6 +143,10 @@ func TestOpsReviewAndExportThroughTheBoundService(t *testing.T) {
 
 	// The officer exports the two released records to a drive; nothing is left the second time.
 	wantFault(t, d.Ops.Export(filepath.Join(t.TempDir(), "absent")), CodeNoDrive)
+	if es := deviceEntries(t, d.Audit); len(es) == 0 || es[len(es)-1].Action != "device.error" || es[len(es)-1].Subject != ops.DeviceDrive ||
+		es[len(es)-1].Actor != "cb.minh" || es[len(es)-1].Detail != "export: "+CodeNoDrive {
+		t.Fatalf("no drive: device events%s", describe(es))
+	}
 	drive := t.TempDir()
 	ex := dataOf[struct {
 		Files   []string `json:"files"`
