@@ -16,7 +16,7 @@ import (
 	"enrolldesk/biometric/face/match"
 	"enrolldesk/biometric/facenet"
 	"enrolldesk/biometric/facenet/eval"
-	"enrolldesk/biometric/finger"
+	"enrolldesk/biometric/finger/fingertest"
 	"enrolldesk/biometric/index"
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/settings"
@@ -28,23 +28,8 @@ import (
 // step produces.
 func fvcFinger(t *testing.T, name string, position int) enroll.Finger {
 	t.Helper()
-	img, err := finger.LoadImage(filepath.Join("..", "..", "..", "shared", "testdata", "fingerprints", "fvc2002_db1_b", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := finger.Extract(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := finger.NewRecord(tpl, finger.ISO19794, uint8(position))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := rec.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enroll.Finger{Position: position, Quality: tpl.Quality, Decision: enroll.Captured, Template: b, TemplateFormat: "iso19794-2:2005"}
+	b, q := fingertest.ISORecord(t, filepath.Join("..", "..", "..", "shared", "testdata", "fingerprints", "fvc2002_db1_b", name), position)
+	return enroll.Finger{Position: position, Quality: q, Decision: enroll.Captured, Template: b, TemplateFormat: "iso19794-2:2005"}
 }
 
 // galleryStore is a fresh desk store and a random desk data key for the galleries.

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"enrolldesk/biometric/finger"
+	"enrolldesk/biometric/finger/fingertest"
 	"enrolldesk/desk/opstest"
 )
 
@@ -14,22 +14,7 @@ import (
 // 19794-2:2005 record (desk/app.SensorFinger).
 func isoRecord(t *testing.T, name string, position int) []byte {
 	t.Helper()
-	img, err := finger.LoadImage(filepath.Join(fvcDir(t), name+".tif"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := finger.Extract(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := finger.NewRecord(tpl, finger.ISO19794, uint8(position))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := rec.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := fingertest.ISORecord(t, filepath.Join(fvcDir(t), name+".tif"), position)
 	return b
 }
 

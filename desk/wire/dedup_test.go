@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"enrolldesk/biometric/finger"
+	"enrolldesk/biometric/finger/fingertest"
 	"enrolldesk/desk/app"
 	"enrolldesk/desk/enroll"
 	"enrolldesk/desk/store"
@@ -15,23 +15,8 @@ import (
 
 func fvcFinger(t *testing.T, name string, position int) enroll.Finger {
 	t.Helper()
-	img, err := finger.LoadImage(shared("fingerprints", "fvc2002_db1_b", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := finger.Extract(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := finger.NewRecord(tpl, finger.ISO19794, uint8(position))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := rec.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enroll.Finger{Position: position, Quality: tpl.Quality, Template: b, TemplateFormat: "iso19794-2:2005"}
+	b, q := fingertest.ISORecord(t, shared("fingerprints", "fvc2002_db1_b", name), position)
+	return enroll.Finger{Position: position, Quality: q, Template: b, TemplateFormat: "iso19794-2:2005"}
 }
 
 // An enrolled person (real face descriptor from the face engine, real FVC2002 fingers) comes back
