@@ -1,21 +1,14 @@
 import { expect, test, type Page } from '@playwright/test';
+import * as e2e from './helpers';
+import { submitLogin as login } from './helpers';
 
 // One desk for the whole run (files run in name order): first start, language switch, wrong PIN,
 // right PIN here; the wizard in 02-enroll; the lockout last (99-lockout), as it locks the account.
 test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.lan', name: 'Nguyễn Thị Lan', pin: '246813', passphrase: 'mật khẩu bàn số một' };
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png` });
-}
-
-async function login(page: Page, id: string, pin: string): Promise<void> {
-  await page.locator('#officerId').fill(id);
-  await page.locator('#pin').fill(pin);
-  await page.keyboard.press('Enter');
-}
+const shot = (page: Page, name: string): Promise<void> => e2e.shot(page, name, false);
 
 test('a fresh desk opens on the first-start screen and provisions a supervisor', async ({ page }) => {
   await page.goto('/');

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { shot } from './helpers';
 
 // The enrollment wizard against the real backend and the real virtual CCCD (pcscd + vpcd + the
 // bridge's virtual card, signed by a test CSCA the desk trusts) and the R30x sensor simulator on
@@ -8,11 +9,7 @@ test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.lan', pin: '246813' };
 const CARD = { id: '001199012345', dob: '15/03/1999', doe: '15/03/2024', can: '482915' };
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
 let page: Page;
 

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { shot } from './helpers';
 
 // A second desk (its own bridge and data directory) with no card reader and no fingerprint sensor
 // plugged in and no camera: every screen must say what is missing and what to do, never freeze.
@@ -6,10 +7,6 @@ const port = Number(process.env.E2E_PORT ?? 35117) + 1;
 test.use({ baseURL: `http://127.0.0.1:${port}` });
 test.describe.configure({ mode: 'serial' });
 
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
 test('a desk without reader and sensor says so in the wizard and the device panel', async ({ page }) => {
   await page.goto('/');

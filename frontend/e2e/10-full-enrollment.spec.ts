@@ -1,4 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { shot } from './helpers';
 
 // One citizen from card to an approved record that reaches the registry, in the browser against
 // the real backend and real peers: the virtual CCCD on pcscd + vpcd (chip photo: Hans Blix), the
@@ -11,14 +12,10 @@ test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.lan', name: 'Nguyễn Thị Lan', pin: '246813', passphrase: 'mật khẩu bàn số một' };
 const CARD = { id: '001199012345', name: 'Nguyễn Thị Hương', can: '482915' };
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 // Face capture = the liveness challenge on the clip, then a burst through the quality gate, then
 // the 1:1 comparison; generous for a loaded 2-core machine.
 const FACE_TIMEOUT = 150_000;
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
 async function hook(request: APIRequestContext, path: string, data?: unknown): Promise<unknown> {
   const r = await request.post(`/api/test/registry/${path}`, data === undefined ? {} : { data });

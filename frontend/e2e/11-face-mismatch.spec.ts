@@ -1,4 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { shot } from './helpers';
 
 // Someone presents a card that is not theirs. A third desk (its own bridge and data directory)
 // reads the virtual CCCD on the shared reader after the main desk's test hook has handed over a
@@ -21,10 +22,6 @@ test.afterAll(async ({ request }) => {
 });
 test.describe.configure({ mode: 'serial' });
 
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
 test('a live face that is not the chip photo\'s: "does not match", capture again or reject', async ({ page, request }) => {
   test.setTimeout(300_000);

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { shot } from './helpers';
 
 // The face step's live preview, in the browser against the real backend: the third desk's
 // simulated camera (real photos of Hans Blix turning his head, each composed with the face in
@@ -10,11 +11,7 @@ test.use({ baseURL: `http://127.0.0.1:${main + 2}` });
 test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.cuong', name: 'Phạm Văn Cường', pin: '975310', passphrase: 'mật khẩu bàn thứ ba' };
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
 /** loginSupervisor logs in, provisioning the desk first when this file runs alone. */
 async function loginSupervisor(page: Page): Promise<void> {

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { shot, login } from './helpers';
 
 // The supervisor's thresholds-and-devices screen on the second desk (no devices plugged in): the
 // supervisor changes a quality threshold (the PIN again; a wrong PIN and an out-of-range value
@@ -11,18 +12,8 @@ test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.binh', name: 'Trần Văn Bình', pin: '135790', passphrase: 'mật khẩu bàn thứ hai' };
 const OFF = { id: 'cb.thu', name: 'Đỗ Thị Thu', pin: '246801' };
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
-async function login(page: Page, id: string, pin: string): Promise<void> {
-  await page.locator('#officerId').fill(id);
-  await page.locator('#pin').fill(pin);
-  await page.keyboard.press('Enter');
-  await expect(page.locator('h1')).toHaveText('Tiếp nhận hồ sơ');
-}
 
 /** The desk is provisioned by 03-missing-devices; when this file runs alone it does it itself. */
 async function openDesk(page: Page): Promise<void> {

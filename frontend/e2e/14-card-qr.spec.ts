@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { shot } from './helpers';
 
 // The card step by the QR code on the card's front. A fourth desk (its own bridge and data
 // directory) reads the main desk's virtual CCCD on the shared reader with its trust store; its
@@ -11,10 +12,6 @@ const port = main + 3;
 test.use({ baseURL: `http://127.0.0.1:${port}` });
 test.describe.configure({ mode: 'serial' });
 
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
 test('card step by QR: the camera reads the card front, the officer confirms, the chip opens', async ({ page }) => {
   test.setTimeout(120_000);

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import * as e2e from './helpers';
 
 // Desk operations on a desk of its own: its own bridge (the real desk/app over a fresh store) with
 // the embedded registry (sync/registry, whose key the biometric blobs are sealed to, so the desk
@@ -20,28 +21,16 @@ const repo = resolve(process.cwd(), '..');
 const shared = resolve(repo, '..', 'shared', 'testdata', 'faces');
 const SUP = { id: 'gs.hoa', name: 'Lê Thị Hoa', pin: '258014', passphrase: 'mật khẩu bàn vận hành' };
 const OFF = { id: 'cb.nam', name: 'Phạm Văn Nam', pin: '369025' };
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 
 let bridge: ChildProcess | undefined;
 let dataDir = '';
 let page: Page;
 
-async function shot(name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
+const shot = (name: string): Promise<void> => e2e.shot(page, name);
 
-async function api(method: string, ...args: unknown[]): Promise<{ ok: boolean; data?: unknown; error?: { code: string } }> {
-  const r = await page.request.post(`${base}/api/${method}`, { data: args });
-  expect(r.ok()).toBeTruthy();
-  return (await r.json()) as { ok: boolean; data?: unknown; error?: { code: string } };
-}
+const api = (method: string, ...args: unknown[]): Promise<e2e.ApiResult> => e2e.api(page, base, method, ...args);
 
-async function login(id: string, pin: string): Promise<void> {
-  await page.locator('#officerId').fill(id);
-  await page.locator('#pin').fill(pin);
-  await page.keyboard.press('Enter');
-  await expect(page.locator('h1')).toHaveText('Tiếp nhận hồ sơ');
-}
+const login = (id: string, pin: string): Promise<void> => e2e.login(page, id, pin);
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(360_000);

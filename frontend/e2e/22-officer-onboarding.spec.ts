@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import * as e2e from './helpers';
 
 // Officer onboarding (issue 9) on a desk of its own: its bridge reads the main desk's virtual
 // CCCD with its trust store, films Hans Blix with the simulated camera, runs the sensor simulator
@@ -16,26 +17,14 @@ const SUP = { id: 'gs.thu', name: 'Hoàng Thị Thu', pin: '582731', passphrase:
 const OFF = { id: 'cb.long', name: 'Ngô Văn Long', pin: '417093' };
 const CARD = { can: '482915' };
 const FACE_TIMEOUT = 150_000;
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 
 let page: Page;
 
-async function shot(name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
+const shot = (name: string): Promise<void> => e2e.shot(page, name);
 
-async function api(method: string, ...args: unknown[]): Promise<{ ok: boolean; data?: unknown }> {
-  const r = await page.request.post(`${base}/api/${method}`, { data: args });
-  expect(r.ok()).toBeTruthy();
-  return (await r.json()) as { ok: boolean; data?: unknown };
-}
+const api = (method: string, ...args: unknown[]): Promise<e2e.ApiResult> => e2e.api(page, base, method, ...args);
 
-async function login(id: string, pin: string): Promise<void> {
-  await page.locator('#officerId').fill(id);
-  await page.locator('#pin').fill(pin);
-  await page.keyboard.press('Enter');
-  await expect(page.locator('h1')).toHaveText('Tiếp nhận hồ sơ');
-}
+const login = (id: string, pin: string): Promise<void> => e2e.login(page, id, pin);
 
 test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();

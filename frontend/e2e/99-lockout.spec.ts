@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { shot, submitLogin as login } from './helpers';
 
 // Officer accounts and the PIN lockout: the supervisor creates an officer, the officer locks
 // themself out with wrong PINs, the supervisor lifts the lock, and the officer gets in.
@@ -6,17 +7,8 @@ test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.lan', pin: '246813' };
 const OFF = { id: 'cb.an', name: 'Lê Văn An', pin: '112233' };
-const shots = process.env.SCREENSHOTS ? '../docs/screenshots/' : null;
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
 
-async function login(page: Page, id: string, pin: string): Promise<void> {
-  await page.locator('#officerId').fill(id);
-  await page.locator('#pin').fill(pin);
-  await page.keyboard.press('Enter');
-}
 
 async function clearAlert(page: Page): Promise<void> {
   await page.evaluate(() => {
