@@ -8,6 +8,16 @@ import "golang.org/x/sys/cpu"
 // state); elsewhere the portable loop computes the same integers.
 var haveVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
 
+// haveAVX2 selects the AVX2 kernels where VNNI is missing: the desks' Intel Core client chips
+// have AVX2 but no AVX-512, and the portable loop is several times slower than the memory.
+var haveAVX2 = cpu.X86.HasAVX2
+
+//go:noescape
+func scoreBlocksAVX2(q *int8, blocks *uint8, norms *int32, nblocks int, out *int32)
+
+//go:noescape
+func scoreBlocks4AVX2(q *int8, blocks *uint8, norms *int32, nblocks int, out *int32, pairs int)
+
 //go:noescape
 func scoreBlocksVNNI(q *int8, blocks *uint8, norms *int32, nblocks int, out *int32)
 
@@ -22,6 +32,10 @@ func scoreBlocks(q []int8, blocks []uint8, norms []int32, out []int32) {
 	_ = norms[nb*blockLanes-1]
 	if haveVNNI {
 		scoreBlocksVNNI(&q[0], &blocks[0], &norms[0], nb, &out[0])
+		return
+	}
+	if haveAVX2 {
+		scoreBlocksAVX2(&q[0], &blocks[0], &norms[0], nb, &out[0])
 		return
 	}
 	scoreBlocksGeneric(q, blocks, norms, out)
@@ -42,6 +56,10 @@ func scoreBlocks4(q []int8, blocks []uint8, norms []int32, out []int32, dim int)
 	_ = norms[nb*blockLanes-1]
 	if haveVNNI {
 		scoreBlocks4VNNI(&q[0], &blocks[0], &norms[0], nb, &out[0], dim/8)
+		return
+	}
+	if haveAVX2 {
+		scoreBlocks4AVX2(&q[0], &blocks[0], &norms[0], nb, &out[0], dim/8)
 		return
 	}
 	scoreBlocks4Generic(q, blocks, norms, out, dim)
