@@ -8,7 +8,9 @@
 // would saturate (255·128·2 > 32767), so the codes are zero-extended to int16 (4 lanes per
 // register) and VPMADDWD multiplies them by the query's 4 int16 broadcast to every lane, adding
 // pairs into int32: each lane gets two partial sums (dimensions 4g,4g+1 and 4g+2,4g+3).
+// Each group prefetches its line 4 KiB ahead (a two-core scan of 128 MB: 6.8-7.4 ms → 6.1-6.8 ms).
 #define GROUP8(off, qoff) \
+	PREFETCHT0 off+4096(DI); \
 	VPBROADCASTQ qoff(SP), Y8; \
 	VPMOVZXBW off(DI), Y4; \
 	VPMOVZXBW off+16(DI), Y5; \
@@ -181,6 +183,12 @@ block4:
 quad4:
 	CMPQ R10, $4
 	JLT  tail4
+	// 4 KiB ahead, one line per 64 bytes as the VNNI kernels: the hardware prefetcher alone left
+	// a two-core scan of 256 MB at 15-17 ms, 12.4-14 ms with these (2026-11-23, AVX2-only EPYC).
+	PREFETCHT0 4096(DI)
+	PREFETCHT0 4160(DI)
+	PREFETCHT0 4224(DI)
+	PREFETCHT0 4288(DI)
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	PAIR4(0, 0)
