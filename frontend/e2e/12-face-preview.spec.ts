@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { shot } from './helpers';
+import { login, openDesk, shot } from './helpers';
 
 // The face step's live preview, in the browser against the real backend: the third desk's
 // simulated camera (real photos of Hans Blix turning his head, each composed with the face in
@@ -12,28 +12,10 @@ test.describe.configure({ mode: 'serial' });
 
 const SUP = { id: 'gs.cuong', name: 'Phạm Văn Cường', pin: '975310', passphrase: 'mật khẩu bàn thứ ba' };
 
-
 /** loginSupervisor logs in, provisioning the desk first when this file runs alone. */
 async function loginSupervisor(page: Page): Promise<void> {
-  await page.goto('/');
-  // A file before this one may have left its officer logged in (the desk has one session).
-  await expect(page.locator('h1')).toBeVisible();
-  if ((await page.locator('#logout').count()) > 0) await page.locator('#logout').click();
-  await expect(page.locator('h1')).toHaveText(/Khởi tạo bàn làm việc|Đăng nhập/);
-  if ((await page.locator('h1').textContent()) === 'Khởi tạo bàn làm việc') {
-    await page.locator('#passphrase').fill(SUP.passphrase);
-    await page.locator('#passphrase2').fill(SUP.passphrase);
-    await page.locator('#supervisorId').fill(SUP.id);
-    await page.locator('#supervisorName').fill(SUP.name);
-    await page.locator('#pin').fill(SUP.pin);
-    await page.locator('#pin2').fill(SUP.pin);
-    await page.keyboard.press('Enter');
-    await expect(page.locator('h1')).toHaveText('Đăng nhập');
-  }
-  await page.locator('#officerId').fill(SUP.id);
-  await page.locator('#pin').fill(SUP.pin);
-  await page.keyboard.press('Enter');
-  await expect(page.locator('h1')).toHaveText('Tiếp nhận hồ sơ');
+  await openDesk(page, SUP);
+  await login(page, SUP.id, SUP.pin);
 }
 
 test('the face step shows the camera, the face box and live quality indicators while it captures', async ({ page }) => {

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { shot, login } from './helpers';
+import { login, openDesk, shot } from './helpers';
 
 // The supervisor's thresholds-and-devices screen on the second desk (no devices plugged in): the
 // supervisor changes a quality threshold (the PIN again; a wrong PIN and an out-of-range value
@@ -13,29 +13,10 @@ test.describe.configure({ mode: 'serial' });
 const SUP = { id: 'gs.binh', name: 'Trần Văn Bình', pin: '135790', passphrase: 'mật khẩu bàn thứ hai' };
 const OFF = { id: 'cb.thu', name: 'Đỗ Thị Thu', pin: '246801' };
 
-
-
-/** The desk is provisioned by 03-missing-devices; when this file runs alone it does it itself. */
-async function openDesk(page: Page): Promise<void> {
-  await page.goto('/');
-  // A file before this one may have left its officer logged in (the desk has one session).
-  await expect(page.locator('h1')).toBeVisible();
-  if ((await page.locator('#logout').count()) > 0) await page.locator('#logout').click();
-  await expect(page.locator('h1')).toHaveText(/Khởi tạo bàn làm việc|Đăng nhập/);
-  if ((await page.locator('h1').textContent()) === 'Khởi tạo bàn làm việc') {
-    await page.locator('#passphrase').fill(SUP.passphrase);
-    await page.locator('#passphrase2').fill(SUP.passphrase);
-    await page.locator('#supervisorId').fill(SUP.id);
-    await page.locator('#supervisorName').fill(SUP.name);
-    await page.locator('#pin').fill(SUP.pin);
-    await page.locator('#pin2').fill(SUP.pin);
-    await page.keyboard.press('Enter');
-    await expect(page.locator('h1')).toHaveText('Đăng nhập');
-  }
-}
+// The desk is provisioned by 03-missing-devices; when this file runs alone, openDesk does it.
 
 test('a supervisor changes a threshold with the PIN again, and it takes effect', async ({ page }) => {
-  await openDesk(page);
+  await openDesk(page, SUP);
   await login(page, SUP.id, SUP.pin);
   await page.locator('nav [data-view="settings"]').click();
   await expect(page.locator('h1')).toHaveText('Ngưỡng chất lượng và thiết bị');

@@ -21,6 +21,35 @@ export async function login(page: Page, id: string, pin: string): Promise<void> 
   await expect(page.locator('h1')).toHaveText('Tiếp nhận hồ sơ');
 }
 
+/** Supervisor is the first-start form's account and the desk passphrase. */
+export interface Supervisor {
+  id: string;
+  name: string;
+  pin: string;
+  passphrase: string;
+}
+
+/**
+ * openDesk opens the window at its login screen: it logs out whoever a file before left logged in
+ * (the desk has one session) and, when the file runs alone on a new desk, provisions it for sup.
+ */
+export async function openDesk(page: Page, sup: Supervisor): Promise<void> {
+  await page.goto('/');
+  await expect(page.locator('h1')).toBeVisible();
+  if ((await page.locator('#logout').count()) > 0) await page.locator('#logout').click();
+  await expect(page.locator('h1')).toHaveText(/Khởi tạo bàn làm việc|Đăng nhập/);
+  if ((await page.locator('h1').textContent()) === 'Khởi tạo bàn làm việc') {
+    await page.locator('#passphrase').fill(sup.passphrase);
+    await page.locator('#passphrase2').fill(sup.passphrase);
+    await page.locator('#supervisorId').fill(sup.id);
+    await page.locator('#supervisorName').fill(sup.name);
+    await page.locator('#pin').fill(sup.pin);
+    await page.locator('#pin2').fill(sup.pin);
+    await page.keyboard.press('Enter');
+    await expect(page.locator('h1')).toHaveText('Đăng nhập');
+  }
+}
+
 /** ApiResult is a bound method's answer (desk/app Response). */
 export interface ApiResult {
   ok: boolean;
